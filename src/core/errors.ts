@@ -1,0 +1,110 @@
+// The error classes every room throws. Each carries a stable `code`; one table maps
+// codes to HTTP statuses so a caller sees the same error whatever the store is.
+
+export type ErrorCode =
+  | 'ConfigInvalid'
+  | 'InvalidInput'
+  | 'TaskNotFound'
+  | 'TaskConflict'
+  | 'LeaseLost'
+  | 'QueueFull'
+  | 'RateLimited'
+  | 'Unauthorized'
+  | 'PoolNotFound'
+  | 'StoreUnavailable'
+  | 'Timeout'
+  | 'ShuttingDown';
+
+export class TidepoolError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.code = code;
+    this.name = code;
+  }
+}
+
+/** A configuration problem; `problems` lists every one found, each naming its source. */
+export class ConfigInvalidError extends TidepoolError {
+  readonly problems: string[];
+  constructor(problems: string[]) {
+    super('ConfigInvalid', `invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.problems = problems;
+  }
+}
+
+export class InvalidInputError extends TidepoolError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('InvalidInput', message, options);
+  }
+}
+
+export class TaskNotFoundError extends TidepoolError {
+  readonly taskId: string;
+  constructor(taskId: string) {
+    super('TaskNotFound', `task ${JSON.stringify(taskId)} not found`);
+    this.taskId = taskId;
+  }
+}
+
+/** The operation does not fit the task's status (cancel a finished task, retry a live one). */
+export class TaskConflictError extends TidepoolError {
+  constructor(message: string) {
+    super('TaskConflict', message);
+  }
+}
+
+/** The lease presented is no longer the task's lease: it expired and was taken over, or the task was cancelled. */
+export class LeaseLostError extends TidepoolError {
+  readonly taskId: string;
+  constructor(taskId: string, detail = 'the lease expired or was taken over') {
+    super('LeaseLost', `task ${taskId}: ${detail}`);
+    this.taskId = taskId;
+  }
+}
+
+/** Backpressure: the queue is at its maximum depth. */
+export class QueueFullError extends TidepoolError {
+  readonly retryAfterMs: number;
+  readonly depth: number;
+  readonly maxDepth: number;
+  constructor(depth: number, maxDepth: number, retryAfterMs: number) {
+    super('QueueFull', `queue depth ${depth} is at its maximum ${maxDepth}; retry after ${retryAfterMs} ms`);
+    this.retryAfterMs = retryAfterMs;
+    this.depth = depth;
+    this.maxDepth = maxDepth;
+  }
+}
+
+export class RateLimitedError extends TidepoolError {
+  readonly retryAfterMs: number;
+  constructor(retryAfterMs: number, detail = 'rate limit exceeded') {
+    super('RateLimited', `${detail}; retry after ${retryAfterMs} ms`);
+    this.retryAfterMs = retryAfterMs;
+  }
+}
+
+export class StoreUnavailableError extends TidepoolError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('StoreUnavailable', message, options);
+  }
+}
+
+export const HTTP_STATUS_BY_CODE: Record<ErrorCode, number> = {
+  ConfigInvalid: 400,
+  InvalidInput: 400,
+  TaskNotFound: 404,
+  PoolNotFound: 404,
+  TaskConflict: 409,
+  LeaseLost: 409,
+  QueueFull: 429,
+  RateLimited: 429,
+  Unauthorized: 401,
+  StoreUnavailable: 503,
+  ShuttingDown: 503,
+  Timeout: 504,
+};
+
+export function isTidepoolError(err: unknown): err is TidepoolError {
+  return err instanceof TidepoolError;
+}

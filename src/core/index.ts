@@ -1,0 +1,5 @@
+// The core room's door: types, errors, clock and ids. Imports nothing of ours.
+export * from './types.ts';
+export * from './errors.ts';
+export * from './clock.ts';
+export * from './ids.ts';

@@ -1,0 +1,210 @@
+// Task, lease and worker types shared by every room.
+//
+// Task states and transitions (the status names are a public contract):
+//   queued    -> running (claimed), cancelled
+//   running   -> succeeded (complete), retrying (fail, attempts left; or lease expired),
+//                dead (fail, no attempts left), cancelled (cancel while running: the
+//                worker's lease is revoked and its result is refused)
+//   retrying  -> running (claimed once runAt passes), cancelled
+//   dead      -> queued (manual retry)
+//   succeeded, cancelled: final
+// A task whose lease expires goes back to `retrying` with the attempt counted, or to
+// `dead` if it has used its maxAttempts.
+
+export const TASK_STATUSES = ['queued', 'running', 'retrying', 'succeeded', 'dead', 'cancelled'] as const;
+export type TaskStatus = (typeof TASK_STATUSES)[number];
+
+/** Statuses from which a task can still run. */
+export const PENDING_STATUSES: readonly TaskStatus[] = ['queued', 'retrying'];
+/** Statuses a task never leaves by itself. */
+export const FINAL_STATUSES: readonly TaskStatus[] = ['succeeded', 'dead', 'cancelled'];
+
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+export interface TaskError {
+  message: string;
+  /** Stable code when known (`Timeout`, `LeaseExpired`, `HandlerError`, ...). */
+  code?: string;
+}
+
+export interface Task {
+  id: string;
+  /** The capability a worker must serve to run this task. */
+  type: string;
+  payload: Json;
+  /** Higher runs first; ties go to the oldest. */
+  priority: number;
+  /** Epoch ms before which the task is not runnable. */
+  runAtMs: number;
+  /** Attempts started so far (a claim starts one). */
+  attempts: number;
+  maxAttempts: number;
+  /** Per-attempt time limit; the handler's AbortSignal fires when it passes. */
+  timeoutMs: number;
+  tenant: string;
+  idempotencyKey: string | null;
+  status: TaskStatus;
+  result: Json | null;
+  error: TaskError | null;
+  createdAtMs: number;
+  updatedAtMs: number;
+  /** When the current or last attempt started. */
+  startedAtMs: number | null;
+  /** When the task reached a final status. */
+  finishedAtMs: number | null;
+  /** Worker holding the lease while running. */
+  workerId: string | null;
+  leaseExpiresAtMs: number | null;
+}
+
+export interface SubmitInput {
+  type: string;
+  payload?: Json;
+  priority?: number;
+  /** Absolute start time (epoch ms). Wins over delayMs. */
+  runAtMs?: number;
+  delayMs?: number;
+  maxAttempts?: number;
+  timeoutMs?: number;
+  tenant?: string;
+  idempotencyKey?: string;
+}
+
+export interface SubmitResult {
+  task: Task;
+  /** False when an earlier task with the same idempotency key was returned. */
+  created: boolean;
+}
+
+/**
+ * A claimed task with the lease it runs under. `leaseToken` fences the attempt:
+ * heartbeat, complete and fail must present it, and are refused with LeaseLost
+ * once the lease expired and another worker took the task over.
+ */
+export interface ClaimedTask extends Task {
+  leaseToken: string;
+}
+
+export interface ClaimRequest {
+  workerId: string;
+  /** Task types (capabilities) the claimer serves. */
+  types: readonly string[];
+  /** How many tasks at most. */
+  limit: number;
+  leaseMs: number;
+}
+
+export interface TaskFilter {
+  status?: TaskStatus | readonly TaskStatus[];
+  type?: string;
+  tenant?: string;
+  /** Page size, 1..1000 (default 100). */
+  limit?: number;
+  /** Opaque cursor from a previous page's nextCursor. */
+  cursor?: string;
+}
+
+export interface TaskPage {
+  tasks: Task[];
+  nextCursor: string | null;
+}
+
+export type StatusCounts = Record<TaskStatus, number>;
+
+export interface TaskCounts {
+  byStatus: StatusCounts;
+  byType: Record<string, StatusCounts>;
+  /** queued + retrying whose runAt has passed, per type. */
+  runnableByType: Record<string, number>;
+}
+
+export interface ScalingEvent {
+  atMs: number;
+  pool: string;
+  from: number;
+  to: number;
+  action: 'scale_up' | 'scale_down' | 'none';
+  code: string;
+  reason: string;
+  policy: string;
+}
+
+export interface MetricSample {
+  atMs: number;
+  pool: string;
+  /** Free-form numeric figures (queueDepth, busy, idle, p95WaitMs, ...). */
+  values: Record<string, number>;
+}
+
+export interface TimeRange {
+  fromMs?: number;
+  toMs?: number;
+  pool?: string;
+  limit?: number;
+}
+
+// Workers. States and transitions (the status names are a public contract):
+//   starting -> idle (ready), failed (could not start)
+//   idle     -> busy (took a task), draining (asked to stop), failed
+//   busy     -> idle (task ended), draining (asked to stop), failed (crash, stall)
+//   draining -> (removed once its task ends)
+//   failed   -> (removed; the pool may respawn)
+export const WORKER_STATUSES = ['starting', 'idle', 'busy', 'draining', 'failed'] as const;
+export type WorkerStatus = (typeof WORKER_STATUSES)[number];
+
+export interface WorkerInfo {
+  id: string;
+  status: WorkerStatus;
+  startedAtMs: number;
+  lastHeartbeatMs: number;
+  /** Since when the worker has been idle (null when not idle). */
+  idleSinceMs: number | null;
+  taskId: string | null;
+  tasksDone: number;
+}
+
+export const POOL_STATUSES = ['active', 'scaling_up', 'scaling_down'] as const;
+export type PoolStatus = (typeof POOL_STATUSES)[number];
+
+export type Health = 'healthy' | 'degraded' | 'unhealthy';
+
+export interface Percentiles {
+  p50: number;
+  p95: number;
+  p99: number;
+  /** Samples the figures are drawn from. */
+  count: number;
+}
+
+export interface PoolStats {
+  name: string;
+  types: string[];
+  status: PoolStatus;
+  total: number;
+  starting: number;
+  idle: number;
+  busy: number;
+  draining: number;
+  /** Workers in status failed (awaiting removal or respawn). */
+  failedWorkers: number;
+  /** The count the pool is heading to. */
+  target: number;
+  minWorkers: number;
+  maxWorkers: number;
+  /** busy / (idle + busy + draining), 0 when no worker is ready. */
+  utilization: number;
+  queueDepth: number;
+  completed: number;
+  /** Tasks that ended dead in this pool (not failed attempts). */
+  failed: number;
+  /** Attempts that failed (retried or not). */
+  failedAttempts: number;
+  stalls: number;
+  waitMs: Percentiles;
+  runMs: Percentiles;
+  throughputPerMin: number;
+  successRate: number;
+  health: Health;
+  /** Longest time an idle worker has been idle. */
+  maxIdleMs: number;
+}

@@ -1,0 +1,5 @@
+// Tidepool's public library API.
+export * from './core/index.ts';
+export type * from './policies/index.ts';
+export type * from './store/index.ts';
+export type * from './pools/index.ts';

@@ -1,0 +1,2 @@
+// The pools room's door.
+export type * from './types.ts';

@@ -1,0 +1,29 @@
+// The Pool interface: a set of workers serving one or more task types.
+import type { Json, PoolStats, WorkerInfo } from '../core/index.ts';
+
+/** What a handler gets besides the payload (a public contract: at least id, attempt, signal). */
+export interface TaskContext {
+  id: string;
+  attempt: number;
+  /** Fires when the task's timeout passes, it is cancelled, or the pool shuts down hard. */
+  signal: AbortSignal;
+  type: string;
+  tenant: string;
+  workerId: string;
+}
+
+export type Handler = (payload: any, ctx: TaskContext) => Promise<Json | void> | Json | void;
+export type HandlerMap = Record<string, Handler>;
+
+export interface Pool {
+  readonly name: string;
+  readonly types: readonly string[];
+  readonly minWorkers: number;
+  readonly maxWorkers: number;
+  /** Sets the desired number of workers: adds at once, removes idle first, then drains busy ones. */
+  scaleTo(n: number): void;
+  stats(): PoolStats;
+  workers(): WorkerInfo[];
+  /** Stops taking tasks, waits up to timeoutMs for running ones, then aborts them. */
+  close(timeoutMs?: number): Promise<void>;
+}

@@ -1,0 +1,2 @@
+// The store room's door.
+export type * from './types.ts';
