@@ -1,0 +1,326 @@
+// Tidepool's configuration: one typed config, its defaults, and the option table every
+// other place reads (the zod schema, the env/flag loader in cli/config-load.ts, and the
+// generated docs/configuration.md). Each option's unit, default and allowed range are
+// written once, here, in OPTIONS / POOL_OPTIONS.
+//
+// To add a section (e.g. `server`): add rows to OPTIONS with paths `server.port` etc.;
+// the schema, the loader and the docs pick them up. Then add the field to TidepoolConfig.
+import { z } from 'zod';
+
+/** How a setting's value is written and checked. */
+export type OptionKind =
+  | 'int' // integer within [min, max]
+  | 'number' // finite number within [min, max]
+  | 'enum' // one of `values`
+  | 'string' // non-empty string
+  | 'bool' // true/false (env: true/false/1/0/yes/no)
+  | 'duration' // integer milliseconds; env and flags also take 30s, 2m, 500ms
+  | 'list' // non-empty list of non-empty strings (env/flag: comma-separated)
+  | 'record'; // a JSON object (policy options)
+
+export interface OptionSpec {
+  /** Dotted path in the config object (`retry.maxAttempts`); pool rows are relative to one pool. */
+  path: string;
+  kind: OptionKind;
+  /** Unit of the value (`ms`, `tasks`, `workers`, `fraction`, ...), '' when none. */
+  unit: string;
+  /** Default value; undefined when the setting has none (e.g. bounds come from the policy). */
+  default?: unknown;
+  min?: number;
+  max?: number;
+  values?: readonly string[];
+  /** One line for the docs. */
+  doc: string;
+  /** Environment variables that set it (first wins when several are set). */
+  env?: readonly string[];
+  /** For env vars in seconds (WORKER_SHUTDOWN_TIMEOUT_S): multiply by this to get the unit. */
+  envScale?: number;
+  /** The CLI flag that sets it (`--max`). */
+  flag?: string;
+  /** How an env/flag value maps onto the setting (MAX_RETRIES counts retries, not attempts). */
+  envOffset?: number;
+}
+
+export type Durability = 'full' | 'normal';
+
+export interface RetryConfig {
+  maxAttempts: number;
+  baseMs: number;
+  maxMs: number;
+  jitter: number;
+}
+
+export interface PoolConfig {
+  name: string;
+  types: string[];
+  /** Undefined: the policy's own bounds. */
+  minWorkers?: number;
+  maxWorkers?: number;
+  policy: string;
+  preset?: string;
+  policyOptions: Record<string, unknown>;
+  /** Autoscaler tick for this pool; undefined: autoscaler.intervalMs. */
+  intervalMs?: number;
+  pollMs: number;
+  maxTasksPerWorker: number;
+  stallTimeoutMs: number;
+  taskTimeoutMs: number;
+  shutdownTimeoutMs: number;
+  windowMs: number;
+}
+
+export interface TidepoolConfig {
+  store: string;
+  durability: Durability;
+  leaseMs: number;
+  heartbeatMs: number;
+  retry: RetryConfig;
+  maxQueueDepth: number;
+  tenantConcurrency: number;
+  autoscaler: { enabled: boolean; intervalMs: number; sampleEveryTicks: number };
+  /** Settings every pool starts from (and the pools made for handler types no pool lists). */
+  poolDefaults: Omit<PoolConfig, 'name' | 'types'>;
+  pools: PoolConfig[];
+  /** Sections other rooms add (server, ...) live beside these. */
+  [section: string]: unknown;
+}
+
+/** Top-level options. Paths under `poolDefaults.` mirror POOL_OPTIONS. */
+export const OPTIONS: readonly OptionSpec[] = [
+  { path: 'store', kind: 'string', unit: 'url', default: 'sqlite:./tidepool.db', doc: 'Where tasks live: `memory` or `sqlite:PATH`.', env: ['TIDEPOOL_STORE'], flag: '--store' },
+  { path: 'durability', kind: 'enum', unit: '', default: 'full', values: ['full', 'normal'], doc: 'SQLite sync: `full` acknowledges a submit only once it is on disk (survives power loss); `normal` survives a killed process only.', env: ['TIDEPOOL_DURABILITY'], flag: '--durability' },
+  { path: 'leaseMs', kind: 'duration', unit: 'ms', default: 30_000, min: 100, max: 86_400_000, doc: 'How long a claimed task stays leased to its worker without a heartbeat.', env: ['TIDEPOOL_LEASE_MS'], flag: '--lease-ms' },
+  { path: 'heartbeatMs', kind: 'duration', unit: 'ms', default: 0, min: 0, max: 86_400_000, doc: 'How often a running task extends its lease; 0 = leaseMs / 3.', env: ['TIDEPOOL_HEARTBEAT_MS'], flag: '--heartbeat-ms' },
+  { path: 'retry.maxAttempts', kind: 'int', unit: 'attempts', default: 3, min: 1, max: 1000, doc: 'Attempts a task gets (the first run included) before it ends dead. MAX_RETRIES counts retries only, so MAX_RETRIES=2 means 3 attempts.', env: ['TIDEPOOL_MAX_ATTEMPTS', 'MAX_RETRIES'], envOffset: 1, flag: '--max-attempts' },
+  { path: 'retry.baseMs', kind: 'duration', unit: 'ms', default: 400, min: 0, max: 86_400_000, doc: 'First retry backoff; attempt n waits up to baseMs * 2^(n-1).', env: ['RETRY_BASE_MS'], flag: '--retry-base-ms' },
+  { path: 'retry.maxMs', kind: 'duration', unit: 'ms', default: 60_000, min: 0, max: 86_400_000, doc: 'Cap on one retry backoff.', env: ['RETRY_MAX_MS'], flag: '--retry-max-ms' },
+  { path: 'retry.jitter', kind: 'number', unit: 'fraction', default: 1, min: 0, max: 1, doc: 'Share of the backoff drawn at random: 1 = full jitter (uniform in [0, backoff]), 0 = none.', env: ['RETRY_JITTER_PCT'], flag: '--retry-jitter' },
+  { path: 'maxQueueDepth', kind: 'int', unit: 'tasks', default: 0, min: 0, max: 1e9, doc: 'Backpressure: submits are refused (QueueFull, with a retry-after) once this many tasks wait; 0 = off.', env: ['MAX_QUEUE_DEPTH'], flag: '--max-queue-depth' },
+  { path: 'tenantConcurrency', kind: 'int', unit: 'tasks', default: 0, min: 0, max: 1e6, doc: 'Running tasks per tenant, at most; 0 = unlimited.', env: ['PER_TENANT_MAX_CONCURRENCY'], flag: '--tenant-concurrency' },
+  { path: 'autoscaler.enabled', kind: 'bool', unit: '', default: true, doc: 'Run the control loop; false keeps every pool at its minimum (or a count set by hand).', env: ['AUTOSCALE_ENABLED'], flag: '--autoscale' },
+  { path: 'autoscaler.intervalMs', kind: 'duration', unit: 'ms', default: 1000, min: 10, max: 3_600_000, doc: 'How often the loop observes, decides and applies, per pool.', env: ['AUTOSCALE_EVALUATION_INTERVAL', 'TIDEPOOL_INTERVAL_MS'], flag: '--interval-ms' },
+  { path: 'autoscaler.sampleEveryTicks', kind: 'int', unit: 'ticks', default: 5, min: 1, max: 10_000, doc: 'Store a metric sample per pool every this many ticks (history for the dashboard).', env: ['TIDEPOOL_SAMPLE_EVERY_TICKS'] },
+];
+
+/** Per-pool options, relative to one pool. They appear as `poolDefaults.X` and `pools[i].X`. */
+export const POOL_OPTIONS: readonly OptionSpec[] = [
+  { path: 'name', kind: 'string', unit: '', doc: 'Pool name (defaults to its first type).' },
+  { path: 'types', kind: 'list', unit: '', doc: 'Task types (capabilities) the pool serves; one handler per type.' },
+  { path: 'minWorkers', kind: 'int', unit: 'workers', min: 0, max: 100_000, doc: "Fewest workers; unset: the policy's own minimum.", env: ['MIN_WORKERS', 'AUTOSCALE_MIN_WORKERS'], flag: '--min' },
+  { path: 'maxWorkers', kind: 'int', unit: 'workers', min: 1, max: 100_000, doc: "Most workers (>= minWorkers); unset: the policy's own maximum.", env: ['MAX_WORKERS', 'AUTOSCALE_MAX_WORKERS'], flag: '--max' },
+  { path: 'policy', kind: 'string', unit: '', default: 'queue-latency', doc: 'Scaling policy by name (threshold, queue-latency, ratio, percent, hpa, keda, adaptive, fixed:N).', env: ['TIDEPOOL_POLICY'], flag: '--policy' },
+  { path: 'preset', kind: 'string', unit: '', doc: "A named preset of the policy's knobs (e.g. balanced, aggressive).", env: ['TIDEPOOL_PRESET'], flag: '--preset' },
+  { path: 'policyOptions', kind: 'record', unit: '', default: {}, doc: "Overrides of the policy's knobs by name (see docs/policies.md); the env vars TARGET_QUEUE_DEPTH, TARGET_P95_LATENCY_MS, SCALE_UP_STEP, SCALE_DOWN_STEP, SCALE_DECISION_INTERVAL_MS, AUTOSCALE_MAX_UTILIZATION, AUTOSCALE_MIN_UTILIZATION set knobs here." },
+  { path: 'intervalMs', kind: 'duration', unit: 'ms', min: 10, max: 3_600_000, doc: "This pool's autoscaler tick; unset: autoscaler.intervalMs." },
+  { path: 'pollMs', kind: 'duration', unit: 'ms', default: 1000, min: 1, max: 3_600_000, doc: "How often idle workers look for tasks submitted by other processes or coming due (a same-process submit wakes them at once).", env: ['TIDEPOOL_POLL_MS'], flag: '--poll-ms' },
+  { path: 'maxTasksPerWorker', kind: 'int', unit: 'tasks', default: 0, min: 0, max: 1e9, doc: 'Resource quota: recycle a worker (replace it with a fresh one) after this many tasks; 0 = never.', env: ['MAX_SESSIONS_PER_WORKER'] },
+  { path: 'stallTimeoutMs', kind: 'duration', unit: 'ms', default: 600_000, min: 1, max: 86_400_000, doc: 'A task running this long without heartbeat progress counts as a stall (health).', env: ['WORKER_STALL_TIMEOUT_MS'] },
+  { path: 'taskTimeoutMs', kind: 'duration', unit: 'ms', default: 300_000, min: 1, max: 86_400_000, doc: "Per-attempt time limit for tasks that set none: the handler's signal aborts and the attempt fails with Timeout.", env: ['TIDEPOOL_TASK_TIMEOUT_MS'], flag: '--task-timeout-ms' },
+  { path: 'shutdownTimeoutMs', kind: 'duration', unit: 'ms', default: 30_000, min: 0, max: 86_400_000, doc: 'Graceful close: wait this long for running tasks, then abort them.', env: ['WORKER_SHUTDOWN_TIMEOUT_S'], envScale: 1000 },
+  { path: 'windowMs', kind: 'duration', unit: 'ms', default: 60_000, min: 100, max: 86_400_000, doc: 'Sliding window for wait/run percentiles, throughput and success rate.' },
+];
+
+/** Env vars that set a policy knob in policyOptions (applied to every pool), with the knob name. */
+export const POLICY_ENV: readonly { env: string; knob: string; kind: 'int' | 'number' | 'duration'; min: number; max?: number; doc: string }[] = [
+  { env: 'TARGET_QUEUE_DEPTH', knob: 'targetQueueDepth', kind: 'int', min: 0, doc: 'queue-latency: scale up above this queue depth' },
+  { env: 'TARGET_P95_LATENCY_MS', knob: 'targetP95Ms', kind: 'duration', min: 1, doc: 'queue-latency: scale up above this p95 latency' },
+  { env: 'SCALE_UP_STEP', knob: 'scaleUpStep', kind: 'int', min: 0, doc: 'workers added per scale-up' },
+  { env: 'SCALE_DOWN_STEP', knob: 'scaleDownStep', kind: 'int', min: 0, doc: 'workers removed per scale-down' },
+  { env: 'SCALE_DECISION_INTERVAL_MS', knob: 'decisionIntervalMs', kind: 'duration', min: 0, doc: 'queue-latency: least time between scaling actions' },
+  { env: 'AUTOSCALE_MAX_UTILIZATION', knob: 'maxUtilization', kind: 'number', min: 0, max: 1, doc: 'threshold: scale up above this utilization' },
+  { env: 'AUTOSCALE_MIN_UTILIZATION', knob: 'minUtilization', kind: 'number', min: 0, max: 1, doc: 'threshold: scale down below this utilization' },
+];
+
+/** "an integer >= 1", "a number in [0, 1]", "one of full, normal": what a setting allows. */
+export function describeRange(spec: Pick<OptionSpec, 'kind' | 'min' | 'max' | 'values'>): string {
+  const bounds = (what: string) =>
+    spec.min !== undefined && spec.max !== undefined
+      ? `${what} in [${spec.min}, ${spec.max}]`
+      : spec.min !== undefined
+        ? `${what} >= ${spec.min}`
+        : spec.max !== undefined
+          ? `${what} <= ${spec.max}`
+          : what;
+  switch (spec.kind) {
+    case 'int':
+      return bounds('an integer');
+    case 'number':
+      return bounds('a number');
+    case 'duration':
+      return bounds('a duration in ms (an integer, or 500ms/30s/2m/1h)');
+    case 'enum':
+      return `one of ${spec.values!.join(', ')}`;
+    case 'string':
+      return 'a non-empty string';
+    case 'bool':
+      return 'true or false';
+    case 'list':
+      return 'a non-empty list of non-empty strings';
+    case 'record':
+      return 'an object';
+    default: {
+      const never: never = spec.kind;
+      return never;
+    }
+  }
+}
+
+/** `1500`, `500ms`, `30s`, `2m`, `1h` -> milliseconds; undefined when it is none of these. */
+export function parseDurationMs(text: string): number | undefined {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/.exec(text);
+  if (!m) return undefined;
+  const factor = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? 'ms') as 'ms' | 's' | 'm' | 'h'];
+  const ms = Number(m[1]) * factor;
+  return Number.isInteger(ms) ? ms : Math.round(ms);
+}
+
+/** The zod schema of one option's value (as it appears in a JSON file: already typed). */
+export function schemaFor(spec: OptionSpec): z.ZodType {
+  const range = describeRange(spec);
+  const error = () => `expected ${range}`;
+  switch (spec.kind) {
+    case 'int':
+    case 'duration': {
+      let s = z.number({ error }).int({ error });
+      if (spec.min !== undefined) s = s.min(spec.min, { error });
+      if (spec.max !== undefined) s = s.max(spec.max, { error });
+      if (spec.kind === 'int') return s;
+      return z.preprocess((v) => (typeof v === 'string' ? (parseDurationMs(v) ?? v) : v), s);
+    }
+    case 'number': {
+      let s = z.number({ error }).finite({ error });
+      if (spec.min !== undefined) s = s.min(spec.min, { error });
+      if (spec.max !== undefined) s = s.max(spec.max, { error });
+      return s;
+    }
+    case 'enum':
+      return z.enum(spec.values as [string, ...string[]], { error });
+    case 'string':
+      return z.string({ error }).min(1, { error });
+    case 'bool':
+      return z.boolean({ error });
+    case 'list':
+      return z.array(z.string({ error }).min(1, { error }), { error }).min(1, { error });
+    case 'record':
+      return z.record(z.string(), z.unknown(), { error });
+    default: {
+      const never: never = spec.kind;
+      return never;
+    }
+  }
+}
+
+/** Builds a strict nested zod object from option rows (all fields optional: layers are partial). */
+function objectFrom(specs: readonly OptionSpec[], extra: Record<string, z.ZodType> = {}): z.ZodType {
+  const tree: Record<string, unknown> = {};
+  for (const spec of specs) {
+    const parts = spec.path.split('.');
+    let node = tree;
+    for (const p of parts.slice(0, -1)) node = (node[p] ??= {}) as Record<string, unknown>;
+    node[parts.at(-1)!] = schemaFor(spec).optional();
+  }
+  const build = (node: Record<string, unknown>): z.ZodType =>
+    z.strictObject(
+      Object.fromEntries(
+        Object.entries(node).map(([k, v]) => [k, v instanceof z.ZodType ? v : build(v as Record<string, unknown>).optional()]),
+      ) as Record<string, z.ZodType>,
+    );
+  const base = build(tree) as z.ZodObject;
+  return Object.keys(extra).length ? base.extend(extra) : base;
+}
+
+export const poolSchema = objectFrom(POOL_OPTIONS);
+
+/**
+ * The schema of a config file (every field optional: a file sets what it wants).
+ * Sections other rooms add register rows in OPTIONS.
+ */
+export function configFileSchema(): z.ZodType {
+  const poolDefaultRows = POOL_OPTIONS.filter((o) => o.path !== 'name' && o.path !== 'types').map((o) => ({ ...o, path: `poolDefaults.${o.path}` }));
+  return objectFrom([...OPTIONS, ...poolDefaultRows], {
+    pools: z.array(poolSchema).optional(),
+    $schema: z.string().optional(),
+  });
+}
+
+function setPath(target: Record<string, unknown>, path: string, value: unknown): void {
+  const parts = path.split('.');
+  let node = target;
+  for (const p of parts.slice(0, -1)) node = (node[p] ??= {}) as Record<string, unknown>;
+  node[parts.at(-1)!] = value;
+}
+
+/** The built-in defaults as a full config (no pools listed: one pool per handler type). */
+export function defaultConfig(): TidepoolConfig {
+  const config: Record<string, unknown> = {};
+  for (const o of OPTIONS) if (o.default !== undefined) setPath(config, o.path, structuredClone(o.default));
+  const poolDefaults: Record<string, unknown> = {};
+  for (const o of POOL_OPTIONS) if (o.default !== undefined) setPath(poolDefaults, o.path, structuredClone(o.default));
+  config.poolDefaults = poolDefaults;
+  config.pools = [];
+  return config as TidepoolConfig;
+}
+
+/** Fills a pool entry from poolDefaults; the name defaults to the first type. */
+export function resolvePoolConfig(entry: Partial<PoolConfig> & { types: string[] }, defaults: TidepoolConfig['poolDefaults']): PoolConfig {
+  const merged = { ...structuredClone(defaults), ...entry } as PoolConfig;
+  merged.policyOptions = { ...(defaults.policyOptions ?? {}), ...(entry.policyOptions ?? {}) };
+  merged.name = entry.name ?? entry.types[0]!;
+  return merged;
+}
+
+/**
+ * Pools for a set of handler types: the configured pools, plus one pool per type that
+ * no configured pool serves (named after the type, with poolDefaults).
+ */
+export function poolsForTypes(config: TidepoolConfig, types: readonly string[]): PoolConfig[] {
+  const pools = config.pools.map((p) => resolvePoolConfig(p, config.poolDefaults));
+  const served = new Set(pools.flatMap((p) => p.types));
+  for (const type of types) if (!served.has(type)) pools.push(resolvePoolConfig({ types: [type] }, config.poolDefaults));
+  return pools;
+}
+
+/** Looks up the option row for a config path such as `pools[1].maxWorkers` or `retry.jitter`. */
+export function optionForPath(path: string): OptionSpec | undefined {
+  const pool = /^(?:pools\[\d+\]|poolDefaults)\.([^.]+)/.exec(path);
+  if (pool) return POOL_OPTIONS.find((o) => o.path === pool[1]);
+  return OPTIONS.find((o) => o.path === path);
+}
+
+/** A problem with a setting, before its source is known: `got` is the offending value. */
+export interface ConfigProblem {
+  path: string;
+  got: unknown;
+  expected: string;
+}
+
+/** Checks that need two settings at once (a maxWorkers below its minWorkers). */
+export function crossFieldProblems(config: TidepoolConfig): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const check = (prefix: string, p: { minWorkers?: number; maxWorkers?: number }) => {
+    if (p.minWorkers !== undefined && p.maxWorkers !== undefined && p.maxWorkers < p.minWorkers)
+      problems.push({ path: `${prefix}.maxWorkers`, got: p.maxWorkers, expected: `an integer >= minWorkers (${p.minWorkers})` });
+  };
+  check('poolDefaults', config.poolDefaults);
+  config.pools.forEach((p, i) => check(`pools[${i}]`, { ...config.poolDefaults, ...p }));
+  const names = new Map<string, number>();
+  config.pools.forEach((p, i) => {
+    const name = p.name ?? p.types?.[0];
+    if (name === undefined) return;
+    if (names.has(name)) problems.push({ path: `pools[${i}].name`, got: name, expected: `a name no other pool has (pools[${names.get(name)}] has it)` });
+    else names.set(name, i);
+  });
+  const typeOwner = new Map<string, number>();
+  config.pools.forEach((p, i) =>
+    (p.types ?? []).forEach((t) => {
+      if (typeOwner.has(t) && typeOwner.get(t) !== i) problems.push({ path: `pools[${i}].types`, got: t, expected: `types no other pool serves (pools[${typeOwner.get(t)}] serves ${JSON.stringify(t)})` });
+      else typeOwner.set(t, i);
+    }),
+  );
+  return problems;
+}
+
+/** `path (source): got VALUE; expected RANGE`, the one shape every config message has. */
+export function formatProblem(where: string, source: string, got: unknown, expected: string): string {
+  return `${where} (${source}): got ${JSON.stringify(got) ?? String(got)}; expected ${expected}`;
+}
