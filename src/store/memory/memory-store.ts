@@ -1,0 +1,500 @@
+// The in-memory store: every operation runs synchronously on plain maps, so each one is
+// atomic within the process. For tests, the simulator's live runs, and single-process use
+// where losing the queue on exit is acceptable (capabilities: none).
+//
+// Task states and transitions: see src/core/types.ts. Runnable tasks sit in one heap per
+// (type, tenant) ordered by priority then age; tasks whose runAt lies ahead wait in one
+// delayed heap and move over when a claim finds them due. Heap entries carry the task's
+// generation, so an entry left behind by a cancel or a re-queue is skipped (lazy deletion).
+import {
+  InvalidInputError,
+  LeaseLostError,
+  QueueFullError,
+  TASK_STATUSES,
+  TaskConflictError,
+  TaskNotFoundError,
+  newToken,
+} from '../../core/index.ts';
+import type {
+  ClaimRequest,
+  ClaimedTask,
+  Json,
+  MetricSample,
+  ScalingEvent,
+  StatusCounts,
+  SubmitInput,
+  SubmitResult,
+  Task,
+  TaskCounts,
+  TaskError,
+  TaskFilter,
+  TaskPage,
+  TaskStatus,
+  TimeRange,
+} from '../../core/index.ts';
+import type { FailOptions, Store, StoreCapability, StoreEvent, StoreOptions } from '../types.ts';
+import { backoffMs } from '../shared/backoff.ts';
+import { decodeCursor, encodeCursor } from '../shared/cursor.ts';
+import { pickFair } from '../shared/fair.ts';
+import type { FairSource } from '../shared/fair.ts';
+import { Heap } from '../shared/heap.ts';
+import { Listeners } from '../shared/listeners.ts';
+import { resolveStoreOptions, tenantLimitOf } from '../shared/options.ts';
+import type { ResolvedStoreOptions } from '../shared/options.ts';
+import { CompletionRate, estimateRetryAfterMs } from '../shared/rate.ts';
+import { buildTask, tenantOf, validateClaim, validateLeaseMs, validateSubmit } from '../shared/submit.ts';
+import { checkListFilter, filterRange, statusSet, zeroCounts } from '../shared/queries.ts';
+
+interface Rec {
+  task: Task;
+  seq: number;
+  gen: number;
+  leaseToken: string | null;
+}
+
+interface Entry {
+  rec: Rec;
+  gen: number;
+  priority: number;
+  seq: number;
+  tenant: string;
+  runAtMs: number;
+}
+
+const byPriorityThenAge = (a: Entry, b: Entry) => b.priority - a.priority || a.seq - b.seq;
+const byRunAt = (a: Entry, b: Entry) => a.runAtMs - b.runAtMs || a.seq - b.seq;
+
+export class MemoryStore implements Store {
+  readonly kind = 'memory';
+  readonly capabilities: readonly StoreCapability[] = [];
+
+  private readonly options: ResolvedStoreOptions;
+  private readonly listeners = new Listeners();
+  private readonly completions = new CompletionRate();
+  private readonly tasks = new Map<string, Rec>();
+  private readonly idempotency = new Map<string, Rec>();
+  private readonly ready = new Map<string, Map<string, Heap<Entry>>>();
+  private readonly delayed = new Heap<Entry>(byRunAt);
+  private readonly pendingByType = new Map<string, Set<Rec>>();
+  private readonly running = new Map<string, Rec>();
+  private readonly runningByTenant = new Map<string, number>();
+  private readonly countsByType = new Map<string, StatusCounts>();
+  private scalingEvents: ScalingEvent[] = [];
+  private metricSamples: MetricSample[] = [];
+  private seq = 0;
+  private isClosed = false;
+
+  constructor(options: StoreOptions = {}) {
+    this.options = resolveStoreOptions(options);
+  }
+
+  async submit(input: SubmitInput): Promise<SubmitResult> {
+    return (await this.submitBatch([input]))[0];
+  }
+
+  async submitBatch(inputs: readonly SubmitInput[]): Promise<SubmitResult[]> {
+    this.checkOpen();
+    if (!Array.isArray(inputs)) throw new InvalidInputError('tasks: expected an array of submits');
+    const single = inputs.length === 1;
+    inputs.forEach((input, i) => validateSubmit(input, single ? undefined : i));
+    const nowMs = this.options.clock.now();
+    // Resolve idempotency first (also within the batch), so only new tasks count toward the depth.
+    const seen = new Map<string, number>();
+    const plan = inputs.map((input, i) => {
+      if (input.idempotencyKey === undefined) return { input, existing: undefined, sameAs: -1 };
+      const key = `${tenantOf(input)}\u0000${input.idempotencyKey}`;
+      const existing = this.idempotency.get(key);
+      const sameAs = seen.get(key) ?? -1;
+      if (!existing && sameAs < 0) seen.set(key, i);
+      return { input, existing, sameAs };
+    });
+    const newCount = plan.filter((p) => !p.existing && p.sameAs < 0).length;
+    this.checkDepth(newCount, nowMs);
+    const results: SubmitResult[] = [];
+    const types = new Set<string>();
+    for (const p of plan) {
+      if (p.existing) results.push({ task: copy(p.existing.task), created: false });
+      else if (p.sameAs >= 0) results.push({ task: copy(results[p.sameAs].task), created: false });
+      else {
+        const rec: Rec = { task: buildTask(p.input, this.options, nowMs), seq: ++this.seq, gen: 0, leaseToken: null };
+        this.tasks.set(rec.task.id, rec);
+        if (rec.task.idempotencyKey !== null) this.idempotency.set(`${rec.task.tenant}\u0000${rec.task.idempotencyKey}`, rec);
+        this.count(rec.task.type, 'queued', +1);
+        this.enqueue(rec, nowMs);
+        types.add(rec.task.type);
+        results.push({ task: copy(rec.task), created: true });
+      }
+    }
+    if (types.size) this.listeners.emit({ kind: 'submitted', types: [...types] });
+    return results;
+  }
+
+  async claim(req: ClaimRequest): Promise<ClaimedTask[]> {
+    this.checkOpen();
+    if (!validateClaim(req)) return [];
+    return this.claimNow(req, this.options.clock.now());
+  }
+
+  async heartbeat(taskId: string, leaseToken: string, leaseMs: number): Promise<{ leaseExpiresAtMs: number }> {
+    this.checkOpen();
+    validateLeaseMs(leaseMs);
+    const rec = this.leased(taskId, leaseToken);
+    const nowMs = this.options.clock.now();
+    rec.task.leaseExpiresAtMs = nowMs + leaseMs;
+    rec.task.updatedAtMs = nowMs;
+    return { leaseExpiresAtMs: rec.task.leaseExpiresAtMs };
+  }
+
+  async complete(taskId: string, leaseToken: string, result: Json, next?: ClaimRequest): Promise<ClaimedTask[]> {
+    this.checkOpen();
+    const hasNext = next ? validateClaim(next, 'next') : false;
+    const rec = this.leased(taskId, leaseToken);
+    const nowMs = this.options.clock.now();
+    const stored = result === undefined ? null : (structuredClone(result) as Json);
+    this.finish(rec, 'succeeded', nowMs);
+    rec.task.result = stored;
+    rec.task.error = null;
+    this.afterFinish(rec, nowMs);
+    return hasNext ? this.claimNow(next!, nowMs) : [];
+  }
+
+  async fail(taskId: string, leaseToken: string, error: TaskError, options: FailOptions = {}, next?: ClaimRequest): Promise<ClaimedTask[]> {
+    this.checkOpen();
+    const hasNext = next ? validateClaim(next, 'next') : false;
+    const rec = this.leased(taskId, leaseToken);
+    const nowMs = this.options.clock.now();
+    const taskError = normalizeError(error);
+    if (options.retryable === false || rec.task.attempts >= rec.task.maxAttempts) {
+      this.finish(rec, 'dead', nowMs);
+      rec.task.error = taskError;
+      this.afterFinish(rec, nowMs);
+    } else {
+      this.requeue(rec, 'retrying', nowMs + backoffMs(rec.task.attempts, this.options.retry, this.options.random), nowMs);
+      rec.task.error = taskError;
+    }
+    return hasNext ? this.claimNow(next!, nowMs) : [];
+  }
+
+  async cancel(taskId: string): Promise<Task> {
+    this.checkOpen();
+    const rec = this.find(taskId);
+    const status = rec.task.status;
+    if (status === 'succeeded' || status === 'dead' || status === 'cancelled') {
+      throw new TaskConflictError(`task ${taskId} is ${status}; only queued, retrying or running tasks can be cancelled`);
+    }
+    const nowMs = this.options.clock.now();
+    this.finish(rec, 'cancelled', nowMs);
+    this.afterFinish(rec, nowMs);
+    return copy(rec.task);
+  }
+
+  async retryDead(taskId: string): Promise<Task> {
+    this.checkOpen();
+    const rec = this.find(taskId);
+    if (rec.task.status !== 'dead') {
+      throw new TaskConflictError(`task ${taskId} is ${rec.task.status}; only dead tasks can be retried`);
+    }
+    const nowMs = this.options.clock.now();
+    rec.task.attempts = 0;
+    rec.task.finishedAtMs = null;
+    rec.task.error = null;
+    this.requeue(rec, 'queued', nowMs, nowMs);
+    this.listeners.emit({ kind: 'submitted', types: [rec.task.type] });
+    return copy(rec.task);
+  }
+
+  async get(taskId: string): Promise<Task | null> {
+    this.checkOpen();
+    const rec = this.tasks.get(taskId);
+    return rec ? copy(rec.task) : null;
+  }
+
+  async list(filter: TaskFilter = {}): Promise<TaskPage> {
+    this.checkOpen();
+    const { limit, afterSeq } = checkListFilter(filter, decodeCursor);
+    const statuses = statusSet(filter.status);
+    const tasks: Task[] = [];
+    let lastSeq = 0;
+    let more = false;
+    for (const rec of this.tasks.values()) {
+      if (rec.seq <= afterSeq) continue;
+      const t = rec.task;
+      if (statuses && !statuses.has(t.status)) continue;
+      if (filter.type !== undefined && t.type !== filter.type) continue;
+      if (filter.tenant !== undefined && t.tenant !== filter.tenant) continue;
+      if (tasks.length === limit) {
+        more = true;
+        break;
+      }
+      tasks.push(copy(t));
+      lastSeq = rec.seq;
+    }
+    return { tasks, nextCursor: more ? encodeCursor(lastSeq) : null };
+  }
+
+  async counts(): Promise<TaskCounts> {
+    this.checkOpen();
+    const nowMs = this.options.clock.now();
+    const byStatus = zeroCounts();
+    const byType: Record<string, StatusCounts> = {};
+    const runnableByType: Record<string, number> = {};
+    for (const [type, counts] of this.countsByType) {
+      byType[type] = { ...counts };
+      for (const s of TASK_STATUSES) byStatus[s] += counts[s];
+      let runnable = 0;
+      for (const rec of this.pendingByType.get(type) ?? []) if (rec.task.runAtMs <= nowMs) runnable++;
+      runnableByType[type] = runnable;
+    }
+    return { byStatus, byType, runnableByType };
+  }
+
+  async reclaimExpired(): Promise<number> {
+    this.checkOpen();
+    return this.reclaimNow(this.options.clock.now());
+  }
+
+  async purgeFinished(beforeMs: number): Promise<number> {
+    this.checkOpen();
+    let purged = 0;
+    for (const [id, rec] of this.tasks) {
+      const t = rec.task;
+      if (t.finishedAtMs === null || t.finishedAtMs >= beforeMs) continue;
+      if (t.status !== 'succeeded' && t.status !== 'dead' && t.status !== 'cancelled') continue;
+      this.tasks.delete(id);
+      if (t.idempotencyKey !== null) this.idempotency.delete(`${t.tenant}\u0000${t.idempotencyKey}`);
+      this.count(t.type, t.status, -1);
+      purged++;
+    }
+    return purged;
+  }
+
+  async recordScalingEvent(event: ScalingEvent): Promise<void> {
+    this.checkOpen();
+    this.scalingEvents = insertByTime(this.scalingEvents, { ...event });
+  }
+
+  async listScalingEvents(range: TimeRange = {}): Promise<ScalingEvent[]> {
+    this.checkOpen();
+    return filterRange(this.scalingEvents, range).map((e) => ({ ...e }));
+  }
+
+  async recordMetricSample(sample: MetricSample): Promise<void> {
+    this.checkOpen();
+    this.metricSamples = insertByTime(this.metricSamples, { ...sample, values: { ...sample.values } });
+  }
+
+  async listMetricSamples(range: TimeRange = {}): Promise<MetricSample[]> {
+    this.checkOpen();
+    return filterRange(this.metricSamples, range).map((s) => ({ ...s, values: { ...s.values } }));
+  }
+
+  subscribe(listener: (event: StoreEvent) => void): () => void {
+    return this.listeners.subscribe(listener);
+  }
+
+  async close(): Promise<void> {
+    this.isClosed = true;
+    this.listeners.clear();
+  }
+
+  // --- internals -------------------------------------------------------------------
+
+  private checkOpen(): void {
+    if (this.isClosed) throw new InvalidInputError('the store is closed');
+  }
+
+  private find(taskId: string): Rec {
+    const rec = this.tasks.get(taskId);
+    if (!rec) throw new TaskNotFoundError(taskId);
+    return rec;
+  }
+
+  /** The running task the token leases; LeaseLostError (saying why) otherwise. */
+  private leased(taskId: string, leaseToken: string): Rec {
+    const rec = this.find(taskId);
+    if (rec.task.status === 'running' && rec.leaseToken === leaseToken) return rec;
+    throw new LeaseLostError(taskId, leaseLostDetail(rec.task.status));
+  }
+
+  private checkDepth(newCount: number, nowMs: number): void {
+    const max = this.options.maxQueueDepth;
+    if (max <= 0 || newCount === 0) return;
+    let depth = 0;
+    for (const c of this.countsByType.values()) depth += c.queued + c.retrying;
+    if (depth + newCount > max) {
+      const retryAfterMs = estimateRetryAfterMs(depth + newCount - max, this.completions.perSecond(nowMs));
+      throw new QueueFullError(depth, max, retryAfterMs);
+    }
+  }
+
+  private count(type: string, status: TaskStatus, delta: number): void {
+    let c = this.countsByType.get(type);
+    if (!c) this.countsByType.set(type, (c = zeroCounts()));
+    c[status] += delta;
+  }
+
+  private setStatus(rec: Rec, status: TaskStatus, nowMs: number): void {
+    const t = rec.task;
+    const from = t.status;
+    if (from === status) return;
+    this.count(t.type, from, -1);
+    this.count(t.type, status, +1);
+    const wasPending = from === 'queued' || from === 'retrying';
+    const isPending = status === 'queued' || status === 'retrying';
+    if (wasPending && !isPending) this.pendingByType.get(t.type)?.delete(rec);
+    if (from === 'running') {
+      this.running.delete(t.id);
+      this.runningByTenant.set(t.tenant, (this.runningByTenant.get(t.tenant) ?? 1) - 1);
+    }
+    if (status === 'running') {
+      this.running.set(t.id, rec);
+      this.runningByTenant.set(t.tenant, (this.runningByTenant.get(t.tenant) ?? 0) + 1);
+    }
+    t.status = status;
+    t.updatedAtMs = nowMs;
+  }
+
+  /** Puts a pending task where claims find it: a ready heap, or the delayed heap. */
+  private enqueue(rec: Rec, nowMs: number): void {
+    const t = rec.task;
+    let pending = this.pendingByType.get(t.type);
+    if (!pending) this.pendingByType.set(t.type, (pending = new Set()));
+    pending.add(rec);
+    rec.gen++;
+    const entry: Entry = { rec, gen: rec.gen, priority: t.priority, seq: rec.seq, tenant: t.tenant, runAtMs: t.runAtMs };
+    if (t.runAtMs <= nowMs) this.readyHeap(t.type, t.tenant).push(entry);
+    else this.delayed.push(entry);
+  }
+
+  private readyHeap(type: string, tenant: string): Heap<Entry> {
+    let byTenant = this.ready.get(type);
+    if (!byTenant) this.ready.set(type, (byTenant = new Map()));
+    let heap = byTenant.get(tenant);
+    if (!heap) byTenant.set(tenant, (heap = new Heap(byPriorityThenAge)));
+    return heap;
+  }
+
+  private requeue(rec: Rec, status: 'queued' | 'retrying', runAtMs: number, nowMs: number): void {
+    this.setStatus(rec, status, nowMs);
+    rec.leaseToken = null;
+    rec.task.runAtMs = runAtMs;
+    rec.task.workerId = null;
+    rec.task.leaseExpiresAtMs = null;
+    this.enqueue(rec, nowMs);
+  }
+
+  private finish(rec: Rec, status: 'succeeded' | 'dead' | 'cancelled', nowMs: number): void {
+    this.setStatus(rec, status, nowMs);
+    rec.leaseToken = null;
+    rec.task.leaseExpiresAtMs = null;
+    rec.task.finishedAtMs = nowMs;
+  }
+
+  private afterFinish(rec: Rec, nowMs: number): void {
+    this.completions.record(nowMs);
+    this.listeners.emit({ kind: 'finished', task: copy(rec.task) });
+  }
+
+  private reclaimNow(nowMs: number): number {
+    let reclaimed = 0;
+    const requeuedTypes = new Set<string>();
+    for (const rec of [...this.running.values()]) {
+      const t = rec.task;
+      if (t.leaseExpiresAtMs === null || t.leaseExpiresAtMs > nowMs) continue;
+      reclaimed++;
+      const error: TaskError = { code: 'LeaseExpired', message: `lease of worker ${t.workerId} expired at ${t.leaseExpiresAtMs} during attempt ${t.attempts}` };
+      if (t.attempts >= t.maxAttempts) {
+        this.finish(rec, 'dead', nowMs);
+        t.error = error;
+        this.afterFinish(rec, nowMs);
+      } else {
+        this.requeue(rec, 'retrying', nowMs, nowMs);
+        t.error = error;
+        requeuedTypes.add(t.type);
+      }
+    }
+    if (requeuedTypes.size) this.listeners.emit({ kind: 'submitted', types: [...requeuedTypes] });
+    return reclaimed;
+  }
+
+  private promoteDue(nowMs: number): void {
+    for (;;) {
+      const top = this.delayed.peek();
+      if (!top || top.runAtMs > nowMs) return;
+      this.delayed.pop();
+      if (top.gen === top.rec.gen && isPending(top.rec.task.status)) this.readyHeap(top.rec.task.type, top.tenant).push(top);
+    }
+  }
+
+  private claimNow(req: ClaimRequest, nowMs: number): ClaimedTask[] {
+    this.reclaimNow(nowMs);
+    this.promoteDue(nowMs);
+    const sources: FairSource<Entry>[] = [];
+    for (const type of new Set(req.types)) {
+      for (const [tenant, heap] of this.ready.get(type) ?? []) {
+        const peek = () => {
+          for (;;) {
+            const top = heap.peek();
+            if (!top) return undefined;
+            if (top.gen === top.rec.gen && isPending(top.rec.task.status)) return top;
+            heap.pop();
+          }
+        };
+        sources.push({ tenant, peek, take: () => heap.pop()! });
+      }
+    }
+    const picked = pickFair(sources, new Map(this.runningByTenant), (tenant) => tenantLimitOf(this.options, tenant), req.limit);
+    return picked.map(({ rec }) => {
+      this.setStatus(rec, 'running', nowMs);
+      const t = rec.task;
+      rec.leaseToken = newToken();
+      t.attempts++;
+      t.startedAtMs = nowMs;
+      t.workerId = req.workerId;
+      t.leaseExpiresAtMs = nowMs + req.leaseMs;
+      return { ...copy(t), leaseToken: rec.leaseToken };
+    });
+  }
+}
+
+function isPending(status: TaskStatus): boolean {
+  return status === 'queued' || status === 'retrying';
+}
+
+function copy(task: Task): Task {
+  return { ...task, error: task.error ? { ...task.error } : null };
+}
+
+function normalizeError(error: TaskError): TaskError {
+  const message = typeof error?.message === 'string' ? error.message : String(error?.message ?? error);
+  return error?.code === undefined ? { message } : { message, code: String(error.code) };
+}
+
+export function leaseLostDetail(status: TaskStatus): string {
+  switch (status) {
+    case 'running':
+      return 'the lease expired and the task was claimed again by another worker';
+    case 'queued':
+    case 'retrying':
+      return `the lease expired and the task went back to the queue (${status})`;
+    case 'succeeded':
+    case 'dead':
+      return `the task already ended (${status})`;
+    case 'cancelled':
+      return 'the task was cancelled and its lease revoked';
+    default: {
+      const never: never = status;
+      return `unexpected status ${String(never)}`;
+    }
+  }
+}
+
+function insertByTime<T extends { atMs: number }>(items: T[], item: T): T[] {
+  if (items.length === 0 || items[items.length - 1].atMs <= item.atMs) items.push(item);
+  else {
+    let i = items.length;
+    while (i > 0 && items[i - 1].atMs > item.atMs) i--;
+    items.splice(i, 0, item);
+  }
+  return items;
+}

@@ -1,0 +1,104 @@
+// Validation of submits and claims (the store's own edge: callers may be libraries that
+// skip the HTTP schema), and construction of a new task from a submit.
+import { InvalidInputError, newTaskId } from '../../core/index.ts';
+import type { ClaimRequest, Json, SubmitInput, Task } from '../../core/index.ts';
+import { DEFAULT_TENANT, MAX_CLAIM_LIMIT } from './options.ts';
+import type { ResolvedStoreOptions } from './options.ts';
+
+const MAX_NAME_LENGTH = 200;
+const MAX_KEY_LENGTH = 500;
+
+function fieldName(index: number | undefined, field: string): string {
+  return index === undefined ? field : `tasks[${index}].${field}`;
+}
+
+function show(v: unknown): string {
+  if (typeof v === 'string') return JSON.stringify(v.length > 64 ? v.slice(0, 64) + '…' : v);
+  if (typeof v === 'object' && v !== null) return Array.isArray(v) ? 'an array' : 'an object';
+  return String(v);
+}
+
+function checkName(v: unknown, field: string, maxLength: number): void {
+  if (typeof v !== 'string' || v.length === 0 || v.length > maxLength) {
+    throw new InvalidInputError(`${field}: got ${show(v)}; expected a non-empty string of at most ${maxLength} characters`);
+  }
+}
+
+function checkInt(v: unknown, field: string, min: number): void {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min) {
+    const range = min <= Number.MIN_SAFE_INTEGER ? '-(2^53 - 1)' : String(min);
+    throw new InvalidInputError(`${field}: got ${show(v)}; expected an integer >= ${range} and <= 2^53 - 1`);
+  }
+}
+
+/** Checks a submit; throws InvalidInputError naming the field (`tasks[i].field` inside a batch). */
+export function validateSubmit(input: SubmitInput, index?: number): void {
+  if (typeof input !== 'object' || input === null) {
+    throw new InvalidInputError(`${index === undefined ? 'submit' : `tasks[${index}]`}: got ${show(input)}; expected an object with a type`);
+  }
+  checkName(input.type, fieldName(index, 'type'), MAX_NAME_LENGTH);
+  if (input.priority !== undefined) checkInt(input.priority, fieldName(index, 'priority'), Number.MIN_SAFE_INTEGER);
+  if (input.runAtMs !== undefined) checkInt(input.runAtMs, fieldName(index, 'runAtMs'), 0);
+  if (input.delayMs !== undefined) checkInt(input.delayMs, fieldName(index, 'delayMs'), 0);
+  if (input.maxAttempts !== undefined) checkInt(input.maxAttempts, fieldName(index, 'maxAttempts'), 1);
+  if (input.timeoutMs !== undefined) checkInt(input.timeoutMs, fieldName(index, 'timeoutMs'), 1);
+  if (input.tenant !== undefined) checkName(input.tenant, fieldName(index, 'tenant'), MAX_NAME_LENGTH);
+  if (input.idempotencyKey !== undefined) checkName(input.idempotencyKey, fieldName(index, 'idempotencyKey'), MAX_KEY_LENGTH);
+  if (input.payload !== undefined) checkJson(input.payload, fieldName(index, 'payload'));
+}
+
+function checkJson(v: unknown, field: string): void {
+  try {
+    if (JSON.stringify(v) === undefined) throw new Error('not representable');
+  } catch (err) {
+    throw new InvalidInputError(`${field}: expected a JSON value (${(err as Error).message})`, { cause: err });
+  }
+}
+
+/** The tenant a submit belongs to. */
+export function tenantOf(input: SubmitInput): string {
+  return input.tenant ?? DEFAULT_TENANT;
+}
+
+/** A new queued task for a validated submit. */
+export function buildTask(input: SubmitInput, options: ResolvedStoreOptions, nowMs: number): Task {
+  const runAtMs = input.runAtMs ?? nowMs + (input.delayMs ?? 0);
+  return {
+    id: newTaskId(nowMs),
+    type: input.type,
+    payload: input.payload === undefined ? null : (structuredClone(input.payload) as Json),
+    priority: input.priority ?? 0,
+    runAtMs,
+    attempts: 0,
+    maxAttempts: input.maxAttempts ?? options.retry.maxAttempts,
+    timeoutMs: input.timeoutMs ?? options.defaultTimeoutMs,
+    tenant: tenantOf(input),
+    idempotencyKey: input.idempotencyKey ?? null,
+    status: 'queued',
+    result: null,
+    error: null,
+    createdAtMs: nowMs,
+    updatedAtMs: nowMs,
+    startedAtMs: null,
+    finishedAtMs: null,
+    workerId: null,
+    leaseExpiresAtMs: null,
+  };
+}
+
+/** Checks a claim request; returns false when it asks for nothing (limit 0 or no types). */
+export function validateClaim(req: ClaimRequest, label = 'claim'): boolean {
+  if (typeof req !== 'object' || req === null) throw new InvalidInputError(`${label}: got ${show(req)}; expected a claim request`);
+  checkName(req.workerId, `${label}.workerId`, MAX_NAME_LENGTH);
+  if (!Array.isArray(req.types)) throw new InvalidInputError(`${label}.types: got ${show(req.types)}; expected an array of task types`);
+  req.types.forEach((t, i) => checkName(t, `${label}.types[${i}]`, MAX_NAME_LENGTH));
+  if (typeof req.limit !== 'number' || !Number.isSafeInteger(req.limit) || req.limit < 0 || req.limit > MAX_CLAIM_LIMIT) {
+    throw new InvalidInputError(`${label}.limit: got ${show(req.limit)}; expected an integer in [0, ${MAX_CLAIM_LIMIT}]`);
+  }
+  checkInt(req.leaseMs, `${label}.leaseMs`, 1);
+  return req.limit > 0 && req.types.length > 0;
+}
+
+export function validateLeaseMs(leaseMs: number): void {
+  checkInt(leaseMs, 'leaseMs', 1);
+}
