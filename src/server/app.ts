@@ -1,0 +1,134 @@
+// Builds the fastify app: zod validation and serialization, OpenAPI from the same
+// schemas, bearer-key tenants, the global rate limit, error mapping, and the routes.
+import Fastify from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import fastifySwagger from '@fastify/swagger';
+import { jsonSchemaTransform, jsonSchemaTransformObject, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import { RateLimitedError } from '../core/index.ts';
+import { ApiKeys, bearerKey, DEFAULT_TENANT } from './auth.ts';
+import { ServerContext } from './context.ts';
+import { errorBody, sendError } from './errors.ts';
+import { LiveFeed } from './live-feed.ts';
+import { ServerMetrics } from './metrics.ts';
+import { registerDashboardRoutes } from './routes/dashboard.ts';
+import { registerOpsRoutes } from './routes/ops.ts';
+import { registerPoolRoutes } from './routes/pools.ts';
+import { registerTaskRoutes } from './routes/tasks.ts';
+import { TokenBucket } from './token-bucket.ts';
+import { SERVER_DEFAULTS } from './types.ts';
+import type { ServerOptions } from './types.ts';
+import { TaskWaiter } from './waiter.ts';
+
+/** Paths anyone may read without a key. */
+const PUBLIC_PATHS = new Set(['/health', '/metrics', '/v1/openapi.json', '/', '/favicon.ico']);
+
+export interface BuiltApp {
+  app: FastifyInstance;
+  ctx: ServerContext;
+}
+
+export async function buildApp(options: ServerOptions): Promise<BuiltApp> {
+  const { runtime, clock } = options;
+  const keys = new ApiKeys(options.apiKeys ?? []);
+  const bucket = options.rateLimit ? new TokenBucket({ ratePerSec: options.rateLimit.ratePerSec, burst: options.rateLimit.burst ?? options.rateLimit.ratePerSec }, clock) : null;
+
+  const app = Fastify({
+    logger: options.isLogging ? { level: 'info' } : false,
+    bodyLimit: options.bodyLimitBytes ?? SERVER_DEFAULTS.bodyLimitBytes,
+    // Keep-alive clients (load generators, the CLI's top) should not be cut mid-run.
+    keepAliveTimeout: 65_000,
+    // A slow or stuck client cannot hold a socket forever (wait requests stay below this).
+    requestTimeout: 0,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    routerOptions: { maxParamLength: 200, ignoreTrailingSlash: true },
+  });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+
+  const metrics = new ServerMetrics(runtime);
+  const waiter = new TaskWaiter(runtime.store, clock);
+  const feed = new LiveFeed(runtime, clock, options.streamIntervalMs ?? SERVER_DEFAULTS.streamIntervalMs, (err) => {
+    metrics.onBackgroundError('stream');
+    app.log.warn({ err }, 'live feed error');
+  });
+  const ctx = new ServerContext({ runtime, clock, metrics, waiter, feed, isMultiTenant: keys.size > 0 });
+  const unsubscribeStore = runtime.store.subscribe((e) => {
+    if (e.kind === 'finished') metrics.onTaskFinished(e.task);
+  });
+  const unsubscribeScaling = runtime.onScalingEvent?.((e) => metrics.onScalingEvent(e));
+
+  app.decorateRequest('tenant', DEFAULT_TENANT);
+
+  // Auth, then the rate limit (a request with a bad key costs no token).
+  app.addHook('onRequest', async (req: FastifyRequest, reply) => {
+    const path = pathOf(req.url);
+    if (PUBLIC_PATHS.has(path) || path.startsWith('/dashboard/')) return;
+    if (keys.size > 0) {
+      const key = bearerKey(req.headers.authorization) ?? (path === '/v1/stream' ? queryKey(req.url) : null);
+      const tenant = key ? keys.tenantOf(key) : null;
+      if (!tenant) {
+        reply.header('www-authenticate', 'Bearer');
+        return reply.code(401).send(errorBody('Unauthorized', key ? 'the API key is not valid' : 'missing API key; send Authorization: Bearer KEY'));
+      }
+      req.tenant = tenant;
+    }
+    if (bucket && path !== '/v1/stream') {
+      const taken = bucket.take();
+      if (!taken.isAllowed) {
+        metrics.onRateLimited();
+        throw new RateLimitedError(taken.retryAfterMs, `global rate limit of ${options.rateLimit!.ratePerSec} requests/s exceeded`);
+      }
+    }
+  });
+  app.addHook('onResponse', async (req, reply) => {
+    metrics.onResponse(req.method, req.routeOptions.url ?? 'unmatched', reply.statusCode);
+  });
+
+  app.setErrorHandler((err, req, reply) => sendError(err as Error, req, reply));
+  app.setNotFoundHandler((req, reply) => {
+    const path = pathOf(req.url);
+    reply.code(404).send(errorBody('NotFound', `no route ${req.method} ${path.length > 200 ? path.slice(0, 200) + '...' : path}`));
+  });
+
+  await app.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Tidepool HTTP API',
+        description: 'A durable task queue whose worker pools scale with the load. JSON under /v1; send Authorization: Bearer KEY when keys are configured.',
+        version: '1',
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+    transform: jsonSchemaTransform,
+    transformObject: jsonSchemaTransformObject,
+  });
+
+  registerTaskRoutes(app, ctx);
+  registerPoolRoutes(app, ctx);
+  registerOpsRoutes(app, ctx);
+  registerDashboardRoutes(app);
+  app.get('/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  app.addHook('onClose', async () => {
+    feed.stop();
+    waiter.close();
+    unsubscribeStore();
+    unsubscribeScaling?.();
+  });
+  return { app, ctx };
+}
+
+function pathOf(url: string): string {
+  const q = url.indexOf('?');
+  return q < 0 ? url : url.slice(0, q);
+}
+
+function queryKey(url: string): string | null {
+  const q = url.indexOf('?');
+  if (q < 0) return null;
+  return new URLSearchParams(url.slice(q + 1)).get('key');
+}
+

@@ -1,0 +1,80 @@
+// One place that turns any error into an HTTP answer `{error: {code, message}}`.
+// Our errors map through HTTP_STATUS_BY_CODE; validation errors name the field;
+// anything unexpected is a 500 with a generic message (logged, never echoed:
+// no stack trace or internal path reaches a client).
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import { HTTP_STATUS_BY_CODE, isTidepoolError, QueueFullError, RateLimitedError } from '../core/index.ts';
+
+export interface ErrorBody {
+  error: { code: string; message: string };
+}
+
+/** Fastify's own 4xx errors, by their code, to our stable codes. */
+const FASTIFY_CODES: Record<number, string> = {
+  400: 'InvalidInput',
+  401: 'Unauthorized',
+  404: 'NotFound',
+  405: 'MethodNotAllowed',
+  406: 'NotAcceptable',
+  408: 'RequestTimeout',
+  413: 'PayloadTooLarge',
+  414: 'UriTooLong',
+  415: 'UnsupportedMediaType',
+  431: 'HeadersTooLarge',
+};
+
+const MAX_MESSAGE_CHARS = 2000;
+
+export function errorBody(code: string, message: string): ErrorBody {
+  return { error: { code, message: message.length > MAX_MESSAGE_CHARS ? message.slice(0, MAX_MESSAGE_CHARS) + '...' : message } };
+}
+
+/** `body.tasks[3].priority: Invalid input: expected int, received string; ...` */
+export function describeValidation(err: FastifyError): string {
+  const context = (err as { validationContext?: string }).validationContext ?? 'request';
+  const where = context === 'querystring' ? 'query' : context;
+  const issues = (err.validation ?? []) as unknown as Array<{ instancePath?: string; message?: string }>;
+  const parts = issues.slice(0, 10).map((i) => {
+    const path = (i.instancePath ?? '')
+      .split('/')
+      .filter(Boolean)
+      .map((seg) => (/^\d+$/.test(seg) ? Number(seg) : seg));
+    return `${formatPath(where, path)}: ${i.message ?? 'invalid'}`;
+  });
+  if (issues.length > 10) parts.push(`... and ${issues.length - 10} more`);
+  return parts.join('; ') || `${where}: invalid`;
+}
+
+function formatPath(root: string, path: readonly PropertyKey[]): string {
+  let s = root;
+  for (const p of path) s += typeof p === 'number' ? `[${p}]` : /^[A-Za-z_$][\w$]*$/.test(String(p)) ? `.${String(p)}` : `[${JSON.stringify(String(p))}]`;
+  return s;
+}
+
+export function sendError(err: FastifyError | Error, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const fe = err as FastifyError;
+  if (hasZodFastifySchemaValidationErrors(err) || (fe.validation && fe.statusCode === 400)) {
+    return reply.code(400).send(errorBody('InvalidInput', describeValidation(fe)));
+  }
+  if (isTidepoolError(err)) {
+    if (err instanceof RateLimitedError || err instanceof QueueFullError) {
+      reply.header('retry-after', String(Math.max(1, Math.ceil(err.retryAfterMs / 1000))));
+    }
+    const status = HTTP_STATUS_BY_CODE[err.code] ?? 500;
+    if (status >= 500) request.log.warn({ err }, 'request failed');
+    return reply.code(status).send(errorBody(err.code, err.message));
+  }
+  const status = typeof fe.statusCode === 'number' ? fe.statusCode : 500;
+  if (status >= 400 && status < 500) {
+    return reply.code(status).send(errorBody(FASTIFY_CODES[status] ?? 'BadRequest', safeFastifyMessage(fe)));
+  }
+  request.log.error({ err }, 'unexpected error');
+  return reply.code(500).send(errorBody('Internal', 'internal error; the server log has the details'));
+}
+
+/** Fastify's 4xx messages, without anything that could point inside the server. */
+function safeFastifyMessage(err: FastifyError): string {
+  const msg = String(err.message ?? '').replace(/\(?\/[^\s)]*\.(?:ts|js)[^\s)]*\)?/g, '');
+  return msg || 'bad request';
+}

@@ -1,0 +1,160 @@
+// The dashboard's live feed: one ticker (on the injected Clock) takes a snapshot of
+// every pool each interval, keeps the last few minutes in memory, and sends it to
+// every connected server-sent-events client; scaling events go out as they happen.
+import type { ServerResponse } from 'node:http';
+import type { Clock, ScalingEvent, StatusCounts, TimerHandle } from '../core/index.ts';
+import type { ServerRuntime } from './types.ts';
+
+/** Snapshots kept for a dashboard that connects late (at 1 s: 10 minutes). */
+export const FEED_HISTORY = 600;
+/** Scaling events kept in memory for new clients. */
+export const FEED_EVENTS = 100;
+
+export interface PoolSnapshot {
+  name: string;
+  status: string;
+  queueDepth: number;
+  busy: number;
+  idle: number;
+  starting: number;
+  draining: number;
+  current: number;
+  target: number;
+  min: number;
+  max: number;
+  policy: string;
+  preset: string | null;
+  p95WaitMs: number;
+  throughputPerMin: number;
+  completed: number;
+  failed: number;
+  health: string;
+}
+
+export interface Snapshot {
+  atMs: number;
+  pools: PoolSnapshot[];
+  tasks: StatusCounts | null;
+}
+
+export class LiveFeed {
+  private readonly runtime: ServerRuntime;
+  private readonly clock: Clock;
+  private readonly intervalMs: number;
+  private readonly onError: (err: unknown) => void;
+  private readonly clients = new Set<ServerResponse>();
+  private readonly history: Snapshot[] = [];
+  private readonly events: ScalingEvent[] = [];
+  private timer: TimerHandle | null = null;
+  private unsubscribe: (() => void) | null = null;
+  private isTicking = false;
+
+  constructor(runtime: ServerRuntime, clock: Clock, intervalMs: number, onError: (err: unknown) => void) {
+    this.runtime = runtime;
+    this.clock = clock;
+    this.intervalMs = intervalMs;
+    this.onError = onError;
+  }
+
+  async start(): Promise<void> {
+    try {
+      const recent = await this.runtime.store.listScalingEvents({ limit: FEED_EVENTS });
+      this.events.push(...recent.slice(-FEED_EVENTS));
+    } catch (err) {
+      this.onError(err);
+    }
+    this.unsubscribe = this.runtime.onScalingEvent?.((e) => this.onScalingEvent(e)) ?? null;
+    this.schedule();
+  }
+
+  stop(): void {
+    this.timer?.cancel();
+    this.timer = null;
+    this.unsubscribe?.();
+    for (const res of this.clients) res.end();
+    this.clients.clear();
+  }
+
+  get clientCount(): number {
+    return this.clients.size;
+  }
+
+  /** Takes over a response: sends the history, then every snapshot and event as it comes. */
+  attach(res: ServerResponse): void {
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache, no-transform',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+    });
+    res.write(`retry: 2000\n\n`);
+    send(res, 'hello', { intervalMs: this.intervalMs, history: this.history, events: this.events });
+    this.clients.add(res);
+    res.on('close', () => this.clients.delete(res));
+  }
+
+  onScalingEvent(event: ScalingEvent): void {
+    this.events.push(event);
+    if (this.events.length > FEED_EVENTS) this.events.shift();
+    for (const res of this.clients) send(res, 'scaling', event);
+  }
+
+  private schedule(): void {
+    this.timer = this.clock.setTimer(() => void this.tick(), this.intervalMs);
+  }
+
+  private async tick(): Promise<void> {
+    if (this.isTicking) return this.schedule();
+    this.isTicking = true;
+    try {
+      const snap = await this.snapshot();
+      this.history.push(snap);
+      if (this.history.length > FEED_HISTORY) this.history.shift();
+      for (const res of this.clients) send(res, 'snapshot', snap);
+    } catch (err) {
+      this.onError(err);
+    } finally {
+      this.isTicking = false;
+      if (this.timer) this.schedule();
+    }
+  }
+
+  async snapshot(): Promise<Snapshot> {
+    const pools = this.runtime.pools().map((p): PoolSnapshot => {
+      const s = p.stats();
+      const policy = p.policy();
+      return {
+        name: s.name,
+        status: s.status,
+        queueDepth: s.queueDepth,
+        busy: s.busy,
+        idle: s.idle,
+        starting: s.starting,
+        draining: s.draining,
+        current: s.starting + s.idle + s.busy + s.draining,
+        target: s.target,
+        min: s.minWorkers,
+        max: s.maxWorkers,
+        policy: policy.name,
+        preset: policy.preset,
+        p95WaitMs: s.waitMs.p95,
+        throughputPerMin: s.throughputPerMin,
+        completed: s.completed,
+        failed: s.failed,
+        health: s.health,
+      };
+    });
+    let tasks: StatusCounts | null = null;
+    try {
+      tasks = (await this.runtime.store.counts()).byStatus;
+    } catch (err) {
+      this.onError(err);
+    }
+    return { atMs: this.clock.now(), pools, tasks };
+  }
+}
+
+function send(res: ServerResponse, event: string, data: unknown): void {
+  if (res.writableEnded || res.destroyed) return;
+  res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+}

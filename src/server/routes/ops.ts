@@ -1,0 +1,87 @@
+// Operations: /health, /metrics (Prometheus), /v1/events, /v1/metrics/history,
+// /v1/stream (server-sent events for the dashboard).
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { TimeRange } from '../../core/index.ts';
+import { ErrorSchema, EventListSchema, HealthSchema, MetricHistorySchema, RangeQuerySchema } from '../schemas.ts';
+import type { ServerContext } from '../context.ts';
+import { combineHealth, worst } from '../health.ts';
+
+const HOUR_MS = 3_600_000;
+const errors = { 400: ErrorSchema, 401: ErrorSchema, 429: ErrorSchema };
+
+function toRange(q: { from?: string | number; to?: string | number; pool?: string; limit?: number }, nowMs: number): TimeRange {
+  const toMs = q.to === undefined ? nowMs : typeof q.to === 'number' ? q.to : Date.parse(q.to);
+  const fromMs = q.from === undefined ? toMs - HOUR_MS : typeof q.from === 'number' ? q.from : Date.parse(q.from);
+  return { fromMs, toMs, limit: q.limit ?? 1000, ...(q.pool ? { pool: q.pool } : {}) };
+}
+
+export function registerOpsRoutes(app: FastifyInstance, ctx: ServerContext): void {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+
+  r.get(
+    '/health',
+    {
+      schema: {
+        summary: 'healthy | degraded | unhealthy with reasons (seed 003); 503 while draining',
+        tags: ['operations'],
+        response: { 200: HealthSchema, 503: HealthSchema },
+      },
+    },
+    async (_req, reply) => {
+      const report = combineHealth(ctx.runtime.pools().map((p) => p.stats()));
+      try {
+        await ctx.runtime.store.counts();
+      } catch {
+        report.status = 'unhealthy';
+        report.reasons.push('the store does not answer');
+      }
+      if (ctx.isDraining) {
+        report.status = worst(report.status, 'degraded');
+        report.reasons.push('the server is draining (shutting down)');
+      }
+      const code = ctx.isDraining ? 503 : 200;
+      return reply.code(code).send({ ...report, draining: ctx.isDraining });
+    },
+  );
+
+  app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => {
+    const text = await ctx.metrics.registry.metrics();
+    return reply.header('content-type', ctx.metrics.registry.contentType).send(text);
+  });
+
+  r.get(
+    '/v1/events',
+    {
+      schema: {
+        summary: 'Scaling events with their reasons, oldest first (default: the last hour)',
+        tags: ['operations'],
+        querystring: RangeQuerySchema,
+        response: { 200: EventListSchema, ...errors },
+      },
+    },
+    async (req) => ({ events: await ctx.runtime.store.listScalingEvents(toRange(req.query, ctx.clock.now())) }),
+  );
+
+  r.get(
+    '/v1/metrics/history',
+    {
+      schema: {
+        summary: 'Metric samples the collector kept in the store (default: the last hour)',
+        tags: ['operations'],
+        querystring: RangeQuerySchema,
+        response: { 200: MetricHistorySchema, ...errors },
+      },
+    },
+    async (req) => ({ samples: await ctx.runtime.store.listMetricSamples(toRange(req.query, ctx.clock.now())) }),
+  );
+
+  app.get(
+    '/v1/stream',
+    { schema: { summary: 'Server-sent events: hello (history), snapshot (each interval), scaling (each decision)', tags: ['operations'] } },
+    (_req, reply) => {
+      reply.hijack();
+      ctx.feed.attach(reply.raw);
+    },
+  );
+}

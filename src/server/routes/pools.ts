@@ -1,0 +1,118 @@
+// /v1/pools: status, bounds and policy of each pool; runtime changes; manual scale.
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { InvalidInputError, TidepoolError } from '../../core/index.ts';
+import { ErrorSchema, PoolListSchema, PoolNameParamsSchema, PoolPatchBodySchema, PoolSchema, ScaleBodySchema } from '../schemas.ts';
+import type { ServerContext } from '../context.ts';
+import type { PoolControl } from '../types.ts';
+
+const errors = { 400: ErrorSchema, 401: ErrorSchema, 404: ErrorSchema, 429: ErrorSchema };
+
+export function describePool(p: PoolControl) {
+  const s = p.stats();
+  const policy = p.policy();
+  return {
+    name: s.name,
+    types: s.types,
+    status: s.status,
+    current: s.starting + s.idle + s.busy + s.draining,
+    target: s.target,
+    min: s.minWorkers,
+    max: s.maxWorkers,
+    policy: policy.name,
+    preset: policy.preset,
+    queueDepth: s.queueDepth,
+    busy: s.busy,
+    idle: s.idle,
+    starting: s.starting,
+    draining: s.draining,
+    utilization: s.utilization,
+    completed: s.completed,
+    failed: s.failed,
+    waitMs: s.waitMs,
+    runMs: s.runMs,
+    throughputPerMin: s.throughputPerMin,
+    successRate: s.successRate,
+    health: s.health,
+    workers: p.workers().map((w) => ({
+      id: w.id,
+      status: w.status,
+      startedAtMs: w.startedAtMs,
+      lastHeartbeatMs: w.lastHeartbeatMs,
+      taskId: w.taskId,
+      tasksDone: w.tasksDone,
+    })),
+  };
+}
+
+export function registerPoolRoutes(app: FastifyInstance, ctx: ServerContext): void {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+
+  function findPool(name: string): PoolControl {
+    const pool = ctx.runtime.pools().find((p) => p.name === name);
+    if (!pool) {
+      const known = ctx.runtime.pools().map((p) => p.name);
+      throw new TidepoolError('PoolNotFound', `pool ${JSON.stringify(name)} not found; known pools: ${known.join(', ') || '(none)'}`);
+    }
+    return pool;
+  }
+
+  r.get(
+    '/v1/pools',
+    { schema: { summary: 'Pools with status, current and target workers, bounds, policy and workers', tags: ['pools'], response: { 200: PoolListSchema, ...errors } } },
+    async () => ({ pools: ctx.runtime.pools().map(describePool) }),
+  );
+
+  r.patch(
+    '/v1/pools/:name',
+    {
+      schema: {
+        summary: 'Change a pool\'s bounds and/or policy at runtime',
+        tags: ['pools'],
+        params: PoolNameParamsSchema,
+        body: PoolPatchBodySchema,
+        response: { 200: PoolSchema, ...errors },
+      },
+    },
+    async (req) => {
+      const pool = findPool(req.params.name);
+      const s = pool.stats();
+      const min = req.body.min ?? s.minWorkers;
+      const max = req.body.max ?? s.maxWorkers;
+      if (min > max) {
+        const field = req.body.min !== undefined ? 'min' : 'max';
+        throw new InvalidInputError(`body.${field}: got ${req.body[field]}; expected min (${min}) <= max (${max})`);
+      }
+      if (req.body.preset !== undefined && req.body.policy === undefined && Object.keys(req.body).length === 1) {
+        // A preset alone applies to the pool's current policy.
+        await pool.update({ policy: pool.policy().name, preset: req.body.preset });
+      } else {
+        await pool.update(req.body);
+      }
+      return describePool(pool);
+    },
+  );
+
+  r.post(
+    '/v1/pools/:name/scale',
+    {
+      schema: {
+        summary: 'Set a pool\'s worker count by hand (within min..max)',
+        tags: ['pools'],
+        params: PoolNameParamsSchema,
+        body: ScaleBodySchema,
+        response: { 200: PoolSchema, ...errors },
+      },
+    },
+    async (req) => {
+      const pool = findPool(req.params.name);
+      const s = pool.stats();
+      const { count } = req.body;
+      if (count < s.minWorkers || count > s.maxWorkers) {
+        throw new InvalidInputError(`body.count: got ${count}; expected an integer within min..max (${s.minWorkers}..${s.maxWorkers}) of pool ${pool.name}`);
+      }
+      await pool.scaleTo(count);
+      return describePool(pool);
+    },
+  );
+}

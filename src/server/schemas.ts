@@ -1,0 +1,207 @@
+// The HTTP API's zod schemas: the one source that validates requests, serializes
+// responses and generates the OpenAPI document at /v1/openapi.json.
+import { z } from 'zod';
+import { TASK_STATUSES, WORKER_STATUSES, POOL_STATUSES } from '../core/index.ts';
+
+/** Largest integer the API accepts anywhere (2^53 - 1); only priority may be negative. */
+export const MAX_INT = Number.MAX_SAFE_INTEGER;
+/** Tasks in one POST /v1/tasks/batch, at most. */
+export const MAX_BATCH_TASKS = 1000;
+/** Longest ?wait= a request may hold, in ms (5 minutes). */
+export const MAX_WAIT_MS = 300_000;
+/** Longest task type name, in characters. */
+export const MAX_TYPE_CHARS = 200;
+/** Longest idempotency key, in characters. */
+export const MAX_IDEMPOTENCY_KEY_CHARS = 500;
+
+const nonNegativeInt = z.int().min(0).max(MAX_INT);
+const positiveInt = z.int().min(1).max(MAX_INT);
+
+const typeName = z
+  .string()
+  .min(1)
+  .max(MAX_TYPE_CHARS)
+  .regex(/^[A-Za-z0-9_.:-]+$/, 'expected letters, digits, _ . : - only')
+  .describe('The task type (capability); routes the task to the pool serving it.');
+
+const jsonValue: z.ZodType = z.json().describe('Any JSON value.');
+
+export const RunAtSchema = z
+  .union([nonNegativeInt, z.iso.datetime({ offset: true })])
+  .describe('Earliest start: epoch milliseconds or an ISO 8601 date-time string.');
+
+export const SubmitBodySchema = z
+  .strictObject({
+    type: typeName,
+    payload: jsonValue.optional(),
+    priority: z.int().min(-MAX_INT).max(MAX_INT).optional().describe('Higher runs first (default 0).'),
+    delayMs: nonNegativeInt.optional().describe('Start no earlier than this many ms from now.'),
+    runAt: RunAtSchema.optional(),
+    maxAttempts: positiveInt.optional().describe('Attempts before the task is dead (default from the server config, >= 3 out of the box).'),
+    timeoutMs: positiveInt.optional().describe('Per-attempt time limit in ms.'),
+    idempotencyKey: z.string().min(1).max(MAX_IDEMPOTENCY_KEY_CHARS).optional().describe('A repeated key returns the first task (200) instead of creating one.'),
+  })
+  .refine((b) => b.delayMs === undefined || b.runAt === undefined, {
+    message: 'give delayMs or runAt, not both',
+    path: ['runAt'],
+  })
+  .meta({ id: 'SubmitTask' });
+
+export const BatchBodySchema = z
+  .strictObject({
+    tasks: z.array(SubmitBodySchema).min(1).max(MAX_BATCH_TASKS),
+  })
+  .meta({ id: 'SubmitBatch' });
+
+export const WaitQuerySchema = z.strictObject({
+  wait: z.coerce.number().int().min(0).max(MAX_WAIT_MS).optional().describe('Hold the request until the task ends or this many ms pass.'),
+});
+
+export const TaskIdParamsSchema = z.strictObject({
+  id: z.string().min(1).max(64).regex(/^[A-Za-z0-9_-]+$/, 'expected a task id (letters, digits, _ and - only)'),
+});
+
+export const ListQuerySchema = z.strictObject({
+  status: z.enum(TASK_STATUSES).optional(),
+  type: typeName.optional(),
+  limit: z.coerce.number().int().min(1).max(1000).optional().describe('Page size (default 100).'),
+  cursor: z.string().min(1).max(200).optional().describe('nextCursor from the previous page.'),
+});
+
+const TaskErrorSchema = z.object({ message: z.string(), code: z.string().optional() });
+
+export const TaskSchema = z
+  .object({
+    id: z.string(),
+    type: z.string(),
+    status: z.enum(TASK_STATUSES),
+    payload: jsonValue,
+    priority: z.number(),
+    attempts: z.number(),
+    maxAttempts: z.number(),
+    timeoutMs: z.number(),
+    tenant: z.string(),
+    idempotencyKey: z.string().nullable(),
+    result: jsonValue.nullable(),
+    error: TaskErrorSchema.nullable(),
+    runAtMs: z.number(),
+    createdAtMs: z.number(),
+    updatedAtMs: z.number(),
+    startedAtMs: z.number().nullable(),
+    finishedAtMs: z.number().nullable(),
+    workerId: z.string().nullable(),
+    leaseExpiresAtMs: z.number().nullable(),
+  })
+  .meta({ id: 'Task' });
+
+export const TaskPageSchema = z.object({ tasks: z.array(TaskSchema), nextCursor: z.string().nullable() });
+export const BatchResultSchema = z.object({
+  tasks: z.array(TaskSchema),
+  /** Per task: false when an earlier task with the same idempotency key came back. */
+  created: z.array(z.boolean()),
+});
+
+export const ErrorSchema = z
+  .object({
+    error: z.object({
+      code: z.string().describe('Stable error code (InvalidInput, TaskNotFound, RateLimited, ...).'),
+      message: z.string().describe('What was wrong, naming the field.'),
+    }),
+  })
+  .meta({ id: 'Error' });
+
+export const PoolNameParamsSchema = z.strictObject({
+  name: z.string().min(1).max(200).regex(/^[A-Za-z0-9_.:-]+$/, 'expected a pool name'),
+});
+
+export const PoolPatchBodySchema = z
+  .strictObject({
+    min: nonNegativeInt.optional().describe('New minimum workers.'),
+    max: positiveInt.optional().describe('New maximum workers.'),
+    policy: z.string().min(1).max(100).optional().describe('Policy name (threshold, queue-latency, ...).'),
+    preset: z.string().min(1).max(100).optional().describe("Preset of the policy (e.g. 'aggressive')."),
+  })
+  .refine((b) => b.min === undefined || b.max === undefined || b.min <= b.max, {
+    message: 'min must be <= max',
+    path: ['min'],
+  })
+  .meta({ id: 'PoolPatch' });
+
+export const ScaleBodySchema = z.strictObject({ count: nonNegativeInt.describe('Desired workers, within min..max.') });
+
+const WorkerSchema = z.object({
+  id: z.string(),
+  status: z.enum(WORKER_STATUSES),
+  startedAtMs: z.number(),
+  lastHeartbeatMs: z.number(),
+  taskId: z.string().nullable(),
+  tasksDone: z.number(),
+});
+
+const PercentilesSchema = z.object({ p50: z.number(), p95: z.number(), p99: z.number(), count: z.number() });
+
+export const PoolSchema = z
+  .object({
+    name: z.string(),
+    types: z.array(z.string()),
+    status: z.enum(POOL_STATUSES),
+    current: z.number().describe('Workers now (starting + idle + busy + draining).'),
+    target: z.number().describe('Desired workers (also the gauge tidepool_pool_desired_workers).'),
+    min: z.number(),
+    max: z.number(),
+    policy: z.string(),
+    preset: z.string().nullable(),
+    queueDepth: z.number(),
+    busy: z.number(),
+    idle: z.number(),
+    starting: z.number(),
+    draining: z.number(),
+    utilization: z.number(),
+    completed: z.number(),
+    failed: z.number(),
+    waitMs: PercentilesSchema,
+    runMs: PercentilesSchema,
+    throughputPerMin: z.number(),
+    successRate: z.number(),
+    health: z.enum(['healthy', 'degraded', 'unhealthy']),
+    workers: z.array(WorkerSchema),
+  })
+  .meta({ id: 'Pool' });
+
+export const PoolListSchema = z.object({ pools: z.array(PoolSchema) });
+
+/** A time bound in a query string: epoch ms (digits) or an ISO 8601 date-time. */
+const instantQuery = z
+  .union([z.string().regex(/^\d{1,16}$/, 'expected epoch ms').transform(Number), z.iso.datetime({ offset: true })])
+  .describe('Epoch milliseconds or an ISO 8601 date-time.');
+
+export const RangeQuerySchema = z.strictObject({
+  from: instantQuery.optional().describe('Start of the range (default: 1 hour before `to`).'),
+  to: instantQuery.optional().describe('End of the range (default: now).'),
+  pool: z.string().min(1).max(200).optional(),
+  limit: z.coerce.number().int().min(1).max(10_000).optional().describe('At most this many items (default 1000).'),
+});
+
+export const ScalingEventSchema = z.object({
+  atMs: z.number(),
+  pool: z.string(),
+  from: z.number(),
+  to: z.number(),
+  action: z.enum(['scale_up', 'scale_down', 'none']),
+  code: z.string(),
+  reason: z.string(),
+  policy: z.string(),
+});
+export const EventListSchema = z.object({ events: z.array(ScalingEventSchema) });
+
+export const MetricSampleSchema = z.object({ atMs: z.number(), pool: z.string(), values: z.record(z.string(), z.number()) });
+export const MetricHistorySchema = z.object({ samples: z.array(MetricSampleSchema) });
+
+export const HealthSchema = z.object({
+  status: z.enum(['healthy', 'degraded', 'unhealthy']),
+  reasons: z.array(z.string()),
+  draining: z.boolean(),
+});
+
+export type SubmitBody = z.infer<typeof SubmitBodySchema>;
+export type PoolPatchBody = z.infer<typeof PoolPatchBodySchema>;

@@ -1,0 +1,45 @@
+// A token bucket for the global request rate limit. Time comes from the injected Clock,
+// so tests drive it in virtual time.
+import type { Clock } from '../core/index.ts';
+
+export interface TokenBucketOptions {
+  /** Tokens added per second (the sustained rate), > 0. */
+  ratePerSec: number;
+  /** Bucket size (the burst allowed), >= 1. */
+  burst: number;
+}
+
+export type TakeResult = { isAllowed: true } | { isAllowed: false; retryAfterMs: number };
+
+export class TokenBucket {
+  private readonly clock: Clock;
+  private readonly ratePerSec: number;
+  private readonly burst: number;
+  private tokens: number;
+  private lastMs: number;
+
+  constructor(options: TokenBucketOptions, clock: Clock) {
+    if (!(options.ratePerSec > 0)) throw new RangeError(`rateLimit.ratePerSec: got ${options.ratePerSec}; expected a number > 0`);
+    if (!(options.burst >= 1)) throw new RangeError(`rateLimit.burst: got ${options.burst}; expected a number >= 1`);
+    this.clock = clock;
+    this.ratePerSec = options.ratePerSec;
+    this.burst = options.burst;
+    this.tokens = options.burst;
+    this.lastMs = clock.now();
+  }
+
+  /** Takes one token, or says how long until one is available. */
+  take(): TakeResult {
+    const nowMs = this.clock.now();
+    // A clock that steps backwards adds nothing (and never removes tokens).
+    const elapsedMs = Math.max(0, nowMs - this.lastMs);
+    this.lastMs = Math.max(this.lastMs, nowMs);
+    this.tokens = Math.min(this.burst, this.tokens + (elapsedMs * this.ratePerSec) / 1000);
+    if (this.tokens >= 1) {
+      this.tokens -= 1;
+      return { isAllowed: true };
+    }
+    const retryAfterMs = Math.ceil(((1 - this.tokens) * 1000) / this.ratePerSec);
+    return { isAllowed: false, retryAfterMs };
+  }
+}
