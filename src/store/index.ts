@@ -3,9 +3,11 @@
 import { ConfigInvalidError } from '../core/index.ts';
 import type { Store, StoreOptions } from './types.ts';
 import { MemoryStore } from './memory/memory-store.ts';
+import { SqliteStore } from './sqlite/sqlite-store.ts';
 
 export type * from './types.ts';
 export { MemoryStore } from './memory/memory-store.ts';
+export { SqliteStore } from './sqlite/sqlite-store.ts';
 export {
   DEFAULT_BUSY_TIMEOUT_MS,
   DEFAULT_MAX_ATTEMPTS,
@@ -52,8 +54,7 @@ export async function openStore(url: string, options: StoreOptions = {}): Promis
     case 'memory':
       return new MemoryStore(options);
     case 'sqlite': {
-      // The SQLite adapter lands in the next commit.
-      throw new ConfigInvalidError([`store: sqlite:${parsed.path} is not available in this build yet; use memory`]);
+      return SqliteStore.open(parsed.path, options);
     }
     default: {
       const never: never = parsed;

@@ -117,6 +117,7 @@ export class MemoryStore implements Store {
       else if (p.sameAs >= 0) results.push({ task: copy(results[p.sameAs].task), created: false });
       else {
         const rec: Rec = { task: buildTask(p.input, this.options, nowMs), seq: ++this.seq, gen: 0, leaseToken: null };
+        rec.task.payload = structuredClone(rec.task.payload);
         this.tasks.set(rec.task.id, rec);
         if (rec.task.idempotencyKey !== null) this.idempotency.set(`${rec.task.tenant}\u0000${rec.task.idempotencyKey}`, rec);
         this.count(rec.task.type, 'queued', +1);

@@ -66,7 +66,7 @@ export function buildTask(input: SubmitInput, options: ResolvedStoreOptions, now
   return {
     id: newTaskId(nowMs),
     type: input.type,
-    payload: input.payload === undefined ? null : (structuredClone(input.payload) as Json),
+    payload: input.payload === undefined ? null : input.payload,
     priority: input.priority ?? 0,
     runAtMs,
     attempts: 0,

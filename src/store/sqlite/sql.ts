@@ -1,0 +1,260 @@
+// Every statement the SQLite adapter runs, in one place.
+//
+// Layout: one `tasks` table keyed by an insertion sequence (`seq`, the rowid: "oldest"
+// means lowest seq), with partial indexes that hold only the rows each hot query needs:
+//   tasks_ready    pending tasks by (type, tenant, priority desc, seq): claim order per tenant
+//   tasks_delayed  pending tasks by (type, run_at_ms): counts tasks not yet runnable
+//   tasks_lease    running tasks by lease expiry: finds expired leases
+//   tasks_running  running tasks by tenant: tenant concurrency and fairness
+//   tasks_idem     (tenant, idempotency_key), unique: idempotent submits
+//   tasks_status   (status, seq): list by status, purge
+// `task_counts` keeps the number of tasks per (type, status), updated in the same
+// transaction as every change, so counts and the queue-depth check never scan tasks.
+import type { DatabaseSync, StatementSync } from 'node:sqlite';
+
+export const SCHEMA_VERSION = 1;
+
+const PENDING = `status IN ('queued', 'retrying')`;
+
+export const SCHEMA = `
+CREATE TABLE IF NOT EXISTS tasks (
+  seq INTEGER PRIMARY KEY,
+  id TEXT NOT NULL UNIQUE,
+  type TEXT NOT NULL,
+  tenant TEXT NOT NULL,
+  status TEXT NOT NULL,
+  priority INTEGER NOT NULL,
+  run_at_ms INTEGER NOT NULL,
+  attempts INTEGER NOT NULL,
+  max_attempts INTEGER NOT NULL,
+  timeout_ms INTEGER NOT NULL,
+  idempotency_key TEXT,
+  payload TEXT NOT NULL,
+  result TEXT,
+  error TEXT,
+  created_at_ms INTEGER NOT NULL,
+  updated_at_ms INTEGER NOT NULL,
+  started_at_ms INTEGER,
+  finished_at_ms INTEGER,
+  worker_id TEXT,
+  lease_token TEXT,
+  lease_expires_at_ms INTEGER,
+  -- The status a claim took the task from (queued or retrying): an UPDATE's SET sees the
+  -- old row and RETURNING the new one, so this is how one claim statement reports it.
+  claimed_from TEXT
+);
+CREATE INDEX IF NOT EXISTS tasks_ready ON tasks (type, tenant, priority DESC, seq, run_at_ms) WHERE ${PENDING};
+CREATE INDEX IF NOT EXISTS tasks_delayed ON tasks (type, run_at_ms) WHERE ${PENDING};
+CREATE INDEX IF NOT EXISTS tasks_lease ON tasks (lease_expires_at_ms) WHERE status = 'running';
+CREATE INDEX IF NOT EXISTS tasks_running ON tasks (tenant) WHERE status = 'running';
+CREATE UNIQUE INDEX IF NOT EXISTS tasks_idem ON tasks (tenant, idempotency_key) WHERE idempotency_key IS NOT NULL;
+CREATE INDEX IF NOT EXISTS tasks_status ON tasks (status, seq);
+CREATE TABLE IF NOT EXISTS task_counts (
+  type TEXT NOT NULL,
+  status TEXT NOT NULL,
+  n INTEGER NOT NULL,
+  PRIMARY KEY (type, status)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS scaling_events (
+  seq INTEGER PRIMARY KEY,
+  at_ms INTEGER NOT NULL,
+  pool TEXT NOT NULL,
+  from_workers INTEGER NOT NULL,
+  to_workers INTEGER NOT NULL,
+  action TEXT NOT NULL,
+  code TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  policy TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS scaling_events_at ON scaling_events (at_ms);
+CREATE TABLE IF NOT EXISTS metric_samples (
+  seq INTEGER PRIMARY KEY,
+  at_ms INTEGER NOT NULL,
+  pool TEXT NOT NULL,
+  sample_values TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS metric_samples_at ON metric_samples (at_ms);
+`;
+
+export function pragmas(durability: 'full' | 'normal', busyTimeoutMs: number): string {
+  return `
+PRAGMA busy_timeout = ${Math.floor(busyTimeoutMs)};
+PRAGMA journal_mode = WAL;
+PRAGMA synchronous = ${durability === 'full' ? 'FULL' : 'NORMAL'};
+PRAGMA temp_store = MEMORY;
+PRAGMA cache_size = -16000;
+`;
+}
+
+/** The row shape of `tasks`, as node:sqlite returns it. */
+export interface TaskRow {
+  seq: number;
+  id: string;
+  type: string;
+  tenant: string;
+  status: string;
+  priority: number;
+  run_at_ms: number;
+  attempts: number;
+  max_attempts: number;
+  timeout_ms: number;
+  idempotency_key: string | null;
+  payload: string;
+  result: string | null;
+  error: string | null;
+  created_at_ms: number;
+  updated_at_ms: number;
+  started_at_ms: number | null;
+  finished_at_ms: number | null;
+  worker_id: string | null;
+  lease_token: string | null;
+  lease_expires_at_ms: number | null;
+  claimed_from: string | null;
+}
+
+export interface CandidateRow {
+  seq: number;
+  priority: number;
+  tenant: string;
+}
+
+const TASK_COLUMNS = `seq, id, type, tenant, status, priority, run_at_ms, attempts, max_attempts, timeout_ms,
+  idempotency_key, payload, result, error, created_at_ms, updated_at_ms, started_at_ms, finished_at_ms,
+  worker_id, lease_token, lease_expires_at_ms, claimed_from`;
+
+const CLAIM_SET = `claimed_from = status, status = 'running', attempts = attempts + 1, started_at_ms = :now, updated_at_ms = :now,
+  worker_id = :worker, lease_token = lower(hex(randomblob(16))), lease_expires_at_ms = :expires`;
+
+/** Prepared statements for one connection. */
+export class Statements {
+  readonly begin: StatementSync;
+  readonly commit: StatementSync;
+  readonly rollback: StatementSync;
+  readonly savepoint: StatementSync;
+  readonly release: StatementSync;
+  readonly rollbackTo: StatementSync;
+
+  readonly insertTask: StatementSync;
+  readonly byId: StatementSync;
+  readonly byIdempotencyKey: StatementSync;
+  readonly pendingDepth: StatementSync;
+  readonly addCount: StatementSync;
+  readonly allCounts: StatementSync;
+  readonly delayedCount: StatementSync;
+
+  readonly anyExpired: StatementSync;
+  readonly expired: StatementSync;
+  readonly tenantsWithPending: StatementSync;
+  readonly runningByTenant: StatementSync;
+  readonly candidates: StatementSync;
+  readonly claimTop: StatementSync;
+  readonly claimSeqs: StatementSync;
+
+  readonly heartbeat: StatementSync;
+  readonly succeed: StatementSync;
+  readonly retry: StatementSync;
+  readonly bury: StatementSync;
+  readonly cancelTask: StatementSync;
+  readonly requeueDead: StatementSync;
+
+  readonly listPage: StatementSync;
+  readonly listByStatus: StatementSync;
+  readonly purgeChunk: StatementSync;
+
+  readonly insertEvent: StatementSync;
+  readonly listEvents: StatementSync;
+  readonly insertSample: StatementSync;
+  readonly listSamples: StatementSync;
+
+  constructor(db: DatabaseSync) {
+    const p = (sql: string) => db.prepare(sql);
+    this.begin = p('BEGIN IMMEDIATE');
+    this.commit = p('COMMIT');
+    this.rollback = p('ROLLBACK');
+    this.savepoint = p('SAVEPOINT op');
+    this.release = p('RELEASE op');
+    this.rollbackTo = p('ROLLBACK TO op');
+
+    this.insertTask = p(`INSERT INTO tasks (id, type, tenant, status, priority, run_at_ms, attempts, max_attempts,
+      timeout_ms, idempotency_key, payload, created_at_ms, updated_at_ms)
+      VALUES (:id, :type, :tenant, 'queued', :priority, :runAt, 0, :maxAttempts, :timeoutMs, :key, :payload, :now, :now)`);
+    this.byId = p(`SELECT ${TASK_COLUMNS} FROM tasks WHERE id = ?`);
+    this.byIdempotencyKey = p(`SELECT ${TASK_COLUMNS} FROM tasks WHERE tenant = ? AND idempotency_key = ?`);
+    this.pendingDepth = p(`SELECT COALESCE(SUM(n), 0) AS n FROM task_counts WHERE ${PENDING}`);
+    this.addCount = p(`INSERT INTO task_counts (type, status, n) VALUES (?, ?, ?)
+      ON CONFLICT (type, status) DO UPDATE SET n = n + excluded.n`);
+    this.allCounts = p('SELECT type, status, n FROM task_counts');
+    this.delayedCount = p(`SELECT COUNT(*) AS n FROM tasks WHERE type = ? AND ${PENDING} AND run_at_ms > ?`);
+
+    this.anyExpired = p(`SELECT 1 AS x FROM tasks WHERE status = 'running' AND lease_expires_at_ms <= ? LIMIT 1`);
+    this.expired = p(`SELECT ${TASK_COLUMNS} FROM tasks WHERE status = 'running' AND lease_expires_at_ms <= ?`);
+    // A loose index scan: one seek per distinct tenant instead of reading every pending row.
+    this.tenantsWithPending = p(`WITH RECURSIVE t(tenant) AS (
+        SELECT (SELECT tenant FROM tasks WHERE type = :type AND ${PENDING} ORDER BY tenant LIMIT 1)
+        UNION ALL
+        SELECT (SELECT tenant FROM tasks WHERE type = :type AND ${PENDING} AND tenant > t.tenant ORDER BY tenant LIMIT 1)
+        FROM t WHERE t.tenant IS NOT NULL LIMIT 10000
+      ) SELECT tenant FROM t WHERE tenant IS NOT NULL`);
+    this.runningByTenant = p(`SELECT tenant, COUNT(*) AS n FROM tasks WHERE status = 'running' GROUP BY tenant`);
+    this.candidates = p(`SELECT seq, priority, tenant FROM tasks
+      WHERE type = :type AND tenant = :tenant AND ${PENDING} AND run_at_ms <= :now
+      ORDER BY priority DESC, seq LIMIT :limit`);
+    // One statement claims a single tenant's best tasks of one type (the common case).
+    this.claimTop = p(`UPDATE tasks SET ${CLAIM_SET} WHERE seq IN (
+        SELECT seq FROM tasks WHERE type = :type AND tenant = :tenant AND ${PENDING} AND run_at_ms <= :now
+        ORDER BY priority DESC, seq LIMIT :limit)
+      RETURNING ${TASK_COLUMNS}`);
+    this.claimSeqs = p(`UPDATE tasks SET ${CLAIM_SET}
+      WHERE seq IN (SELECT value FROM json_each(:seqs)) AND ${PENDING}
+      RETURNING ${TASK_COLUMNS}`);
+
+    this.heartbeat = p(`UPDATE tasks SET lease_expires_at_ms = :expires, updated_at_ms = :now
+      WHERE id = :id AND lease_token = :token AND status = 'running' RETURNING lease_expires_at_ms`);
+    this.succeed = p(`UPDATE tasks SET status = 'succeeded', result = :result, error = NULL, finished_at_ms = :now,
+      updated_at_ms = :now, lease_token = NULL, lease_expires_at_ms = NULL
+      WHERE id = :id AND lease_token = :token AND status = 'running' RETURNING ${TASK_COLUMNS}`);
+    this.retry = p(`UPDATE tasks SET status = 'retrying', error = :error, run_at_ms = :runAt, updated_at_ms = :now,
+      worker_id = NULL, lease_token = NULL, lease_expires_at_ms = NULL
+      WHERE id = :id AND status = 'running' RETURNING ${TASK_COLUMNS}`);
+    this.bury = p(`UPDATE tasks SET status = 'dead', error = :error, finished_at_ms = :now, updated_at_ms = :now,
+      lease_token = NULL, lease_expires_at_ms = NULL
+      WHERE id = :id AND status = 'running' RETURNING ${TASK_COLUMNS}`);
+    this.cancelTask = p(`UPDATE tasks SET status = 'cancelled', finished_at_ms = :now, updated_at_ms = :now,
+      lease_token = NULL, lease_expires_at_ms = NULL
+      WHERE id = :id AND status IN ('queued', 'retrying', 'running') RETURNING ${TASK_COLUMNS}`);
+    this.requeueDead = p(`UPDATE tasks SET status = 'queued', attempts = 0, run_at_ms = :now, error = NULL,
+      result = NULL, finished_at_ms = NULL, updated_at_ms = :now, worker_id = NULL
+      WHERE id = :id AND status = 'dead' RETURNING ${TASK_COLUMNS}`);
+
+    // Filters are optional: a NULL parameter matches everything. Statuses come as a JSON array.
+    this.listPage = p(`SELECT ${TASK_COLUMNS} FROM tasks
+      WHERE seq > :after
+        AND (:statuses IS NULL OR status IN (SELECT value FROM json_each(:statuses)))
+        AND (:type IS NULL OR type = :type)
+        AND (:tenant IS NULL OR tenant = :tenant)
+      ORDER BY seq LIMIT :limit`);
+    // One status, the common filter (the dead-letter view): walks tasks_status in order.
+    this.listByStatus = p(`SELECT ${TASK_COLUMNS} FROM tasks
+      WHERE status = :status AND seq > :after
+        AND (:type IS NULL OR type = :type)
+        AND (:tenant IS NULL OR tenant = :tenant)
+      ORDER BY seq LIMIT :limit`);
+    this.purgeChunk = p(`DELETE FROM tasks WHERE seq IN (
+        SELECT seq FROM tasks WHERE status IN ('succeeded', 'dead', 'cancelled') AND finished_at_ms < :before LIMIT :limit)
+      RETURNING type, status`);
+
+    this.insertEvent = p(`INSERT INTO scaling_events (at_ms, pool, from_workers, to_workers, action, code, reason, policy)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?)`);
+    this.listEvents = p(`SELECT * FROM (
+        SELECT seq, at_ms, pool, from_workers, to_workers, action, code, reason, policy FROM scaling_events
+        WHERE at_ms >= :from AND at_ms <= :to AND (:pool IS NULL OR pool = :pool)
+        ORDER BY at_ms DESC, seq DESC LIMIT :limit
+      ) ORDER BY at_ms, seq`);
+    this.insertSample = p('INSERT INTO metric_samples (at_ms, pool, sample_values) VALUES (?, ?, ?)');
+    this.listSamples = p(`SELECT * FROM (
+        SELECT seq, at_ms, pool, sample_values FROM metric_samples
+        WHERE at_ms >= :from AND at_ms <= :to AND (:pool IS NULL OR pool = :pool)
+        ORDER BY at_ms DESC, seq DESC LIMIT :limit
+      ) ORDER BY at_ms, seq`);
+  }
+}

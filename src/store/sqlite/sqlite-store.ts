@@ -1,0 +1,577 @@
+// The SQLite store: one file, WAL, node:sqlite. Durable across restarts and shareable by
+// several processes (writes take the lock with BEGIN IMMEDIATE and wait up to
+// busyTimeoutMs for it). Writes go through the group-commit WriteQueue; reads run directly.
+//
+// Task states and transitions: see src/core/types.ts. Every transition updates task_counts
+// in the same savepoint, so counts stay exact even when an operation is refused.
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import {
+  InvalidInputError,
+  LeaseLostError,
+  QueueFullError,
+  StoreUnavailableError,
+  TASK_STATUSES,
+  TaskConflictError,
+  TaskNotFoundError,
+} from '../../core/index.ts';
+import type {
+  ClaimRequest,
+  ClaimedTask,
+  Json,
+  MetricSample,
+  ScalingEvent,
+  StatusCounts,
+  SubmitInput,
+  SubmitResult,
+  Task,
+  TaskCounts,
+  TaskError,
+  TaskFilter,
+  TaskPage,
+  TaskStatus,
+  TimeRange,
+} from '../../core/index.ts';
+import type { FailOptions, Store, StoreCapability, StoreEvent, StoreOptions } from '../types.ts';
+import { backoffMs } from '../shared/backoff.ts';
+import { decodeCursor, encodeCursor } from '../shared/cursor.ts';
+import { arraySource, pickFair } from '../shared/fair.ts';
+import type { FairSource } from '../shared/fair.ts';
+import { Listeners } from '../shared/listeners.ts';
+import { resolveStoreOptions, tenantLimitOf } from '../shared/options.ts';
+import type { ResolvedStoreOptions } from '../shared/options.ts';
+import { checkListFilter, rangeLimit, statusSet, zeroCounts } from '../shared/queries.ts';
+import { CompletionRate, estimateRetryAfterMs } from '../shared/rate.ts';
+import { buildTask, tenantOf, validateClaim, validateLeaseMs, validateSubmit } from '../shared/submit.ts';
+import { leaseLostDetail } from '../memory/memory-store.ts';
+import { translateSqliteError } from './errors.ts';
+import { SCHEMA, SCHEMA_VERSION, Statements, pragmas } from './sql.ts';
+import type { CandidateRow, TaskRow } from './sql.ts';
+import { WriteQueue } from './write-queue.ts';
+import type { TxContext } from './write-queue.ts';
+
+const PURGE_CHUNK = 5_000;
+
+/** Count changes of one operation, applied to task_counts before its savepoint is released. */
+class CountDeltas {
+  private readonly deltas = new Map<string, number>();
+  add(type: string, status: string, n: number): void {
+    const key = `${status}\u0000${type}`;
+    this.deltas.set(key, (this.deltas.get(key) ?? 0) + n);
+  }
+  move(type: string, from: string, to: string): void {
+    this.add(type, from, -1);
+    this.add(type, to, +1);
+  }
+  apply(s: Statements): void {
+    for (const [key, n] of this.deltas) {
+      if (n === 0) continue;
+      const sep = key.indexOf('\u0000');
+      s.addCount.run(key.slice(sep + 1), key.slice(0, sep), n);
+    }
+    this.deltas.clear();
+  }
+}
+
+export class SqliteStore implements Store {
+  readonly kind = 'sqlite';
+  readonly capabilities: readonly StoreCapability[] = ['durable', 'multiProcess'];
+  readonly path: string;
+
+  private readonly db: DatabaseSync;
+  private readonly s: Statements;
+  private readonly queue: WriteQueue;
+  private readonly options: ResolvedStoreOptions;
+  private readonly listeners = new Listeners();
+  private readonly completions = new CompletionRate();
+  private readonly hasTenantLimits: boolean;
+  private isClosed = false;
+
+  /** Opens (creating if needed) the database file at `path`. */
+  static open(path: string, options: StoreOptions = {}): SqliteStore {
+    return new SqliteStore(path, options);
+  }
+
+  private constructor(path: string, options: StoreOptions) {
+    this.options = resolveStoreOptions(options);
+    this.path = path;
+    this.hasTenantLimits = this.options.tenantConcurrency > 0 || Object.values(this.options.tenantLimits).some((n) => n > 0);
+    try {
+      if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+      this.db = new DatabaseSync(path);
+    } catch (err) {
+      throw translateSqliteError(err, path, 'open');
+    }
+    try {
+      this.db.exec(pragmas(this.options.durability, this.options.busyTimeoutMs));
+      this.migrate();
+      this.s = new Statements(this.db);
+    } catch (err) {
+      this.db.close();
+      throw translateSqliteError(err, path, 'open');
+    }
+    this.queue = new WriteQueue(this.s, (err, during) => translateSqliteError(err, path, during));
+  }
+
+  private migrate(): void {
+    const version = (this.db.prepare('PRAGMA user_version').get() as { user_version: number }).user_version;
+    if (version > SCHEMA_VERSION) {
+      throw new StoreUnavailableError(
+        `SQLite store ${this.path}: schema version ${version} is newer than this Tidepool understands (${SCHEMA_VERSION}); upgrade Tidepool`,
+      );
+    }
+    if (version === SCHEMA_VERSION) return;
+    this.db.exec('BEGIN IMMEDIATE');
+    try {
+      this.db.exec(SCHEMA);
+      this.db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
+      this.db.exec('COMMIT');
+    } catch (err) {
+      this.db.exec('ROLLBACK');
+      throw err;
+    }
+  }
+
+  // --- submit ---------------------------------------------------------------------
+
+  async submit(input: SubmitInput): Promise<SubmitResult> {
+    return (await this.submitBatch([input]))[0];
+  }
+
+  async submitBatch(inputs: readonly SubmitInput[]): Promise<SubmitResult[]> {
+    this.checkOpen();
+    if (!Array.isArray(inputs)) throw new InvalidInputError('tasks: expected an array of submits');
+    const single = inputs.length === 1;
+    inputs.forEach((input, i) => validateSubmit(input, single ? undefined : i));
+    const payloads = inputs.map((input) => JSON.stringify(input.payload === undefined ? null : input.payload));
+    return this.queue.enqueue((tx) => this.submitIn(inputs, payloads, tx));
+  }
+
+  private submitIn(inputs: readonly SubmitInput[], payloads: string[], tx: TxContext): SubmitResult[] {
+    const s = this.s;
+    const nowMs = this.options.clock.now();
+    const results: (SubmitResult | number)[] = new Array(inputs.length);
+    const seen = new Map<string, number>();
+    let newCount = 0;
+    for (let i = 0; i < inputs.length; i++) {
+      const input = inputs[i];
+      if (input.idempotencyKey !== undefined) {
+        const tenant = tenantOf(input);
+        const key = `${tenant}\u0000${input.idempotencyKey}`;
+        const earlier = seen.get(key);
+        if (earlier !== undefined) {
+          results[i] = earlier;
+          continue;
+        }
+        const row = s.byIdempotencyKey.get(tenant, input.idempotencyKey) as TaskRow | undefined;
+        if (row) {
+          results[i] = { task: toTask(row), created: false };
+          continue;
+        }
+        seen.set(key, i);
+      }
+      newCount++;
+    }
+    if (this.options.maxQueueDepth > 0 && newCount > 0) {
+      const depth = Number((s.pendingDepth.get() as { n: number }).n);
+      const max = this.options.maxQueueDepth;
+      if (depth + newCount > max) {
+        throw new QueueFullError(depth, max, estimateRetryAfterMs(depth + newCount - max, this.completions.perSecond(nowMs)));
+      }
+    }
+    const deltas = new CountDeltas();
+    const types = new Set<string>();
+    for (let i = 0; i < inputs.length; i++) {
+      if (results[i] !== undefined) continue;
+      const task = buildTask(inputs[i], this.options, nowMs);
+      s.insertTask.run({
+        id: task.id,
+        type: task.type,
+        tenant: task.tenant,
+        priority: task.priority,
+        runAt: task.runAtMs,
+        maxAttempts: task.maxAttempts,
+        timeoutMs: task.timeoutMs,
+        key: task.idempotencyKey,
+        payload: payloads[i],
+        now: nowMs,
+      });
+      deltas.add(task.type, 'queued', 1);
+      types.add(task.type);
+      results[i] = { task, created: true };
+    }
+    deltas.apply(s);
+    if (types.size) tx.afterCommit(() => this.listeners.emit({ kind: 'submitted', types: [...types] }));
+    return results.map((r) => {
+      if (typeof r !== 'number') return r;
+      const first = results[r] as SubmitResult;
+      return { task: { ...first.task }, created: false };
+    });
+  }
+
+  // --- claim, heartbeat, complete, fail -------------------------------------------
+
+  async claim(req: ClaimRequest): Promise<ClaimedTask[]> {
+    this.checkOpen();
+    if (!validateClaim(req)) return [];
+    return this.queue.enqueue((tx) => this.claimIn(req, this.options.clock.now(), tx));
+  }
+
+  private claimIn(req: ClaimRequest, nowMs: number, tx: TxContext): ClaimedTask[] {
+    const s = this.s;
+    if (s.anyExpired.get(nowMs)) this.reclaimIn(nowMs, tx);
+    const types = [...new Set(req.types)];
+    const tenantsByType = types.map((type) => ({
+      type,
+      tenants: (s.tenantsWithPending.all({ type }) as { tenant: string }[]).map((r) => r.tenant),
+    }));
+    const withTasks = tenantsByType.filter((t) => t.tenants.length > 0);
+    if (withTasks.length === 0) return [];
+    const claim = { now: nowMs, worker: req.workerId, expires: nowMs + req.leaseMs };
+    let rows: TaskRow[];
+    if (withTasks.length === 1 && withTasks[0].tenants.length === 1 && !this.hasTenantLimits) {
+      // One type, one tenant, no limits: fairness has nothing to decide; claim in one statement.
+      const { type, tenants } = withTasks[0];
+      rows = s.claimTop.all({ ...claim, type, tenant: tenants[0], limit: req.limit }) as unknown as TaskRow[];
+      rows.sort((a, b) => b.priority - a.priority || a.seq - b.seq);
+    } else {
+      const running = new Map<string, number>();
+      for (const r of s.runningByTenant.all() as { tenant: string; n: number }[]) running.set(r.tenant, r.n);
+      const limitOf = (tenant: string) => tenantLimitOf(this.options, tenant);
+      const sources: FairSource<CandidateRow>[] = [];
+      for (const { type, tenants } of withTasks) {
+        for (const tenant of tenants) {
+          const cap = limitOf(tenant);
+          const room = cap > 0 ? Math.min(req.limit, cap - (running.get(tenant) ?? 0)) : req.limit;
+          if (room <= 0) continue;
+          const candidates = s.candidates.all({ type, tenant, now: nowMs, limit: room }) as unknown as CandidateRow[];
+          if (candidates.length) sources.push(arraySource(tenant, candidates));
+        }
+      }
+      const picked = pickFair(sources, running, limitOf, req.limit);
+      if (picked.length === 0) return [];
+      const order = new Map(picked.map((c, i) => [c.seq, i]));
+      rows = s.claimSeqs.all({ ...claim, seqs: JSON.stringify(picked.map((c) => c.seq)) }) as unknown as TaskRow[];
+      rows.sort((a, b) => order.get(a.seq)! - order.get(b.seq)!);
+    }
+    const deltas = new CountDeltas();
+    for (const row of rows) deltas.move(row.type, row.claimed_from ?? 'queued', 'running');
+    deltas.apply(s);
+    return rows.map(toClaimed);
+  }
+
+  async heartbeat(taskId: string, leaseToken: string, leaseMs: number): Promise<{ leaseExpiresAtMs: number }> {
+    this.checkOpen();
+    validateLeaseMs(leaseMs);
+    return this.queue.enqueue(() => {
+      const nowMs = this.options.clock.now();
+      const row = this.s.heartbeat.get({ id: taskId, token: leaseToken, expires: nowMs + leaseMs, now: nowMs }) as
+        | { lease_expires_at_ms: number }
+        | undefined;
+      if (!row) throw this.leaseError(taskId);
+      return { leaseExpiresAtMs: row.lease_expires_at_ms };
+    });
+  }
+
+  async complete(taskId: string, leaseToken: string, result: Json, next?: ClaimRequest): Promise<ClaimedTask[]> {
+    this.checkOpen();
+    const hasNext = next ? validateClaim(next, 'next') : false;
+    const resultJson = JSON.stringify(result === undefined ? null : result);
+    return this.queue.enqueue((tx) => {
+      const nowMs = this.options.clock.now();
+      const row = this.s.succeed.get({ id: taskId, token: leaseToken, result: resultJson, now: nowMs }) as TaskRow | undefined;
+      if (!row) throw this.leaseError(taskId);
+      const deltas = new CountDeltas();
+      deltas.move(row.type, 'running', 'succeeded');
+      deltas.apply(this.s);
+      this.afterFinish(row, nowMs, tx);
+      return hasNext ? this.claimIn(next!, nowMs, tx) : [];
+    });
+  }
+
+  async fail(taskId: string, leaseToken: string, error: TaskError, options: FailOptions = {}, next?: ClaimRequest): Promise<ClaimedTask[]> {
+    this.checkOpen();
+    const hasNext = next ? validateClaim(next, 'next') : false;
+    const errorJson = JSON.stringify(normalizeError(error));
+    return this.queue.enqueue((tx) => {
+      const s = this.s;
+      const nowMs = this.options.clock.now();
+      const current = s.byId.get(taskId) as TaskRow | undefined;
+      if (!current || current.status !== 'running' || current.lease_token !== leaseToken) throw this.leaseError(taskId, current);
+      const deltas = new CountDeltas();
+      if (options.retryable === false || current.attempts >= current.max_attempts) {
+        const row = s.bury.get({ id: taskId, error: errorJson, now: nowMs }) as unknown as TaskRow;
+        deltas.move(row.type, 'running', 'dead');
+        this.afterFinish(row, nowMs, tx);
+      } else {
+        const runAt = nowMs + backoffMs(current.attempts, this.options.retry, this.options.random);
+        s.retry.get({ id: taskId, error: errorJson, runAt, now: nowMs });
+        deltas.move(current.type, 'running', 'retrying');
+      }
+      deltas.apply(s);
+      return hasNext ? this.claimIn(next!, nowMs, tx) : [];
+    });
+  }
+
+  /** LeaseLostError saying why, or TaskNotFoundError. Runs inside the transaction that found no lease. */
+  private leaseError(taskId: string, row?: TaskRow): Error {
+    const current = row ?? (this.s.byId.get(taskId) as TaskRow | undefined);
+    if (!current) return new TaskNotFoundError(taskId);
+    return new LeaseLostError(taskId, leaseLostDetail(current.status as TaskStatus));
+  }
+
+  private afterFinish(row: TaskRow, nowMs: number, tx: TxContext): void {
+    tx.afterCommit(() => {
+      this.completions.record(nowMs);
+      if (this.listeners.size) this.listeners.emit({ kind: 'finished', task: toTask(row) });
+    });
+  }
+
+  // --- cancel, retry, reclaim, purge ----------------------------------------------
+
+  async cancel(taskId: string): Promise<Task> {
+    this.checkOpen();
+    return this.queue.enqueue((tx) => {
+      const s = this.s;
+      const current = s.byId.get(taskId) as TaskRow | undefined;
+      if (!current) throw new TaskNotFoundError(taskId);
+      if (current.status === 'succeeded' || current.status === 'dead' || current.status === 'cancelled') {
+        throw new TaskConflictError(`task ${taskId} is ${current.status}; only queued, retrying or running tasks can be cancelled`);
+      }
+      const nowMs = this.options.clock.now();
+      const row = s.cancelTask.get({ id: taskId, now: nowMs }) as unknown as TaskRow;
+      const deltas = new CountDeltas();
+      deltas.move(row.type, current.status, 'cancelled');
+      deltas.apply(s);
+      this.afterFinish(row, nowMs, tx);
+      return toTask(row);
+    });
+  }
+
+  async retryDead(taskId: string): Promise<Task> {
+    this.checkOpen();
+    return this.queue.enqueue((tx) => {
+      const s = this.s;
+      const nowMs = this.options.clock.now();
+      const row = s.requeueDead.get({ id: taskId, now: nowMs }) as TaskRow | undefined;
+      if (!row) {
+        const current = s.byId.get(taskId) as TaskRow | undefined;
+        if (!current) throw new TaskNotFoundError(taskId);
+        throw new TaskConflictError(`task ${taskId} is ${current.status}; only dead tasks can be retried`);
+      }
+      const deltas = new CountDeltas();
+      deltas.move(row.type, 'dead', 'queued');
+      deltas.apply(s);
+      tx.afterCommit(() => this.listeners.emit({ kind: 'submitted', types: [row.type] }));
+      return toTask(row);
+    });
+  }
+
+  async reclaimExpired(): Promise<number> {
+    this.checkOpen();
+    return this.queue.enqueue((tx) => this.reclaimIn(this.options.clock.now(), tx));
+  }
+
+  /** Puts running tasks whose lease expired back (attempt counted): retrying now, or dead when attempts are used. */
+  private reclaimIn(nowMs: number, tx: TxContext): number {
+    const s = this.s;
+    const rows = s.expired.all(nowMs) as unknown as TaskRow[];
+    if (rows.length === 0) return 0;
+    const deltas = new CountDeltas();
+    const requeued = new Set<string>();
+    for (const row of rows) {
+      const error = JSON.stringify({
+        code: 'LeaseExpired',
+        message: `lease of worker ${row.worker_id} expired at ${row.lease_expires_at_ms} during attempt ${row.attempts}`,
+      });
+      if (row.attempts >= row.max_attempts) {
+        const dead = s.bury.get({ id: row.id, error, now: nowMs }) as unknown as TaskRow;
+        deltas.move(row.type, 'running', 'dead');
+        this.afterFinish(dead, nowMs, tx);
+      } else {
+        s.retry.get({ id: row.id, error, runAt: nowMs, now: nowMs });
+        deltas.move(row.type, 'running', 'retrying');
+        requeued.add(row.type);
+      }
+    }
+    deltas.apply(s);
+    if (requeued.size) tx.afterCommit(() => this.listeners.emit({ kind: 'submitted', types: [...requeued] }));
+    return rows.length;
+  }
+
+  async purgeFinished(beforeMs: number): Promise<number> {
+    this.checkOpen();
+    if (typeof beforeMs !== 'number' || !Number.isFinite(beforeMs)) {
+      throw new InvalidInputError(`beforeMs: got ${String(beforeMs)}; expected epoch milliseconds`);
+    }
+    let total = 0;
+    for (;;) {
+      // Chunks keep each transaction short; other writes interleave between them.
+      const n = await this.queue.enqueue(() => {
+        const rows = this.s.purgeChunk.all({ before: beforeMs, limit: PURGE_CHUNK }) as { type: string; status: string }[];
+        const deltas = new CountDeltas();
+        for (const r of rows) deltas.add(r.type, r.status, -1);
+        deltas.apply(this.s);
+        return rows.length;
+      });
+      total += n;
+      if (n < PURGE_CHUNK) return total;
+    }
+  }
+
+  // --- reads ----------------------------------------------------------------------
+
+  async get(taskId: string): Promise<Task | null> {
+    this.checkOpen();
+    const row = this.read('get', () => this.s.byId.get(taskId)) as TaskRow | undefined;
+    return row ? toTask(row) : null;
+  }
+
+  async list(filter: TaskFilter = {}): Promise<TaskPage> {
+    this.checkOpen();
+    const { limit, afterSeq } = checkListFilter(filter, decodeCursor);
+    const statuses = statusSet(filter.status);
+    const params = { after: afterSeq, type: filter.type ?? null, tenant: filter.tenant ?? null, limit: limit + 1 };
+    const rows = this.read('list', () =>
+      statuses && statuses.size === 1
+        ? this.s.listByStatus.all({ ...params, status: [...statuses][0] })
+        : this.s.listPage.all({ ...params, statuses: statuses ? JSON.stringify([...statuses]) : null }),
+    ) as unknown as TaskRow[];
+    const more = rows.length > limit;
+    const page = more ? rows.slice(0, limit) : rows;
+    return { tasks: page.map(toTask), nextCursor: more ? encodeCursor(page[page.length - 1].seq) : null };
+  }
+
+  async counts(): Promise<TaskCounts> {
+    this.checkOpen();
+    const nowMs = this.options.clock.now();
+    return this.read('counts', () => {
+      const byStatus = zeroCounts();
+      const byType: Record<string, StatusCounts> = {};
+      for (const r of this.s.allCounts.all() as { type: string; status: TaskStatus; n: number }[]) {
+        if (!(TASK_STATUSES as readonly string[]).includes(r.status)) continue;
+        const c = (byType[r.type] ??= zeroCounts());
+        c[r.status] += r.n;
+        byStatus[r.status] += r.n;
+      }
+      const runnableByType: Record<string, number> = {};
+      for (const [type, c] of Object.entries(byType)) {
+        const pending = c.queued + c.retrying;
+        const delayed = pending > 0 ? (this.s.delayedCount.get(type, nowMs) as { n: number }).n : 0;
+        runnableByType[type] = pending - delayed;
+      }
+      return { byStatus, byType, runnableByType };
+    });
+  }
+
+  // --- scaling events and metric samples ------------------------------------------
+
+  async recordScalingEvent(e: ScalingEvent): Promise<void> {
+    this.checkOpen();
+    await this.queue.enqueue(() => {
+      this.s.insertEvent.run(e.atMs, e.pool, e.from, e.to, e.action, e.code, e.reason, e.policy);
+    });
+  }
+
+  async listScalingEvents(range: TimeRange = {}): Promise<ScalingEvent[]> {
+    this.checkOpen();
+    const rows = this.read('listScalingEvents', () => this.s.listEvents.all(rangeParams(range))) as Record<string, any>[];
+    return rows.map((r) => ({
+      atMs: r.at_ms,
+      pool: r.pool,
+      from: r.from_workers,
+      to: r.to_workers,
+      action: r.action,
+      code: r.code,
+      reason: r.reason,
+      policy: r.policy,
+    }));
+  }
+
+  async recordMetricSample(sample: MetricSample): Promise<void> {
+    this.checkOpen();
+    const values = JSON.stringify(sample.values ?? {});
+    await this.queue.enqueue(() => {
+      this.s.insertSample.run(sample.atMs, sample.pool, values);
+    });
+  }
+
+  async listMetricSamples(range: TimeRange = {}): Promise<MetricSample[]> {
+    this.checkOpen();
+    const rows = this.read('listMetricSamples', () => this.s.listSamples.all(rangeParams(range))) as Record<string, any>[];
+    return rows.map((r) => ({ atMs: r.at_ms, pool: r.pool, values: JSON.parse(r.sample_values) }));
+  }
+
+  // --- lifecycle ------------------------------------------------------------------
+
+  subscribe(listener: (event: StoreEvent) => void): () => void {
+    return this.listeners.subscribe(listener);
+  }
+
+  async close(): Promise<void> {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    await this.queue.drained();
+    this.listeners.clear();
+    try {
+      this.db.exec('PRAGMA optimize');
+    } finally {
+      this.db.close();
+    }
+  }
+
+  private checkOpen(): void {
+    if (this.isClosed) throw new InvalidInputError(`SQLite store ${this.path} is closed`);
+  }
+
+  private read<T>(during: string, fn: () => T): T {
+    try {
+      return fn();
+    } catch (err) {
+      throw translateSqliteError(err, this.path, during);
+    }
+  }
+}
+
+function rangeParams(range: TimeRange) {
+  return {
+    from: range.fromMs ?? Number.MIN_SAFE_INTEGER,
+    to: range.toMs ?? Number.MAX_SAFE_INTEGER,
+    pool: range.pool ?? null,
+    limit: rangeLimit(range),
+  };
+}
+
+function toTask(row: TaskRow): Task {
+  return {
+    id: row.id,
+    type: row.type,
+    payload: JSON.parse(row.payload) as Json,
+    priority: row.priority,
+    runAtMs: row.run_at_ms,
+    attempts: row.attempts,
+    maxAttempts: row.max_attempts,
+    timeoutMs: row.timeout_ms,
+    tenant: row.tenant,
+    idempotencyKey: row.idempotency_key,
+    status: row.status as TaskStatus,
+    result: row.result === null ? null : (JSON.parse(row.result) as Json),
+    error: row.error === null ? null : (JSON.parse(row.error) as TaskError),
+    createdAtMs: row.created_at_ms,
+    updatedAtMs: row.updated_at_ms,
+    startedAtMs: row.started_at_ms,
+    finishedAtMs: row.finished_at_ms,
+    workerId: row.worker_id,
+    leaseExpiresAtMs: row.lease_expires_at_ms,
+  };
+}
+
+function toClaimed(row: TaskRow): ClaimedTask {
+  return { ...toTask(row), leaseToken: row.lease_token! };
+}
+
+function normalizeError(error: TaskError): TaskError {
+  const message = typeof error?.message === 'string' ? error.message : String(error?.message ?? error);
+  return error?.code === undefined ? { message } : { message, code: String(error.code) };
+}
