@@ -64,7 +64,6 @@ export interface PoolConfig {
   pollMs: number;
   maxTasksPerWorker: number;
   stallTimeoutMs: number;
-  taskTimeoutMs: number;
   shutdownTimeoutMs: number;
   windowMs: number;
 }
@@ -74,6 +73,7 @@ export interface TidepoolConfig {
   durability: Durability;
   leaseMs: number;
   heartbeatMs: number;
+  taskTimeoutMs: number;
   retry: RetryConfig;
   maxQueueDepth: number;
   tenantConcurrency: number;
@@ -92,9 +92,10 @@ export const OPTIONS: readonly OptionSpec[] = [
   { path: 'leaseMs', kind: 'duration', unit: 'ms', default: 30_000, min: 100, max: 86_400_000, doc: 'How long a claimed task stays leased to its worker without a heartbeat.', env: ['TIDEPOOL_LEASE_MS'], flag: '--lease-ms' },
   { path: 'heartbeatMs', kind: 'duration', unit: 'ms', default: 0, min: 0, max: 86_400_000, doc: 'How often a running task extends its lease; 0 = leaseMs / 3.', env: ['TIDEPOOL_HEARTBEAT_MS'], flag: '--heartbeat-ms' },
   { path: 'retry.maxAttempts', kind: 'int', unit: 'attempts', default: 3, min: 1, max: 1000, doc: 'Attempts a task gets (the first run included) before it ends dead. MAX_RETRIES counts retries only, so MAX_RETRIES=2 means 3 attempts.', env: ['TIDEPOOL_MAX_ATTEMPTS', 'MAX_RETRIES'], envOffset: 1, flag: '--max-attempts' },
-  { path: 'retry.baseMs', kind: 'duration', unit: 'ms', default: 400, min: 0, max: 86_400_000, doc: 'First retry backoff; attempt n waits up to baseMs * 2^(n-1).', env: ['RETRY_BASE_MS'], flag: '--retry-base-ms' },
-  { path: 'retry.maxMs', kind: 'duration', unit: 'ms', default: 60_000, min: 0, max: 86_400_000, doc: 'Cap on one retry backoff.', env: ['RETRY_MAX_MS'], flag: '--retry-max-ms' },
+  { path: 'retry.baseMs', kind: 'duration', unit: 'ms', default: 1000, min: 0, max: 86_400_000, doc: 'First retry backoff; attempt n waits up to baseMs * 2^(n-1).', env: ['RETRY_BASE_MS'], flag: '--retry-base-ms' },
+  { path: 'retry.maxMs', kind: 'duration', unit: 'ms', default: 300_000, min: 0, max: 86_400_000, doc: 'Cap on one retry backoff.', env: ['RETRY_MAX_MS'], flag: '--retry-max-ms' },
   { path: 'retry.jitter', kind: 'number', unit: 'fraction', default: 1, min: 0, max: 1, doc: 'Share of the backoff drawn at random: 1 = full jitter (uniform in [0, backoff]), 0 = none.', env: ['RETRY_JITTER_PCT'], flag: '--retry-jitter' },
+  { path: 'taskTimeoutMs', kind: 'duration', unit: 'ms', default: 300_000, min: 1, max: 86_400_000, doc: "Per-attempt time limit for tasks that set none: the handler's signal aborts and the attempt fails with Timeout.", env: ['TIDEPOOL_TASK_TIMEOUT_MS'], flag: '--task-timeout-ms' },
   { path: 'maxQueueDepth', kind: 'int', unit: 'tasks', default: 0, min: 0, max: 1e9, doc: 'Backpressure: submits are refused (QueueFull, with a retry-after) once this many tasks wait; 0 = off.', env: ['MAX_QUEUE_DEPTH'], flag: '--max-queue-depth' },
   { path: 'tenantConcurrency', kind: 'int', unit: 'tasks', default: 0, min: 0, max: 1e6, doc: 'Running tasks per tenant, at most; 0 = unlimited.', env: ['PER_TENANT_MAX_CONCURRENCY'], flag: '--tenant-concurrency' },
   { path: 'autoscaler.enabled', kind: 'bool', unit: '', default: true, doc: 'Run the control loop; false keeps every pool at its minimum (or a count set by hand).', env: ['AUTOSCALE_ENABLED'], flag: '--autoscale' },
@@ -115,7 +116,6 @@ export const POOL_OPTIONS: readonly OptionSpec[] = [
   { path: 'pollMs', kind: 'duration', unit: 'ms', default: 1000, min: 1, max: 3_600_000, doc: "How often idle workers look for tasks submitted by other processes or coming due (a same-process submit wakes them at once).", env: ['TIDEPOOL_POLL_MS'], flag: '--poll-ms' },
   { path: 'maxTasksPerWorker', kind: 'int', unit: 'tasks', default: 0, min: 0, max: 1e9, doc: 'Resource quota: recycle a worker (replace it with a fresh one) after this many tasks; 0 = never.', env: ['MAX_SESSIONS_PER_WORKER'] },
   { path: 'stallTimeoutMs', kind: 'duration', unit: 'ms', default: 600_000, min: 1, max: 86_400_000, doc: 'A task running this long without heartbeat progress counts as a stall (health).', env: ['WORKER_STALL_TIMEOUT_MS'] },
-  { path: 'taskTimeoutMs', kind: 'duration', unit: 'ms', default: 300_000, min: 1, max: 86_400_000, doc: "Per-attempt time limit for tasks that set none: the handler's signal aborts and the attempt fails with Timeout.", env: ['TIDEPOOL_TASK_TIMEOUT_MS'], flag: '--task-timeout-ms' },
   { path: 'shutdownTimeoutMs', kind: 'duration', unit: 'ms', default: 30_000, min: 0, max: 86_400_000, doc: 'Graceful close: wait this long for running tasks, then abort them.', env: ['WORKER_SHUTDOWN_TIMEOUT_S'], envScale: 1000 },
   { path: 'windowMs', kind: 'duration', unit: 'ms', default: 60_000, min: 100, max: 86_400_000, doc: 'Sliding window for wait/run percentiles, throughput and success rate.' },
 ];

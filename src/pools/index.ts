@@ -1,2 +1,5 @@
 // The pools room's door.
 export type * from './types.ts';
+export { InProcessPool, type InProcessPoolOptions, type PoolEvent } from './inproc/pool.ts';
+export { assessHealth, worstHealth, HEALTH_THRESHOLDS, type HealthInput, type HealthReport } from './inproc/health.ts';
+export { nearestRank, type WindowFigures } from './inproc/window.ts';

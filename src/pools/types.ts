@@ -10,6 +10,8 @@ export interface TaskContext {
   type: string;
   tenant: string;
   workerId: string;
+  /** Reports progress: resets the stall clock (a task quiet for stallTimeoutMs counts as a stall). */
+  progress(): void;
 }
 
 export type Handler = (payload: any, ctx: TaskContext) => Promise<Json | void> | Json | void;
@@ -26,4 +28,8 @@ export interface Pool {
   workers(): WorkerInfo[];
   /** Stops taking tasks, waits up to timeoutMs for running ones, then aborts them. */
   close(timeoutMs?: number): Promise<void>;
+  /** Changes the bounds at runtime (the autoscaler then clamps its target to them). */
+  setBounds(minWorkers: number, maxWorkers: number): void;
+  /** The count the pool is heading to (last scaleTo). */
+  readonly target: number;
 }
