@@ -48,15 +48,20 @@ export async function buildApp(options: ServerOptions): Promise<BuiltApp> {
 
   const metrics = new ServerMetrics(runtime);
   const waiter = new TaskWaiter(runtime.store, clock);
-  const feed = new LiveFeed(runtime, clock, options.streamIntervalMs ?? SERVER_DEFAULTS.streamIntervalMs, (err) => {
-    metrics.onBackgroundError('stream');
-    app.log.warn({ err }, 'live feed error');
+  const feed = new LiveFeed({
+    runtime,
+    clock,
+    intervalMs: options.streamIntervalMs ?? SERVER_DEFAULTS.streamIntervalMs,
+    onError: (err) => {
+      metrics.onBackgroundError('stream');
+      app.log.warn({ err }, 'live feed error');
+    },
+    onEvent: (e) => metrics.onScalingEvent(e),
   });
   const ctx = new ServerContext({ runtime, clock, metrics, waiter, feed, isMultiTenant: keys.size > 0 });
   const unsubscribeStore = runtime.store.subscribe((e) => {
     if (e.kind === 'finished') metrics.onTaskFinished(e.task);
   });
-  const unsubscribeScaling = runtime.onScalingEvent?.((e) => metrics.onScalingEvent(e));
 
   app.decorateRequest('tenant', DEFAULT_TENANT);
 
@@ -116,7 +121,6 @@ export async function buildApp(options: ServerOptions): Promise<BuiltApp> {
     feed.stop();
     waiter.close();
     unsubscribeStore();
-    unsubscribeScaling?.();
   });
   return { app, ctx };
 }

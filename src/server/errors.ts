@@ -52,8 +52,34 @@ function formatPath(root: string, path: readonly PropertyKey[]): string {
   return s;
 }
 
-export function sendError(err: FastifyError | Error, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+/** Bodies up to this size are read to the end after a refusal, so the connection stays usable; larger ones close it. */
+const MAX_DRAIN_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Fastify closes the connection when a body cannot be parsed (too large, bad JSON),
+ * as the client may still be sending. Reading the rest of a body of known, bounded
+ * size first lets the keep-alive connection serve the next request.
+ */
+async function keepConnectionAfterBodyError(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  const raw = request.raw;
+  if (raw.complete) {
+    reply.removeHeader('connection');
+    return;
+  }
+  const length = Number(raw.headers['content-length']);
+  if (!Number.isFinite(length) || length > MAX_DRAIN_BYTES) return;
+  await new Promise<void>((resolve) => {
+    raw.once('end', resolve);
+    raw.once('error', resolve);
+    raw.once('close', resolve);
+    raw.resume();
+  });
+  if (raw.complete) reply.removeHeader('connection');
+}
+
+export async function sendError(err: FastifyError | Error, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
   const fe = err as FastifyError;
+  if (typeof fe.code === 'string' && fe.code.startsWith('FST_ERR_CTP_')) await keepConnectionAfterBodyError(request, reply);
   if (hasZodFastifySchemaValidationErrors(err) || (fe.validation && fe.statusCode === 400)) {
     return reply.code(400).send(errorBody('InvalidInput', describeValidation(fe)));
   }

@@ -46,31 +46,40 @@ export class LiveFeed {
   private readonly history: Snapshot[] = [];
   private readonly events: ScalingEvent[] = [];
   private timer: TimerHandle | null = null;
-  private unsubscribe: (() => void) | null = null;
   private isTicking = false;
+  /** Newest scaling event seen, and the events at exactly that instant (to skip them next poll). */
+  private seenAtMs = -1;
+  private seenKeys = new Set<string>();
+  private readonly onEvent: (event: ScalingEvent) => void;
 
-  constructor(runtime: ServerRuntime, clock: Clock, intervalMs: number, onError: (err: unknown) => void) {
-    this.runtime = runtime;
-    this.clock = clock;
-    this.intervalMs = intervalMs;
-    this.onError = onError;
+  /**
+   * `onEvent` hears every scaling event the store records (from this process or
+   * another sharing the store), once, shortly after it is recorded.
+   */
+  constructor(fields: { runtime: ServerRuntime; clock: Clock; intervalMs: number; onError: (err: unknown) => void; onEvent: (event: ScalingEvent) => void }) {
+    this.runtime = fields.runtime;
+    this.clock = fields.clock;
+    this.intervalMs = fields.intervalMs;
+    this.onError = fields.onError;
+    this.onEvent = fields.onEvent;
   }
 
   async start(): Promise<void> {
+    // Events from before the start fill the list but are not counted again.
     try {
-      const recent = await this.runtime.store.listScalingEvents({ limit: FEED_EVENTS });
-      this.events.push(...recent.slice(-FEED_EVENTS));
+      const nowMs = this.clock.now();
+      const recent = await this.runtime.store.listScalingEvents({ fromMs: nowMs - 3_600_000, toMs: nowMs, limit: 10_000 });
+      for (const e of recent.slice(-FEED_EVENTS)) this.events.push(e);
+      this.markSeen(recent);
     } catch (err) {
       this.onError(err);
     }
-    this.unsubscribe = this.runtime.onScalingEvent?.((e) => this.onScalingEvent(e)) ?? null;
     this.schedule();
   }
 
   stop(): void {
     this.timer?.cancel();
     this.timer = null;
-    this.unsubscribe?.();
     for (const res of this.clients) res.end();
     this.clients.clear();
   }
@@ -93,10 +102,33 @@ export class LiveFeed {
     res.on('close', () => this.clients.delete(res));
   }
 
-  onScalingEvent(event: ScalingEvent): void {
-    this.events.push(event);
-    if (this.events.length > FEED_EVENTS) this.events.shift();
-    for (const res of this.clients) send(res, 'scaling', event);
+  private markSeen(events: readonly ScalingEvent[]): ScalingEvent[] {
+    const fresh: ScalingEvent[] = [];
+    for (const e of events) {
+      const key = eventKey(e);
+      if (e.atMs < this.seenAtMs || (e.atMs === this.seenAtMs && this.seenKeys.has(key))) continue;
+      if (e.atMs > this.seenAtMs) {
+        this.seenAtMs = e.atMs;
+        this.seenKeys = new Set();
+      }
+      this.seenKeys.add(key);
+      fresh.push(e);
+    }
+    return fresh;
+  }
+
+  /** Reads scaling events recorded since the last poll and passes each new one on. */
+  private async pollEvents(): Promise<void> {
+    const nowMs = this.clock.now();
+    const fromMs = this.seenAtMs >= 0 ? this.seenAtMs : nowMs - this.intervalMs * 10;
+    const events = await this.runtime.store.listScalingEvents({ fromMs, toMs: Math.max(nowMs, fromMs), limit: 10_000 });
+    events.sort((a, b) => a.atMs - b.atMs);
+    for (const e of this.markSeen(events)) {
+      this.events.push(e);
+      if (this.events.length > FEED_EVENTS) this.events.shift();
+      this.onEvent(e);
+      for (const res of this.clients) send(res, 'scaling', e);
+    }
   }
 
   private schedule(): void {
@@ -107,6 +139,7 @@ export class LiveFeed {
     if (this.isTicking) return this.schedule();
     this.isTicking = true;
     try {
+      await this.pollEvents();
       const snap = await this.snapshot();
       this.history.push(snap);
       if (this.history.length > FEED_HISTORY) this.history.shift();
@@ -157,4 +190,8 @@ export class LiveFeed {
 function send(res: ServerResponse, event: string, data: unknown): void {
   if (res.writableEnded || res.destroyed) return;
   res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+}
+
+function eventKey(e: ScalingEvent): string {
+  return `${e.pool}|${e.code}|${e.from}|${e.to}|${e.reason}`;
 }

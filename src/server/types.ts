@@ -1,7 +1,7 @@
 // What the server needs from the running queue. The CLI (`tidepool start`) adapts
 // createTidepool()'s pools and autoscaler to these shapes, so the server room depends
 // only on interfaces.
-import type { Clock, PoolStats, ScalingEvent, WorkerInfo } from '../core/index.ts';
+import type { Clock, PoolStats, WorkerInfo } from '../core/index.ts';
 import type { Store } from '../store/index.ts';
 
 export interface PoolChange {
@@ -26,8 +26,6 @@ export interface PoolControl {
 export interface ServerRuntime {
   store: Store;
   pools(): PoolControl[];
-  /** Scaling decisions as they are applied (feeds /metrics and the dashboard stream). */
-  onScalingEvent?(listener: (event: ScalingEvent) => void): () => void;
   /** Stops the pools: running tasks get up to timeoutMs to finish. */
   drain?(timeoutMs: number): Promise<void>;
 }

@@ -1,0 +1,69 @@
+// Starts a real server on an ephemeral port over a real store, and a tiny fetch
+// wrapper. Used by the test/server files.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { systemClock } from '../../src/core/index.ts';
+import type { Clock } from '../../src/core/index.ts';
+import { openStore } from '../../src/store/index.ts';
+import type { Store, StoreOptions } from '../../src/store/index.ts';
+import { TidepoolServer } from '../../src/server/index.ts';
+import type { PoolControl, ServerOptions } from '../../src/server/index.ts';
+
+export interface TestServer {
+  url: string;
+  server: TidepoolServer;
+  store: Store;
+  call(method: string, path: string, options?: { body?: unknown; key?: string; raw?: string; headers?: Record<string, string> }): Promise<{ status: number; body: any; headers: Headers }>;
+  close(): Promise<void>;
+}
+
+export interface StartOptions extends Partial<Omit<ServerOptions, 'runtime' | 'clock'>> {
+  clock?: Clock;
+  storeUrl?: string;
+  storeOptions?: StoreOptions;
+  pools?: () => PoolControl[];
+  drain?: (timeoutMs: number) => Promise<void>;
+}
+
+export async function startServer(options: StartOptions = {}): Promise<TestServer> {
+  const clock = options.clock ?? systemClock;
+  const store = await openStore(options.storeUrl ?? 'memory', { clock, ...options.storeOptions });
+  const server = await TidepoolServer.create({
+    ...options,
+    clock,
+    runtime: { store, pools: options.pools ?? (() => []), ...(options.drain ? { drain: options.drain } : {}) },
+  });
+  const url = await server.listen({ port: 0, host: '127.0.0.1' });
+  return {
+    url,
+    server,
+    store,
+    async call(method, path, o = {}) {
+      const headers: Record<string, string> = { ...o.headers };
+      if (o.key) headers.authorization = `Bearer ${o.key}`;
+      let body: string | undefined;
+      if (o.raw !== undefined) body = o.raw;
+      else if (o.body !== undefined) body = JSON.stringify(o.body);
+      if (body !== undefined && !headers['content-type']) headers['content-type'] = 'application/json';
+      const res = await fetch(url + path, { method, headers, body });
+      const text = await res.text();
+      let parsed: unknown = text;
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        // Not JSON (metrics text, HTML): keep the text.
+      }
+      return { status: res.status, body: parsed, headers: res.headers };
+    },
+    async close() {
+      await server.close();
+      await store.close();
+    },
+  };
+}
+
+export function tempDir(prefix = 'tidepool-server-'): { dir: string; remove(): void } {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
