@@ -39,6 +39,19 @@ export interface Observation {
 
 export type ScaleAction = 'scale_up' | 'scale_down' | 'none';
 
+/** One numeric option of a policy: its unit, default and allowed range, written once. */
+export interface Knob {
+  /** `int` accepts whole numbers only. */
+  kind: 'int' | 'number';
+  /** What the number counts: `workers`, `ms`, `tasks`, `fraction`, `checks`, `ratio`, `percent`. */
+  unit: string;
+  default: number;
+  min: number;
+  max: number;
+  /** One sentence for the docs and `--help`. */
+  doc: string;
+}
+
 /** Every policy's config has bounds; the shared clamp applies them. */
 export interface BaseConfig {
   minWorkers: number;
@@ -47,7 +60,11 @@ export interface BaseConfig {
 
 export interface Decision<S> {
   action: ScaleAction;
-  /** Desired total number of workers (before the shared clamp). */
+  /**
+   * Desired total number of workers. Every built-in policy already passes its wish
+   * through the shared clamp (src/policies/clamp.ts) with its own bounds, so its state
+   * knows what really happened; clamping again with the same bounds changes nothing.
+   */
   target: number;
   /** Stable reason code, e.g. `scale_up_depth`, `cooldown`, `steady`. */
   code: string;
@@ -66,8 +83,14 @@ export interface PolicyDefinition<C extends BaseConfig = BaseConfig, S = unknown
   source: string;
   defaults: C;
   presets: Record<string, Partial<C>>;
+  /** The preset applied when none is named (absent: the plain defaults). */
+  defaultPreset?: string;
+  /** Each option's unit, default, range and meaning, written once (docs and validation read it). */
+  knobs?: Record<string, Knob>;
   /** Validates a partial config from a user; returns problems as `field: got X; expected Y`. */
   validate(config: Record<string, unknown>): string[];
+  /** Checks between fields of a complete config (minWorkers <= maxWorkers, ...); `path` prefixes each field. */
+  crossCheck?(config: C, path?: string): string[];
   initialState(config: C): S;
   decide(obs: Observation, config: C, state: S, nowMs: number): Decision<S>;
 }

@@ -1,0 +1,273 @@
+// `adaptive`: Tidepool's own policy. It holds a p95 wait target at the least cost.
+//
+// Each evaluation it
+//   1. learns the arrival rate (arrivals over a short and a longer window) and the
+//      service time (mean and spread of recent run times, smoothed);
+//   2. sizes the pool for that load with Erlang C corrected for the service-time
+//      spread (Allen-Cunneen): the fewest workers for which P(wait > target) stays
+//      under `tailProbability`;
+//   3. adds workers to drain the present backlog within the target;
+//   4. when a worker takes longer to start than the target allows (blind window
+//      = interval + startup - target > 0), keeps headroom for the bursts seen over
+//      windows of that length in the recent history, converted to workers;
+//   5. scales down only to the highest recommendation of the last
+//      `scaleDownStabilizationMs`, so a lull does not throw away workers it will need.
+// Pure: no I/O, no timers, no Date; all history lives in the returned state.
+import type { BaseConfig, Decision, Observation, PolicyDefinition } from './types.ts';
+import { boundsKnobs, checkBounds, defaultsOf, validateKnobs, type KnobTable } from './knobs.ts';
+
+export interface AdaptiveConfig extends BaseConfig {
+  targetP95WaitMs: number;
+  startupMs: number;
+  intervalMs: number;
+  tailProbability: number;
+  rateWindowMs: number;
+  longRateWindowMs: number;
+  burstHistoryMs: number;
+  burstQuantile: number;
+  scaleDownStabilizationMs: number;
+  stabilizationServiceMultiple: number;
+  serviceSmoothing: number;
+  feedbackSetpoint: number;
+  feedbackGainUp: number;
+  feedbackGainDown: number;
+}
+
+/** Each knob's unit, default and range, written once: the validator and the docs read it. */
+export const ADAPTIVE_KNOBS: KnobTable<AdaptiveConfig> = {
+  ...boundsKnobs({ minWorkers: 1, maxWorkers: 1000 }),
+  targetP95WaitMs: { kind: 'number', unit: 'ms', default: 2000, min: 1, max: 86_400_000, doc: 'The p95 queue wait to hold (the simulator sets it from --slo-ms).' },
+  startupMs: { kind: 'number', unit: 'ms', default: 1000, min: 0, max: 3_600_000, doc: 'How long a new worker takes to become ready (the simulator sets it from --startup-ms).' },
+  intervalMs: { kind: 'number', unit: 'ms', default: 1000, min: 1, max: 3_600_000, doc: 'Time between evaluations (the simulator sets it from --interval-ms).' },
+  tailProbability: { kind: 'number', unit: 'probability', default: 0.05, min: 0.001, max: 0.5, doc: 'Probability of a wait above the target that the queueing model allows.' },
+  rateWindowMs: { kind: 'number', unit: 'ms', default: 60_000, min: 1000, max: 3_600_000, doc: 'Short window of the arrival rate.' },
+  longRateWindowMs: { kind: 'number', unit: 'ms', default: 180_000, min: 1000, max: 3_600_000, doc: 'Longer window of the arrival rate; the larger of the two rates is used.' },
+  burstHistoryMs: { kind: 'number', unit: 'ms', default: 1_800_000, min: 60_000, max: 86_400_000, doc: 'History over which bursts per blind window are remembered.' },
+  burstQuantile: { kind: 'number', unit: 'quantile', default: 0.95, min: 0.5, max: 1, doc: 'Quantile of arrivals per blind window kept as headroom.' },
+  scaleDownStabilizationMs: { kind: 'number', unit: 'ms', default: 5000, min: 0, max: 3_600_000, doc: 'Shortest scale-down stabilization window: the pool shrinks only to the highest sizing seen over it.' },
+  stabilizationServiceMultiple: { kind: 'number', unit: 'mean service times', default: 1, min: 0, max: 100, doc: 'Stabilization window in mean service times (capped at 10 minutes), when longer than scaleDownStabilizationMs.' },
+  serviceSmoothing: { kind: 'number', unit: 'weight', default: 0.2, min: 0.01, max: 1, doc: 'Weight of each new service-time sample in its moving average.' },
+  feedbackSetpoint: { kind: 'number', unit: 'fraction', default: 0.75, min: 0.1, max: 1, doc: 'Observed window p95 wait the margin feedback steers to, as a fraction of targetP95WaitMs.' },
+  feedbackGainUp: { kind: 'number', unit: 'per evaluation', default: 0.05, min: 0, max: 1, doc: 'How fast the safety margin grows while waits run above the setpoint.' },
+  feedbackGainDown: { kind: 'number', unit: 'per evaluation', default: 0.01, min: 0, max: 1, doc: 'How fast the safety margin shrinks while waits run below the setpoint.' },
+};
+
+export const ADAPTIVE_DEFAULTS: AdaptiveConfig = defaultsOf(ADAPTIVE_KNOBS);
+
+export interface AdaptiveState {
+  lastNowMs: number | null;
+  lastArrivalsTotal: number;
+  /** Arrival history: evaluation instants and cumulative arrivals at each (oldest first). */
+  historyAtMs: number[];
+  historyArrivals: number[];
+  /** Smoothed mean service time and squared coefficient of variation (null until seen). */
+  serviceMeanMs: number | null;
+  serviceScv: number;
+  /** Recent recommendations for scale-down stabilization. */
+  recentAtMs: number[];
+  recentTarget: number[];
+  /** Arrivals per blind window, one sample per evaluation, and the same values sorted. */
+  burstAtMs: number[];
+  burstCount: number[];
+  burstSorted: number[];
+  /** Learned multiplier of the model's safety margin (feedback on the observed p95 wait). */
+  marginScale: number;
+}
+
+/**
+ * Fewest workers c for which P(wait > tMs) <= eps under an M/G/c approximation:
+ * P(W > t) ~= C(c, a) * exp(-(c - a) * t / S * 2 / (ca2 + cs2)).
+ */
+export function workersForTail(a: number, serviceMs: number, scv: number, tMs: number, eps: number, cap: number): number {
+  if (a <= 0) return 0;
+  const shape = 2 / (1 + scv);
+  let b = 1;
+  let c = 0;
+  // Erlang B recursion up to floor(a), then test each c above it.
+  for (let k = 1; k <= Math.floor(a); k++) b = (a * b) / (k + a * b);
+  c = Math.floor(a);
+  while (c < cap) {
+    c++;
+    b = (a * b) / (c + a * b);
+    const rho = a / c;
+    const pWait = b / (1 - rho * (1 - b));
+    const tail = pWait * Math.exp((-(c - a) * tMs * shape) / serviceMs);
+    if (tail <= eps) return c;
+  }
+  return cap;
+}
+
+function lowerBound(sorted: number[], v: number): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (sorted[mid] < v) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** Arrivals since nowMs - windowMs, from the cumulative history (oldest first). */
+function arrivalsSince(atMs: number[], cum: number[], nowMs: number, total: number, windowMs: number): { count: number; spanMs: number } {
+  if (atMs.length === 0) return { count: 0, spanMs: 0 };
+  const from = nowMs - windowMs;
+  let i = lowerBound(atMs, from);
+  if (i >= atMs.length) i = atMs.length - 1;
+  return { count: total - cum[i], spanMs: nowMs - atMs[i] };
+}
+
+function decide(obs: Observation, config: AdaptiveConfig, state: AdaptiveState, nowMs: number): Decision<AdaptiveState> {
+  const slo = config.targetP95WaitMs;
+  const blindMs = config.intervalMs + config.startupMs - slo;
+  // Cumulative arrivals at each evaluation, kept as long as the longest window needs.
+  const keepMs = Math.max(config.longRateWindowMs, config.rateWindowMs, blindMs) + config.intervalMs;
+  const atMs = state.historyAtMs.slice();
+  const cum = state.historyArrivals.slice();
+  let cut = 0;
+  while (cut < atMs.length && atMs[cut] < nowMs - keepMs) cut++;
+  if (cut > 0) {
+    atMs.splice(0, cut);
+    cum.splice(0, cut);
+  }
+  atMs.push(nowMs);
+  cum.push(obs.arrivalsTotal);
+  const next: AdaptiveState = { ...state, lastNowMs: nowMs, lastArrivalsTotal: obs.arrivalsTotal, historyAtMs: atMs, historyArrivals: cum };
+
+  // 1. Service time: smoothed mean and spread of recent run times.
+  if (obs.runMs.count > 0 && obs.runMs.mean > 0) {
+    const w = config.serviceSmoothing;
+    const mean = obs.runMs.mean;
+    const scv = obs.runMs.p50 > 0 ? Math.min(4, Math.max(0.1, (mean / obs.runMs.p50) ** 2 - 1)) : 1;
+    next.serviceMeanMs = state.serviceMeanMs === null ? mean : state.serviceMeanMs + w * (mean - state.serviceMeanMs);
+    next.serviceScv = state.serviceMeanMs === null ? scv : state.serviceScv + w * (scv - state.serviceScv);
+  }
+  const running = obs.workers.busy + obs.workers.draining;
+  // Before any task has finished, the oldest running task's age is the best lower bound we have.
+  const serviceMs = next.serviceMeanMs ?? Math.max(slo, obs.oldestWaitMs, 1000);
+  const scv = next.serviceScv;
+
+  // 2. Arrival rate: the larger of a short and a longer window's.
+  const short = arrivalsSince(atMs, cum, nowMs, obs.arrivalsTotal, config.rateWindowMs);
+  const long = arrivalsSince(atMs, cum, nowMs, obs.arrivalsTotal, config.longRateWindowMs);
+  const rateShort = short.spanMs > 0 ? short.count / short.spanMs : 0;
+  const rateLong = long.spanMs > 0 ? long.count / long.spanMs : 0;
+  const ratePerMs = Math.max(rateShort, rateLong);
+  const load = ratePerMs * serviceMs;
+  const modelWorkers = workersForTail(load, serviceMs, scv, slo, config.tailProbability, config.maxWorkers);
+  // Feedback: the queueing model is only a model. Scale its safety margin (workers
+  // above the load) by how the observed window p95 wait compares with the setpoint.
+  let marginScale = state.marginScale;
+  if (obs.waitMs.count >= 10) {
+    const r = Math.min(2, obs.waitMs.p95 / slo) - config.feedbackSetpoint;
+    marginScale *= Math.exp(r > 0 ? config.feedbackGainUp * r : config.feedbackGainDown * r);
+    marginScale = Math.min(3, Math.max(0.05, marginScale));
+  }
+  next.marginScale = marginScale;
+  const base = Math.ceil(load + marginScale * Math.max(0, modelWorkers - load) - 1e-9);
+
+  // 3. Backlog: drain the queue within the target; one worker per task at most.
+  const backlog = obs.queueDepth > 0 ? Math.min(obs.queueDepth, Math.ceil((obs.queueDepth * serviceMs) / slo)) : 0;
+
+  // 4. Burst headroom over the blind window: a quantile of the arrivals seen in
+  // windows of that length over the burst history, beyond what the rate explains.
+  let headroom = 0;
+  let burst = 0;
+  if (blindMs > 0) {
+    const sAt = state.burstAtMs.slice();
+    const sCount = state.burstCount.slice();
+    const sorted = state.burstSorted.slice();
+    if (atMs.length > 0 && nowMs - atMs[0] >= blindMs) {
+      const seen = arrivalsSince(atMs, cum, nowMs, obs.arrivalsTotal, blindMs).count;
+      sAt.push(nowMs);
+      sCount.push(seen);
+      sorted.splice(lowerBound(sorted, seen), 0, seen);
+    }
+    let drop = 0;
+    while (drop < sAt.length && sAt[drop] < nowMs - config.burstHistoryMs) {
+      sorted.splice(lowerBound(sorted, sCount[drop]), 1);
+      drop++;
+    }
+    if (drop > 0) {
+      sAt.splice(0, drop);
+      sCount.splice(0, drop);
+    }
+    next.burstAtMs = sAt;
+    next.burstCount = sCount;
+    next.burstSorted = sorted;
+    if (sorted.length > 0) {
+      burst = sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(config.burstQuantile * sorted.length) - 1))];
+      const expected = ratePerMs * blindMs;
+      const excess = Math.max(0, burst - expected);
+      headroom = Math.ceil(excess * Math.min(1, serviceMs / (blindMs + slo)));
+    }
+  }
+
+  // The sizing for the learned load is stabilized; the backlog term is not held, since
+  // once the queue is drained those workers have nothing left to do.
+  const sized = base + headroom;
+
+  // 5. Scale-down stabilization: the highest recommendation over the window.
+  const rAt = state.recentAtMs.slice();
+  const rT = state.recentTarget.slice();
+  rAt.push(nowMs);
+  rT.push(sized);
+  let k = 0;
+  const holdMs = Math.min(600_000, Math.max(config.scaleDownStabilizationMs, config.stabilizationServiceMultiple * serviceMs));
+  while (k < rAt.length && rAt[k] <= nowMs - holdMs) k++;
+  if (k > 0) {
+    rAt.splice(0, k);
+    rT.splice(0, k);
+  }
+  next.recentAtMs = rAt;
+  next.recentTarget = rT;
+  let stabilized = sized;
+  for (const v of rT) if (v > stabilized) stabilized = v;
+  const floor = running > 0 || obs.queueDepth > 0 ? 1 : 0;
+  const recommended = Math.max(sized + backlog, floor);
+
+  const current = obs.currentTarget;
+  const target = Math.max(stabilized + backlog, floor);
+  const facts = `rate ${(ratePerMs * 1000).toFixed(2)}/s x service ${Math.round(serviceMs)} ms = load ${load.toFixed(1)} -> ${base} for p95 wait ${slo} ms; backlog ${obs.queueDepth} -> +${backlog}; burst ${burst} per ${Math.max(0, blindMs)} ms -> +${headroom}`;
+  if (target > current) {
+    return { action: 'scale_up', target, code: 'scale_up_model', reason: `${facts}: ${current} -> ${target}`, state: next };
+  }
+  if (target < current) {
+    return { action: 'scale_down', target, code: 'scale_down_model', reason: `${facts}; highest over ${Math.round(holdMs)} ms is ${target}: ${current} -> ${target}`, state: next };
+  }
+  if (recommended < current) {
+    return { action: 'none', target, code: 'stabilizing', reason: `${facts}; holding ${current}, the highest recommendation over ${Math.round(holdMs)} ms`, state: next };
+  }
+  return { action: 'none', target, code: 'steady', reason: `${facts}: holding ${current}`, state: next };
+}
+
+export const adaptive: PolicyDefinition<AdaptiveConfig, AdaptiveState> = {
+  name: 'adaptive',
+  summary: 'holds a p95 wait target at least cost: learned rate and service time, Erlang C sizing, backlog drain, burst headroom over the start-up blind window, stabilized scale-down',
+  source: 'Tidepool (queueing theory: Erlang C with the Allen-Cunneen correction)',
+  defaults: ADAPTIVE_DEFAULTS,
+  defaultPreset: 'balanced',
+  presets: {
+    'low-latency': { tailProbability: 0.02, feedbackSetpoint: 0.5, stabilizationServiceMultiple: 3 },
+    balanced: {},
+    'cost-optimized': { tailProbability: 0.1, feedbackSetpoint: 0.9 },
+  },
+  knobs: ADAPTIVE_KNOBS,
+  validate: (config) => validateKnobs(ADAPTIVE_KNOBS, config, 'adaptive'),
+  crossCheck: (c, path) => checkBounds(c, path),
+  initialState: () => ({
+    lastNowMs: null,
+    lastArrivalsTotal: 0,
+    historyAtMs: [],
+    historyArrivals: [],
+    serviceMeanMs: null,
+    serviceScv: 1,
+    recentAtMs: [],
+    recentTarget: [],
+    burstAtMs: [],
+    burstCount: [],
+    burstSorted: [],
+    marginScale: 1,
+  }),
+  decide,
+};
