@@ -1,0 +1,417 @@
+// The discrete-event simulator: replays a workload against a policy in virtual time.
+//
+// Worker states and transitions (the same names as the live pool):
+//   starting -> idle (after startupMs), removed (scale-down takes the newest starting first)
+//   idle     -> busy (takes a task), removed (scale-down takes the longest idle next)
+//   busy     -> idle (task ends), draining (scale-down, longest-running task first)
+//   draining -> removed (its task ends), busy (a scale-up keeps it instead of adding one)
+// At one instant: completions, then workers becoming ready, then arrivals, then
+// dispatch, then the autoscaler (every intervalMs from 0). The autoscaler sees only
+// what a live one could see at that instant (see observe()).
+import { InvalidInputError } from '../core/index.ts';
+import type { Observation } from '../policies/index.ts';
+import { IdHeap } from './heap.ts';
+import type { Workload } from './trace.ts';
+
+/** A policy as the simulator drives it: wired through the registry and the shared clamp. */
+export interface SimPolicy {
+  name: string;
+  /** Workers ready at time 0 (the policy's minimum; N for fixed:N). */
+  initialWorkers: number;
+  /** Returns the clamped target total of workers. */
+  decide(obs: Observation, nowMs: number): { target: number; code: string; reason: string };
+}
+
+export interface SimOptions {
+  startupMs: number;
+  intervalMs: number;
+  /** Window of the wait and run percentiles in observations; default 60,000 ms. */
+  windowMs?: number;
+  /** Evaluations in a row at 0 workers with tasks queued before the run is declared stuck; default 10. */
+  stuckEvaluations?: number;
+}
+
+/** Pool size over time: one entry at 0 and one at every instant where it changed. */
+export interface PoolLog {
+  tMs: number[];
+  workers: number[];
+  ready: number[];
+}
+
+/** One sample per autoscaler evaluation, for plots. */
+export interface Timeline {
+  tMs: number[];
+  ready: number[];
+  starting: number[];
+  queueDepth: number[];
+  /** p95 wait of tasks started in the observation window. */
+  p95WaitMs: number[];
+  target: number[];
+}
+
+export interface SimRun {
+  policy: string;
+  startMs: Float64Array;
+  /** The instant the last task ended (0 for an empty workload). */
+  endMs: number;
+  /** Integral of workers (starting included) over [0, endMs], in ms. */
+  workerMs: number;
+  scaleActions: number;
+  maxWorkers: number;
+  pool: PoolLog;
+  timeline: Timeline;
+  /** Decisions whose target differed from the pool's, with their reasons. */
+  decisions: { tMs: number; from: number; to: number; code: string; reason: string }[];
+}
+
+export class SimulationStuckError extends InvalidInputError {}
+
+const FREE = 0;
+const STARTING = 1;
+const IDLE = 2;
+const BUSY = 3;
+const DRAINING = 4;
+
+/** Nearest-rank percentile of the first n values of a sorted array. */
+function rank(sorted: Float64Array, n: number, p: number): number {
+  if (n === 0) return 0;
+  const k = Math.min(n - 1, Math.max(0, Math.ceil(p * n - 1e-9) - 1));
+  return sorted[k];
+}
+
+export function simulate(w: Workload, policy: SimPolicy, options: SimOptions): SimRun {
+  const n = w.count;
+  const arr = w.arrivalMs;
+  const svc = w.serviceMs;
+  const startupMs = options.startupMs;
+  const intervalMs = options.intervalMs;
+  const windowMs = options.windowMs ?? 60_000;
+  const stuckLimit = options.stuckEvaluations ?? 10;
+  if (!(intervalMs > 0)) throw new InvalidInputError(`--interval-ms: got ${intervalMs}; expected a number > 0`);
+
+  // Workers, by slot.
+  let cap = 64;
+  let state = new Uint8Array(cap);
+  let idleSinceMs = new Float64Array(cap);
+  let taskStartMs = new Float64Array(cap);
+  let endKey = new Float64Array(cap);
+  const freeSlots: number[] = [];
+  let slotsUsed = 0;
+  const completions = new IdHeap(endKey);
+  let taskOfSlot = new Int32Array(cap);
+  const idleStack: number[] = [];
+  const startingSlots: number[] = []; // FIFO by add time; readyAt = addedAt + startupMs
+  const startingReadyMs: number[] = [];
+  let startingHead = 0;
+  let nStarting = 0;
+  let nBusy = 0;
+  let nDraining = 0;
+
+  function allocSlot(): number {
+    if (freeSlots.length > 0) return freeSlots.pop()!;
+    if (slotsUsed === cap) {
+      cap *= 2;
+      const s2 = new Uint8Array(cap);
+      s2.set(state);
+      state = s2;
+      const i2 = new Float64Array(cap);
+      i2.set(idleSinceMs);
+      idleSinceMs = i2;
+      const t2 = new Float64Array(cap);
+      t2.set(taskStartMs);
+      taskStartMs = t2;
+      const e2 = new Float64Array(cap);
+      e2.set(endKey);
+      endKey = e2;
+      completions.setKeys(endKey);
+      const k2 = new Int32Array(cap);
+      k2.set(taskOfSlot);
+      taskOfSlot = k2;
+    }
+    return slotsUsed++;
+  }
+
+  // Tasks.
+  const startMs = new Float64Array(n).fill(-1);
+  const byPriority = w.priority !== null;
+  let prioKeys: Float64Array | null = null;
+  let prioHeap: IdHeap | null = null;
+  if (byPriority) {
+    prioKeys = new Float64Array(n);
+    for (let i = 0; i < n; i++) prioKeys[i] = -w.priority![i];
+    prioHeap = new IdHeap(prioKeys, 1024);
+  }
+  let fifoHead = 0; // FIFO mode: tasks [fifoHead, arrived) are queued
+  let arrived = 0;
+  let queued = 0;
+  let oldestPtr = 0; // smallest row not yet started (priority mode)
+  let completed = 0;
+
+  // Observation windows: starts (wait) and completions (run), appended in time order.
+  const waitAt = new Float64Array(n);
+  const waitVal = new Float64Array(n);
+  let waitLen = 0;
+  let waitFrom = 0;
+  const runAt = new Float64Array(n);
+  const runVal = new Float64Array(n);
+  let runLen = 0;
+  let runFrom = 0;
+  const scratch = new Float64Array(n);
+
+  const pool: PoolLog = { tMs: [], workers: [], ready: [] };
+  const timeline: Timeline = { tMs: [], ready: [], starting: [], queueDepth: [], p95WaitMs: [], target: [] };
+  const decisions: SimRun['decisions'] = [];
+
+  // Start with the policy's minimum, all ready.
+  for (let i = 0; i < policy.initialWorkers; i++) {
+    const s = allocSlot();
+    state[s] = IDLE;
+    idleSinceMs[s] = 0;
+    idleStack.push(s);
+  }
+  let currentTarget = policy.initialWorkers;
+  const totalWorkers = () => nStarting + idleStack.length + nBusy + nDraining;
+  let lastW = totalWorkers();
+  let lastR = idleStack.length;
+  let maxWorkers = lastW;
+  pool.tMs.push(0);
+  pool.workers.push(lastW);
+  pool.ready.push(lastR);
+
+  let workerMs = 0;
+  let lastT = 0;
+  let nextTickMs = 0;
+  let scaleActions = 0;
+  let stuck = 0;
+  let noReady = 0;
+  let t = 0;
+
+  function dispatch(): void {
+    while (queued > 0 && idleStack.length > 0) {
+      let task: number;
+      if (prioHeap) task = prioHeap.pop();
+      else task = fifoHead++;
+      queued--;
+      const s = idleStack.pop()!;
+      state[s] = BUSY;
+      nBusy++;
+      taskStartMs[s] = t;
+      taskOfSlot[s] = task;
+      startMs[task] = t;
+      endKey[s] = t + svc[task];
+      completions.push(s);
+      waitAt[waitLen] = t;
+      waitVal[waitLen++] = t - arr[task];
+    }
+  }
+
+  function addStarting(): void {
+    const s = allocSlot();
+    if (startupMs <= 0) {
+      state[s] = IDLE;
+      idleSinceMs[s] = t;
+      idleStack.push(s);
+      return;
+    }
+    state[s] = STARTING;
+    startingSlots.push(s);
+    startingReadyMs.push(t + startupMs);
+    nStarting++;
+  }
+
+  function apply(target: number): void {
+    const effective = totalWorkers() - nDraining;
+    if (target > effective) {
+      let k = target - effective;
+      if (nDraining > 0) {
+        for (let s = 0; s < slotsUsed && k > 0; s++) {
+          if (state[s] === DRAINING) {
+            state[s] = BUSY;
+            nDraining--;
+            nBusy++;
+            k--;
+          }
+        }
+      }
+      while (k-- > 0) addStarting();
+    } else if (target < effective) {
+      let k = effective - target;
+      while (k > 0 && nStarting > 0) {
+        const s = startingSlots.pop()!;
+        startingReadyMs.pop();
+        state[s] = FREE;
+        freeSlots.push(s);
+        nStarting--;
+        k--;
+      }
+      // Longest idle first: the bottom of the stack.
+      if (k > 0 && idleStack.length > 0) {
+        const m = Math.min(k, idleStack.length);
+        const removed = idleStack.splice(0, m);
+        for (const s of removed) {
+          state[s] = FREE;
+          freeSlots.push(s);
+        }
+        k -= m;
+      }
+      if (k > 0) {
+        const busy: number[] = [];
+        for (let s = 0; s < slotsUsed; s++) if (state[s] === BUSY) busy.push(s);
+        busy.sort((a, b) => taskStartMs[a] - taskStartMs[b] || a - b);
+        for (let i = 0; i < k && i < busy.length; i++) {
+          state[busy[i]] = DRAINING;
+          nBusy--;
+          nDraining++;
+        }
+      }
+    }
+    if (target !== effective) scaleActions++;
+  }
+
+  function observe(): Observation {
+    while (waitFrom < waitLen && waitAt[waitFrom] <= t - windowMs) waitFrom++;
+    while (runFrom < runLen && runAt[runFrom] <= t - windowMs) runFrom++;
+    const wn = waitLen - waitFrom;
+    scratch.set(waitVal.subarray(waitFrom, waitLen));
+    const ws = scratch.subarray(0, wn).sort();
+    const waitMs = { p50: rank(ws, wn, 0.5), p95: rank(ws, wn, 0.95), p99: rank(ws, wn, 0.99), count: wn };
+    const rn = runLen - runFrom;
+    scratch.set(runVal.subarray(runFrom, runLen));
+    const rs = scratch.subarray(0, rn).sort();
+    let sum = 0;
+    for (let i = 0; i < rn; i++) sum += rs[i];
+    const runMs = { p50: rank(rs, rn, 0.5), p95: rank(rs, rn, 0.95), p99: rank(rs, rn, 0.99), mean: rn ? sum / rn : 0, count: rn };
+    const idle = idleStack.length;
+    const ready = idle + nBusy + nDraining;
+    let oldestWaitMs = 0;
+    if (queued > 0) {
+      if (prioHeap) {
+        while (startMs[oldestPtr] >= 0) oldestPtr++;
+        oldestWaitMs = t - arr[oldestPtr];
+      } else oldestWaitMs = t - arr[fifoHead];
+    }
+    return {
+      queueDepth: queued,
+      workers: { total: ready + nStarting, starting: nStarting, idle, busy: nBusy, draining: nDraining },
+      currentTarget,
+      utilization: ready > 0 ? (nBusy + nDraining) / ready : 0,
+      waitMs,
+      runMs,
+      windowMs,
+      arrivalsTotal: arrived,
+      completionsTotal: completed,
+      failuresTotal: 0,
+      maxIdleMs: idle > 0 ? t - idleSinceMs[idleStack[0]] : 0,
+      oldestWaitMs,
+    };
+  }
+
+  while (completed < n) {
+    const tc = completions.peekKey();
+    const tr = startingHead < startingSlots.length ? startingReadyMs[startingHead] : Infinity;
+    const ta = arrived < n ? arr[arrived] : Infinity;
+    t = Math.min(tc, tr, ta, nextTickMs);
+    workerMs += (t - lastT) * lastW;
+    lastT = t;
+
+    // 1. completions
+    while (completions.length > 0 && completions.peekKey() <= t) {
+      const s = completions.pop();
+      const task = taskOfSlot[s];
+      runAt[runLen] = t;
+      runVal[runLen++] = svc[task];
+      completed++;
+      if (state[s] === DRAINING) {
+        state[s] = FREE;
+        freeSlots.push(s);
+        nDraining--;
+      } else {
+        state[s] = IDLE;
+        nBusy--;
+        idleSinceMs[s] = t;
+        idleStack.push(s);
+      }
+    }
+    if (completed === n) break;
+    // 2. workers becoming ready (starting ones removed by a scale-down leave the FIFO from its tail)
+    while (startingHead < startingSlots.length && startingReadyMs[startingHead] <= t) {
+      const s = startingSlots[startingHead++];
+      state[s] = IDLE;
+      idleSinceMs[s] = t;
+      idleStack.push(s);
+      nStarting--;
+    }
+    if (startingHead > 1024 && startingHead * 2 > startingSlots.length) {
+      startingSlots.splice(0, startingHead);
+      startingReadyMs.splice(0, startingHead);
+      startingHead = 0;
+    }
+    // 3. arrivals
+    while (arrived < n && arr[arrived] <= t) {
+      if (prioHeap) prioHeap.push(arrived);
+      arrived++;
+      queued++;
+    }
+    // 4. dispatch
+    dispatch();
+    // 5. autoscaler
+    if (t >= nextTickMs) {
+      const obs = observe();
+      const d = policy.decide(obs, t);
+      const before = totalWorkers() - nDraining;
+      if (d.target !== before) decisions.push({ tMs: t, from: before, to: d.target, code: d.code, reason: d.reason });
+      apply(d.target);
+      currentTarget = d.target;
+      dispatch();
+      const total = totalWorkers();
+      stuck = total === 0 && queued > 0 ? stuck + 1 : 0;
+      noReady = queued > 0 && total - nStarting === 0 ? noReady + 1 : 0;
+      if (stuck >= stuckLimit) {
+        throw new SimulationStuckError(
+          `policy ${JSON.stringify(policy.name)} kept 0 workers with ${queued} tasks queued for ${stuck} evaluations in a row (t=${t} ms); a policy must keep a worker while tasks wait`,
+        );
+      }
+      if (noReady >= 100_000) {
+        throw new SimulationStuckError(
+          `policy ${JSON.stringify(policy.name)} had no ready worker with ${queued} tasks queued for ${noReady} evaluations in a row (t=${t} ms)`,
+        );
+      }
+      timeline.tMs.push(t);
+      timeline.ready.push(total - nStarting);
+      timeline.starting.push(nStarting);
+      timeline.queueDepth.push(queued);
+      timeline.p95WaitMs.push(obs.waitMs.p95);
+      timeline.target.push(d.target);
+      nextTickMs += intervalMs;
+    }
+    const w2 = totalWorkers();
+    const r2 = w2 - nStarting;
+    if (w2 !== lastW || r2 !== lastR) {
+      pool.tMs.push(t);
+      pool.workers.push(w2);
+      pool.ready.push(r2);
+      lastW = w2;
+      lastR = r2;
+      if (w2 > maxWorkers) maxWorkers = w2;
+    }
+  }
+  // The final instant's changes (drained workers leaving) end the run; record them too.
+  const wEnd = totalWorkers();
+  const rEnd = wEnd - nStarting;
+  if (n > 0 && (wEnd !== lastW || rEnd !== lastR)) {
+    pool.tMs.push(t);
+    pool.workers.push(wEnd);
+    pool.ready.push(rEnd);
+  }
+  return {
+    policy: policy.name,
+    startMs,
+    endMs: n > 0 ? t : 0,
+    workerMs,
+    scaleActions,
+    maxWorkers,
+    pool,
+    timeline,
+    decisions,
+  };
+}
