@@ -1,5 +1,360 @@
-// Placeholder until the command lands: says so instead of pretending.
-export async function run(_argv: string[]): Promise<number> {
-  process.stderr.write('tidepool: this command is not built yet\n');
-  return 1;
+// `tidepool submit | status | tasks | cancel | retry | pools | scale | events | top`:
+// a client of a running server's HTTP API. Human output by default, `--json` for
+// scripts (one JSON document on stdout). The address and key come from --url/--key
+// or TIDEPOOL_URL/TIDEPOOL_KEY. Exit codes: 0 ok, 1 the server refused or failed,
+// 2 bad usage.
+import { parseArgs } from 'node:util';
+import type { ParseArgsConfig } from 'node:util';
+import { readFileSync } from 'node:fs';
+import { systemClock } from '../core/index.ts';
+
+export const DEFAULT_URL = 'http://127.0.0.1:7700';
+
+class UsageError extends Error {}
+class ServerError extends Error {}
+
+const COMMON = {
+  url: { type: 'string' },
+  key: { type: 'string' },
+  json: { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const satisfies ParseArgsConfig['options'];
+
+const USAGE: Record<string, string> = {
+  submit: 'tidepool submit TYPE [--payload JSON | --payload-file FILE] [--priority N] [--delay-ms MS | --run-at EPOCH_MS|ISO] [--max-attempts N] [--timeout-ms MS] [--idempotency-key KEY] [--wait MS]',
+  status: 'tidepool status TASK_ID [--wait MS]',
+  tasks: 'tidepool tasks [--status queued|running|retrying|succeeded|dead|cancelled] [--type TYPE] [--limit N] [--cursor CURSOR]',
+  cancel: 'tidepool cancel TASK_ID',
+  retry: 'tidepool retry TASK_ID',
+  pools: 'tidepool pools',
+  scale: 'tidepool scale POOL COUNT   |   tidepool scale POOL [--min N] [--max N] [--policy NAME] [--preset NAME]',
+  events: 'tidepool events [--pool POOL] [--from EPOCH_MS|ISO] [--to EPOCH_MS|ISO] [--limit N]',
+  top: 'tidepool top [--interval-ms MS] [--once]',
+};
+const COMMON_HELP = 'Common options: --url URL (env TIDEPOOL_URL, default http://127.0.0.1:7700), --key KEY (env TIDEPOOL_KEY), --json';
+
+interface Io {
+  out(text: string): void;
+  err(text: string): void;
+}
+
+const stdio: Io = {
+  out: (t) => process.stdout.write(t),
+  err: (t) => process.stderr.write(t),
+};
+
+export async function run(argv: string[], io: Io = stdio): Promise<number> {
+  const [command, ...rest] = argv;
+  if (!command || !(command in USAGE)) {
+    io.err(`tidepool: unknown client command ${JSON.stringify(command ?? '')}; known: ${Object.keys(USAGE).join(', ')}\n`);
+    return 2;
+  }
+  try {
+    return await dispatch(command, rest, io);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.err(`tidepool ${command}: ${err.message}\nusage: ${USAGE[command]}\n${COMMON_HELP}\n`);
+      return 2;
+    }
+    if (err instanceof ServerError) {
+      io.err(`tidepool ${command}: ${err.message}\n`);
+      return 1;
+    }
+    throw err;
+  }
+}
+
+function parse<O extends NonNullable<ParseArgsConfig['options']>>(command: string, args: string[], options: O) {
+  try {
+    return parseArgs({ args, options: { ...COMMON, ...options }, allowPositionals: true, strict: true });
+  } catch (err) {
+    throw new UsageError((err as Error).message.replace(/\. To specify a positional argument.*$/s, ''));
+  }
+}
+
+function intFlag(name: string, value: string | undefined, min: number): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^-?\d+$/.test(value.trim()) || !Number.isSafeInteger(Number(value)) || Number(value) < min) {
+    throw new UsageError(`--${name} (flag): got ${JSON.stringify(value)}; expected an integer >= ${min}`);
+  }
+  return Number(value);
+}
+
+function instantFlag(name: string, value: string | undefined): number | string | undefined {
+  if (value === undefined) return undefined;
+  if (/^\d+$/.test(value)) return Number(value);
+  if (Number.isNaN(Date.parse(value))) throw new UsageError(`--${name} (flag): got ${JSON.stringify(value)}; expected epoch milliseconds or an ISO 8601 date-time`);
+  return value;
+}
+
+class Client {
+  readonly url: string;
+  private readonly key: string | undefined;
+
+  constructor(url: string, key: string | undefined) {
+    let parsed: URL;
+    try {
+      parsed = new URL(url);
+    } catch {
+      throw new UsageError(`--url: got ${JSON.stringify(url)}; expected an http:// or https:// address`);
+    }
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new UsageError(`--url: got ${JSON.stringify(url)}; expected an http:// or https:// address`);
+    this.url = url.replace(/\/+$/, '');
+    this.key = key || undefined;
+  }
+
+  async call(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
+    const headers: Record<string, string> = {};
+    if (this.key) headers.authorization = `Bearer ${this.key}`;
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    let res: Response;
+    try {
+      res = await fetch(this.url + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    } catch (err) {
+      const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
+      throw new ServerError(`cannot reach ${this.url} (${cause}); is \`tidepool start\` running? Set --url or TIDEPOOL_URL`);
+    }
+    const text = await res.text();
+    let parsed: any = text;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      // keep the text
+    }
+    if (res.status >= 400) {
+      const e = parsed?.error;
+      const retry = res.headers.get('retry-after');
+      throw new ServerError(`${res.status} ${e?.code ?? ''}: ${e?.message ?? text}${retry ? ` (retry after ${retry} s)` : ''}`.replace('  ', ' '));
+    }
+    return { status: res.status, body: parsed };
+  }
+}
+
+async function dispatch(command: string, args: string[], io: Io): Promise<number> {
+  const spec = {
+    submit: { payload: { type: 'string' }, 'payload-file': { type: 'string' }, priority: { type: 'string' }, 'delay-ms': { type: 'string' }, 'run-at': { type: 'string' }, 'max-attempts': { type: 'string' }, 'timeout-ms': { type: 'string' }, 'idempotency-key': { type: 'string' }, wait: { type: 'string' } },
+    status: { wait: { type: 'string' } },
+    tasks: { status: { type: 'string' }, type: { type: 'string' }, limit: { type: 'string' }, cursor: { type: 'string' } },
+    cancel: {},
+    retry: {},
+    pools: {},
+    scale: { min: { type: 'string' }, max: { type: 'string' }, policy: { type: 'string' }, preset: { type: 'string' } },
+    events: { pool: { type: 'string' }, from: { type: 'string' }, to: { type: 'string' }, limit: { type: 'string' } },
+    top: { 'interval-ms': { type: 'string' }, once: { type: 'boolean', default: false } },
+  } as const satisfies Record<string, NonNullable<ParseArgsConfig['options']>>;
+  const { values: v, positionals } = parse(command, args, spec[command as keyof typeof spec]) as { values: Record<string, string | boolean | undefined>; positionals: string[] };
+  if (v.help) {
+    io.out(`usage: ${USAGE[command]}\n${COMMON_HELP}\n`);
+    return 0;
+  }
+  const client = new Client((v.url as string | undefined) ?? process.env.TIDEPOOL_URL ?? DEFAULT_URL, (v.key as string | undefined) ?? process.env.TIDEPOOL_KEY);
+  const json = v.json === true;
+  const print = (value: unknown, human: () => string) => io.out(json ? JSON.stringify(value) + '\n' : human() + '\n');
+  const str = (name: string) => v[name] as string | undefined;
+  const positional = (n: number, what: string[]) => {
+    if (positionals.length !== n) throw new UsageError(`expected ${what.join(' ')}; got ${positionals.length} argument${positionals.length === 1 ? '' : 's'}`);
+    return positionals;
+  };
+
+  switch (command) {
+    case 'submit': {
+      const [type] = positional(1, ['TYPE']);
+      const body: Record<string, unknown> = { type };
+      if (str('payload') !== undefined && str('payload-file') !== undefined) throw new UsageError('give --payload or --payload-file, not both');
+      const payloadText = str('payload') ?? (str('payload-file') !== undefined ? readPayloadFile(str('payload-file')!) : undefined);
+      if (payloadText !== undefined) {
+        try {
+          body.payload = JSON.parse(payloadText);
+        } catch (err) {
+          throw new UsageError(`--payload (flag): not valid JSON (${(err as Error).message})`);
+        }
+      }
+      const setInt = (flag: string, field: string, min: number) => {
+        const n = intFlag(flag, str(flag), min);
+        if (n !== undefined) body[field] = n;
+      };
+      setInt('priority', 'priority', -Number.MAX_SAFE_INTEGER);
+      setInt('delay-ms', 'delayMs', 0);
+      setInt('max-attempts', 'maxAttempts', 1);
+      setInt('timeout-ms', 'timeoutMs', 1);
+      const runAt = instantFlag('run-at', str('run-at'));
+      if (runAt !== undefined) body.runAt = runAt;
+      if (str('idempotency-key') !== undefined) body.idempotencyKey = str('idempotency-key');
+      const wait = intFlag('wait', str('wait'), 0);
+      const res = await client.call('POST', `/v1/tasks${wait ? `?wait=${wait}` : ''}`, body);
+      print(res.body, () => `${res.status === 200 ? 'already submitted (same idempotency key): ' : 'submitted '}${describeTask(res.body)}`);
+      return 0;
+    }
+    case 'status': {
+      const [id] = positional(1, ['TASK_ID']);
+      const wait = intFlag('wait', str('wait'), 0);
+      const res = await client.call('GET', `/v1/tasks/${encodeURIComponent(id)}${wait ? `?wait=${wait}` : ''}`);
+      print(res.body, () => taskDetail(res.body));
+      return 0;
+    }
+    case 'tasks': {
+      positional(0, []);
+      const q = new URLSearchParams();
+      for (const k of ['status', 'type', 'cursor']) if (str(k) !== undefined) q.set(k, str(k)!);
+      const limit = intFlag('limit', str('limit'), 1);
+      if (limit !== undefined) q.set('limit', String(limit));
+      const res = await client.call('GET', `/v1/tasks${q.size ? `?${q}` : ''}`);
+      print(res.body, () => taskTable(res.body.tasks) + (res.body.nextCursor ? `\nmore: --cursor ${res.body.nextCursor}` : ''));
+      return 0;
+    }
+    case 'cancel':
+    case 'retry': {
+      const [id] = positional(1, ['TASK_ID']);
+      const res = await client.call('POST', `/v1/tasks/${encodeURIComponent(id)}/${command}`);
+      print(res.body, () => `${command === 'cancel' ? 'cancelled' : 're-queued'} ${describeTask(res.body)}`);
+      return 0;
+    }
+    case 'pools': {
+      positional(0, []);
+      const res = await client.call('GET', '/v1/pools');
+      print(res.body, () => poolTable(res.body.pools));
+      return 0;
+    }
+    case 'scale': {
+      if (positionals.length === 2) {
+        const [pool, countText] = positionals;
+        const count = intFlag('count', countText, 0)!;
+        const res = await client.call('POST', `/v1/pools/${encodeURIComponent(pool)}/scale`, { count });
+        print(res.body, () => `pool ${res.body.name}: set to ${count} workers (bounds ${res.body.min}..${res.body.max}, now ${res.body.current})`);
+        return 0;
+      }
+      const [pool] = positional(1, ['POOL', '[COUNT]']);
+      const body: Record<string, unknown> = {};
+      const min = intFlag('min', str('min'), 0);
+      const max = intFlag('max', str('max'), 1);
+      if (min !== undefined) body.min = min;
+      if (max !== undefined) body.max = max;
+      if (str('policy') !== undefined) body.policy = str('policy');
+      if (str('preset') !== undefined) body.preset = str('preset');
+      if (Object.keys(body).length === 0) throw new UsageError('give COUNT, or at least one of --min, --max, --policy, --preset');
+      const res = await client.call('PATCH', `/v1/pools/${encodeURIComponent(pool)}`, body);
+      print(res.body, () => `pool ${res.body.name}: bounds ${res.body.min}..${res.body.max}, policy ${policyLabel(res.body)}`);
+      return 0;
+    }
+    case 'events': {
+      positional(0, []);
+      const q = new URLSearchParams();
+      if (str('pool') !== undefined) q.set('pool', str('pool')!);
+      for (const k of ['from', 'to']) {
+        const t = instantFlag(k, str(k));
+        if (t !== undefined) q.set(k, String(t));
+      }
+      const limit = intFlag('limit', str('limit'), 1);
+      if (limit !== undefined) q.set('limit', String(limit));
+      const res = await client.call('GET', `/v1/events${q.size ? `?${q}` : ''}`);
+      print(res.body, () => eventList(res.body.events));
+      return 0;
+    }
+    case 'top': {
+      positional(0, []);
+      const intervalMs = intFlag('interval-ms', str('interval-ms'), 100) ?? 2000;
+      const once = v.once === true || json;
+      for (;;) {
+        const [pools, events] = await Promise.all([client.call('GET', '/v1/pools'), client.call('GET', '/v1/events?limit=1000')]);
+        const health = await client.call('GET', '/health').catch(() => ({ body: { status: 'unknown', reasons: [] } }));
+        const view = { pools: pools.body.pools, health: health.body, recentEvents: events.body.events.slice(-5) };
+        if (json) {
+          io.out(JSON.stringify(view) + '\n');
+          return 0;
+        }
+        const screen = topScreen(view, client.url, systemClock.now());
+        io.out(once ? screen + '\n' : `\x1b[2J\x1b[H${screen}\n`);
+        if (once) return 0;
+        await systemClock.sleep(intervalMs);
+      }
+    }
+    default:
+      throw new UsageError(`unknown command ${command}`);
+  }
+}
+
+function readPayloadFile(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new UsageError(`--payload-file (flag): cannot read ${JSON.stringify(path)} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+}
+
+function describeTask(t: any): string {
+  return `${t.id} (${t.type}) status ${t.status}, attempt ${t.attempts}/${t.maxAttempts}`;
+}
+
+function iso(ms: number | null): string {
+  return ms === null || ms === undefined ? '-' : new Date(ms).toISOString();
+}
+
+function taskDetail(t: any): string {
+  const lines = [
+    `task      ${t.id}`,
+    `type      ${t.type}`,
+    `status    ${t.status}`,
+    `tenant    ${t.tenant}`,
+    `attempts  ${t.attempts}/${t.maxAttempts}`,
+    `priority  ${t.priority}`,
+    `created   ${iso(t.createdAtMs)}`,
+    `runAt     ${iso(t.runAtMs)}`,
+    `started   ${iso(t.startedAtMs)}`,
+    `finished  ${iso(t.finishedAtMs)}`,
+  ];
+  if (t.result !== null) lines.push(`result    ${JSON.stringify(t.result)}`);
+  if (t.error) lines.push(`error     ${t.error.code ? `${t.error.code}: ` : ''}${t.error.message}`);
+  return lines.join('\n');
+}
+
+function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
+  return [line(header), ...rows.map(line)].join('\n');
+}
+
+function taskTable(tasks: any[]): string {
+  if (tasks.length === 0) return '(no tasks)';
+  return table(
+    ['ID', 'TYPE', 'STATUS', 'ATTEMPTS', 'PRIORITY', 'CREATED'],
+    tasks.map((t) => [t.id, t.type, t.status, `${t.attempts}/${t.maxAttempts}`, String(t.priority), iso(t.createdAtMs)]),
+  );
+}
+
+function policyLabel(p: any): string {
+  return p.preset ? `${p.policy}/${p.preset}` : p.policy;
+}
+
+function poolTable(pools: any[]): string {
+  if (pools.length === 0) return '(no pools)';
+  return table(
+    ['POOL', 'STATUS', 'CURRENT', 'TARGET', 'MIN..MAX', 'BUSY', 'IDLE', 'QUEUE', 'P95 WAIT', 'POLICY'],
+    pools.map((p) => [p.name, p.status, String(p.current), String(p.target), `${p.min}..${p.max}`, String(p.busy), String(p.idle), String(p.queueDepth), `${Math.round(p.waitMs.p95)} ms`, policyLabel(p)]),
+  );
+}
+
+function eventList(events: any[]): string {
+  if (events.length === 0) return '(no scaling events in the range)';
+  return events.map((e) => `${iso(e.atMs)}  ${e.pool}  ${e.action.padEnd(10)} ${e.from} -> ${e.to}  [${e.code}] ${e.reason}  (${e.policy})`).join('\n');
+}
+
+/** The live view, in the spirit of seed 004's statistics print. */
+export function topScreen(view: { pools: any[]; health: any; recentEvents: any[] }, url: string, nowMs: number): string {
+  const bar = '='.repeat(60);
+  const out = [bar, `Tidepool ${url}   health ${view.health.status}   ${iso(nowMs)}`, bar, ''];
+  for (const p of view.pools) {
+    out.push(`Pool ${p.name} [${p.status}]  workers ${p.current} -> target ${p.target} (${p.min}..${p.max})  policy ${policyLabel(p)}`);
+    out.push(`  queue ${p.queueDepth}   busy ${p.busy}  idle ${p.idle}  starting ${p.starting}  draining ${p.draining}   utilization ${(p.utilization * 100).toFixed(0)}%`);
+    out.push(`  wait p50 ${Math.round(p.waitMs.p50)} ms  p95 ${Math.round(p.waitMs.p95)} ms   run p95 ${Math.round(p.runMs.p95)} ms   ${p.throughputPerMin.toFixed(0)}/min   success ${(p.successRate * 100).toFixed(1)}%`);
+    for (const w of p.workers.slice(0, 12)) out.push(`    • ${w.id}: ${w.status.padEnd(8)} | ${w.tasksDone} done${w.taskId ? ` | on ${w.taskId}` : ''}`);
+    if (p.workers.length > 12) out.push(`    ... and ${p.workers.length - 12} more workers`);
+    out.push('');
+  }
+  if (view.pools.length === 0) out.push('(no pools)', '');
+  if (view.health.reasons?.length) out.push(`Health: ${view.health.reasons.join('; ')}`, '');
+  out.push('Recent scaling events:');
+  if (view.recentEvents.length === 0) out.push('  (none in the last hour)');
+  for (const e of view.recentEvents) out.push(`  ${iso(e.atMs)} ${e.pool} ${e.from} -> ${e.to} [${e.code}] ${e.reason}`);
+  out.push(bar);
+  return out.join('\n');
 }

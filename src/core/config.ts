@@ -101,6 +101,18 @@ export const OPTIONS: readonly OptionSpec[] = [
   { path: 'autoscaler.enabled', kind: 'bool', unit: '', default: true, doc: 'Run the control loop; false keeps every pool at its minimum (or a count set by hand).', env: ['AUTOSCALE_ENABLED'], flag: '--autoscale' },
   { path: 'autoscaler.intervalMs', kind: 'duration', unit: 'ms', default: 1000, min: 10, max: 3_600_000, doc: 'How often the loop observes, decides and applies, per pool.', env: ['AUTOSCALE_EVALUATION_INTERVAL', 'TIDEPOOL_INTERVAL_MS'], flag: '--interval-ms' },
   { path: 'autoscaler.sampleEveryTicks', kind: 'int', unit: 'ticks', default: 5, min: 1, max: 10_000, doc: 'Store a metric sample per pool every this many ticks (history for the dashboard).', env: ['TIDEPOOL_SAMPLE_EVERY_TICKS'] },
+  // The HTTP server (`tidepool start`). Out of the box the rate limit, the maximum queue
+  // depth and tenant limits are off; `server.limits: standard` applies the seeds' numbers.
+  { path: 'server.port', kind: 'int', unit: 'port', default: 7700, min: 0, max: 65_535, doc: 'TCP port of the HTTP API and dashboard (0 = any free port).', env: ['TIDEPOOL_PORT'], flag: '--port' },
+  { path: 'server.host', kind: 'string', unit: 'host', default: '127.0.0.1', doc: 'Address to listen on. Without API keys only loopback (127.0.0.1, ::1, localhost) is allowed.', env: ['TIDEPOOL_HOST'], flag: '--host' },
+  { path: 'server.limits', kind: 'enum', unit: '', default: 'off', values: ['off', 'standard'], doc: "Preset of limits: `off`, or `standard` = the seeds' numbers (30 requests/s global rate limit, 3 running tasks per tenant, maxQueueDepth 100) for settings left at 0.", env: ['TIDEPOOL_LIMITS'], flag: '--limits' },
+  { path: 'server.rateLimitPerSec', kind: 'number', unit: 'requests/s', default: 0, min: 0, max: 1_000_000, doc: 'Global rate limit over the /v1 API (token bucket; 429 with Retry-After); 0 = off.', env: ['GLOBAL_QPS_LIMIT'], flag: '--rate-limit' },
+  { path: 'server.rateLimitBurst', kind: 'int', unit: 'requests', default: 0, min: 0, max: 1_000_000, doc: 'Token bucket size (requests allowed at once); 0 = one second of the rate.', env: ['TIDEPOOL_RATE_LIMIT_BURST'], flag: '--rate-limit-burst' },
+  { path: 'server.bodyLimitBytes', kind: 'int', unit: 'bytes', default: 1_048_576, min: 1024, max: 1_073_741_824, doc: 'Largest request body; a larger one gets 413 (the connection stays usable).', env: ['TIDEPOOL_BODY_LIMIT_BYTES'], flag: '--body-limit-bytes' },
+  { path: 'server.retentionMs', kind: 'duration', unit: 'ms', default: 604_800_000, min: 0, max: 315_360_000_000, doc: 'Ended tasks (succeeded, dead, cancelled) are purged this long after they end; 0 = keep forever.', env: ['TIDEPOOL_RETENTION_MS'], flag: '--retention-ms' },
+  { path: 'server.apiKeysFile', kind: 'string', unit: 'path', doc: 'File of `tenant=key` pairs (one a line or comma-separated); TIDEPOOL_API_KEYS=tenant=key,... adds more. With keys, requests need Authorization: Bearer KEY.', env: ['TIDEPOOL_API_KEYS_FILE'], flag: '--api-keys-file' },
+  { path: 'server.drainTimeoutMs', kind: 'duration', unit: 'ms', default: 30_000, min: 0, max: 86_400_000, doc: 'On SIGTERM: stop taking tasks, give running ones this long to finish, then exit.', env: ['TIDEPOOL_DRAIN_TIMEOUT_MS'], flag: '--drain-timeout-ms' },
+  { path: 'server.streamIntervalMs', kind: 'duration', unit: 'ms', default: 1000, min: 100, max: 60_000, doc: 'How often the dashboard stream sends a snapshot.', env: ['TIDEPOOL_STREAM_INTERVAL_MS'] },
 ];
 
 /** Per-pool options, relative to one pool. They appear as `poolDefaults.X` and `pools[i].X`. */

@@ -6,3 +6,5 @@ export { SERVER_DEFAULTS } from './types.ts';
 export { parseApiKeys, loadKeyFile, DEFAULT_TENANT, isLoopbackHost } from './auth.ts';
 export { TokenBucket } from './token-bucket.ts';
 export { combineHealth, poolHealth } from './health.ts';
+export { autoscaledRuntime } from './runtime.ts';
+export type { AutoscaledRuntimeInput } from './runtime.ts';

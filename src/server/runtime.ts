@@ -1,0 +1,70 @@
+// Adapts in-process pools and the autoscaler to what the server needs
+// (ServerRuntime): pool status from the autoscaler, runtime policy and bound
+// changes that validate before they apply, manual scaling logged as an event.
+import { ConfigInvalidError, InvalidInputError } from '../core/index.ts';
+import type { PoolStats } from '../core/index.ts';
+import type { Autoscaler } from '../autoscaler/index.ts';
+import { bindPolicy } from '../autoscaler/index.ts';
+import type { Pool } from '../pools/index.ts';
+import type { Store } from '../store/index.ts';
+import type { PoolChange, PoolControl, ServerRuntime } from './types.ts';
+
+export interface AutoscaledRuntimeInput {
+  store: Store;
+  pools: readonly Pool[];
+  autoscaler: Autoscaler;
+}
+
+export function autoscaledRuntime(input: AutoscaledRuntimeInput): ServerRuntime {
+  const { store, autoscaler } = input;
+  const controls: PoolControl[] = input.pools.map((pool) => poolControl(pool, autoscaler));
+  return {
+    store,
+    pools: () => controls,
+    async drain(timeoutMs: number) {
+      await autoscaler.stop();
+      await Promise.all(input.pools.map((p) => p.close(timeoutMs)));
+    },
+  };
+}
+
+function poolControl(pool: Pool, autoscaler: Autoscaler): PoolControl {
+  const name = pool.name;
+  return {
+    name,
+    stats(): PoolStats {
+      return { ...pool.stats(), status: autoscaler.control(name).status };
+    },
+    workers: () => pool.workers(),
+    policy() {
+      const c = autoscaler.control(name);
+      return { name: c.policy, preset: c.preset };
+    },
+    async update(change: PoolChange) {
+      const min = change.min ?? pool.minWorkers;
+      const max = change.max ?? pool.maxWorkers;
+      const current = autoscaler.control(name);
+      const choice = change.policy !== undefined ? { name: change.policy, ...(change.preset !== undefined ? { preset: change.preset } : {}) } : null;
+      // Check the new policy against the new bounds before changing anything.
+      if (choice) {
+        try {
+          bindPolicy(choice, min, max);
+        } catch (err) {
+          throw new InvalidInputError(`body.${change.preset !== undefined && /preset/i.test(messageOf(err)) ? 'preset' : 'policy'}: ${messageOf(err)}`, { cause: err });
+        }
+      } else if (change.preset !== undefined) {
+        throw new InvalidInputError(`body.preset: got ${JSON.stringify(change.preset)} without a policy; give policy too (the pool runs ${current.policy})`);
+      }
+      if (change.min !== undefined || change.max !== undefined) await autoscaler.setBounds(name, min, max);
+      if (choice) await autoscaler.setPolicy(name, choice);
+    },
+    async scaleTo(count: number) {
+      await autoscaler.scaleByHand(name, count);
+    },
+  };
+}
+
+function messageOf(err: unknown): string {
+  if (err instanceof ConfigInvalidError) return err.problems.join('; ');
+  return err instanceof Error ? err.message : String(err);
+}
