@@ -43,8 +43,8 @@ CREATE TABLE IF NOT EXISTS tasks (
   -- old row and RETURNING the new one, so this is how one claim statement reports it.
   claimed_from TEXT
 );
-CREATE INDEX IF NOT EXISTS tasks_ready ON tasks (type, tenant, priority DESC, seq, run_at_ms) WHERE ${PENDING};
-CREATE INDEX IF NOT EXISTS tasks_delayed ON tasks (type, run_at_ms) WHERE ${PENDING};
+CREATE INDEX IF NOT EXISTS tasks_ready ON tasks (type, tenant, priority DESC, seq, run_at_ms, status) WHERE ${PENDING};
+CREATE INDEX IF NOT EXISTS tasks_delayed ON tasks (type, run_at_ms, status) WHERE ${PENDING};
 CREATE INDEX IF NOT EXISTS tasks_lease ON tasks (lease_expires_at_ms) WHERE status = 'running';
 CREATE INDEX IF NOT EXISTS tasks_running ON tasks (tenant) WHERE status = 'running';
 CREATE UNIQUE INDEX IF NOT EXISTS tasks_idem ON tasks (tenant, idempotency_key) WHERE idempotency_key IS NOT NULL;
@@ -125,6 +125,34 @@ const TASK_COLUMNS = `seq, id, type, tenant, status, priority, run_at_ms, attemp
 const CLAIM_SET = `claimed_from = status, status = 'running', attempts = attempts + 1, started_at_ms = :now, updated_at_ms = :now,
   worker_id = :worker, lease_token = lower(hex(randomblob(16))), lease_expires_at_ms = :expires`;
 
+/**
+ * The claim path's queries, exported so a test can check their plans after ANALYZE (an
+ * `IN` over several types once fell into a skip-scan 300x slower, so each type gets its
+ * own query).
+ */
+export const CLAIM_SQL = {
+  anyExpired: `SELECT 1 AS x FROM tasks WHERE status = 'running' AND lease_expires_at_ms <= ? LIMIT 1`,
+  // A loose index scan: one seek per distinct tenant instead of reading every pending row.
+  tenantsWithPending: `WITH RECURSIVE t(tenant) AS (
+      SELECT (SELECT tenant FROM tasks WHERE type = :type AND ${PENDING} ORDER BY tenant LIMIT 1)
+      UNION ALL
+      SELECT (SELECT tenant FROM tasks WHERE type = :type AND ${PENDING} AND tenant > t.tenant ORDER BY tenant LIMIT 1)
+      FROM t WHERE t.tenant IS NOT NULL LIMIT 10000
+    ) SELECT tenant FROM t WHERE tenant IS NOT NULL`,
+  runningByTenant: `SELECT tenant, COUNT(*) AS n FROM tasks WHERE status = 'running' GROUP BY tenant`,
+  candidates: `SELECT seq, priority, tenant FROM tasks
+    WHERE type = :type AND tenant = :tenant AND ${PENDING} AND run_at_ms <= :now
+    ORDER BY priority DESC, seq LIMIT :limit`,
+  // One statement claims a single tenant's best tasks of one type (the common case).
+  claimTop: `UPDATE tasks SET ${CLAIM_SET} WHERE seq IN (
+      SELECT seq FROM tasks WHERE type = :type AND tenant = :tenant AND ${PENDING} AND run_at_ms <= :now
+      ORDER BY priority DESC, seq LIMIT :limit)
+    RETURNING ${TASK_COLUMNS}`,
+  claimSeqs: `UPDATE tasks SET ${CLAIM_SET}
+    WHERE seq IN (SELECT value FROM json_each(:seqs)) AND ${PENDING}
+    RETURNING ${TASK_COLUMNS}`,
+};
+
 /** Prepared statements for one connection. */
 export class Statements {
   readonly begin: StatementSync;
@@ -186,27 +214,13 @@ export class Statements {
     this.allCounts = p('SELECT type, status, n FROM task_counts');
     this.delayedCount = p(`SELECT COUNT(*) AS n FROM tasks WHERE type = ? AND ${PENDING} AND run_at_ms > ?`);
 
-    this.anyExpired = p(`SELECT 1 AS x FROM tasks WHERE status = 'running' AND lease_expires_at_ms <= ? LIMIT 1`);
+    this.anyExpired = p(CLAIM_SQL.anyExpired);
+    this.tenantsWithPending = p(CLAIM_SQL.tenantsWithPending);
+    this.runningByTenant = p(CLAIM_SQL.runningByTenant);
+    this.candidates = p(CLAIM_SQL.candidates);
+    this.claimTop = p(CLAIM_SQL.claimTop);
+    this.claimSeqs = p(CLAIM_SQL.claimSeqs);
     this.expired = p(`SELECT ${TASK_COLUMNS} FROM tasks WHERE status = 'running' AND lease_expires_at_ms <= ?`);
-    // A loose index scan: one seek per distinct tenant instead of reading every pending row.
-    this.tenantsWithPending = p(`WITH RECURSIVE t(tenant) AS (
-        SELECT (SELECT tenant FROM tasks WHERE type = :type AND ${PENDING} ORDER BY tenant LIMIT 1)
-        UNION ALL
-        SELECT (SELECT tenant FROM tasks WHERE type = :type AND ${PENDING} AND tenant > t.tenant ORDER BY tenant LIMIT 1)
-        FROM t WHERE t.tenant IS NOT NULL LIMIT 10000
-      ) SELECT tenant FROM t WHERE tenant IS NOT NULL`);
-    this.runningByTenant = p(`SELECT tenant, COUNT(*) AS n FROM tasks WHERE status = 'running' GROUP BY tenant`);
-    this.candidates = p(`SELECT seq, priority, tenant FROM tasks
-      WHERE type = :type AND tenant = :tenant AND ${PENDING} AND run_at_ms <= :now
-      ORDER BY priority DESC, seq LIMIT :limit`);
-    // One statement claims a single tenant's best tasks of one type (the common case).
-    this.claimTop = p(`UPDATE tasks SET ${CLAIM_SET} WHERE seq IN (
-        SELECT seq FROM tasks WHERE type = :type AND tenant = :tenant AND ${PENDING} AND run_at_ms <= :now
-        ORDER BY priority DESC, seq LIMIT :limit)
-      RETURNING ${TASK_COLUMNS}`);
-    this.claimSeqs = p(`UPDATE tasks SET ${CLAIM_SET}
-      WHERE seq IN (SELECT value FROM json_each(:seqs)) AND ${PENDING}
-      RETURNING ${TASK_COLUMNS}`);
 
     this.heartbeat = p(`UPDATE tasks SET lease_expires_at_ms = :expires, updated_at_ms = :now
       WHERE id = :id AND lease_token = :token AND status = 'running' RETURNING lease_expires_at_ms`);

@@ -1,0 +1,12 @@
+// Test helpers for the store room: fresh temp directories for SQLite files.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after } from 'node:test';
+
+/** A fresh directory removed when the test file ends. */
+export function tempDir(prefix = 'tidepool-store-'): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}

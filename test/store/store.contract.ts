@@ -1,0 +1,544 @@
+// The store contract: one suite every adapter runs (memory, sqlite; postgres and redis
+// later). An adapter passes a factory of fresh namespaces and its capability list; cases
+// that need a capability skip by capability name, never by adapter name. Time is virtual.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { LeaseLostError, QueueFullError, TaskConflictError, TaskNotFoundError, VirtualClock } from '../../src/core/index.ts';
+import type { ClaimRequest, ClaimedTask, SubmitInput, Task } from '../../src/core/index.ts';
+import type { Store, StoreCapability, StoreEvent, StoreOptions } from '../../src/store/index.ts';
+
+/** A fresh, isolated place for one test's data; `open` may be called again to reopen it. */
+export interface StoreNamespace {
+  open(options: StoreOptions): Promise<Store>;
+}
+
+export interface StoreAdapter {
+  name: string;
+  capabilities: readonly StoreCapability[];
+  namespace(): StoreNamespace;
+}
+
+const T0 = 1_700_000_000_000;
+
+interface Ctx {
+  store: Store;
+  clock: VirtualClock;
+  ns: StoreNamespace;
+}
+
+function claimReq(over: Partial<ClaimRequest> = {}): ClaimRequest {
+  return { workerId: 'w1', types: ['email'], limit: 1, leaseMs: 30_000, ...over };
+}
+
+async function claimOne(store: Store, over: Partial<ClaimRequest> = {}): Promise<ClaimedTask> {
+  const [task] = await store.claim(claimReq(over));
+  assert.ok(task, 'expected a task to claim');
+  return task;
+}
+
+async function rejectsWith(p: Promise<unknown>, cls: Function, message: RegExp): Promise<void> {
+  await assert.rejects(p, (err: Error) => {
+    assert.ok(err instanceof cls, `expected ${cls.name}, got ${err?.constructor?.name}: ${err?.message}`);
+    assert.match(err.message, message);
+    return true;
+  });
+}
+
+export function runStoreContract(adapter: StoreAdapter): void {
+  const has = (cap: StoreCapability) => adapter.capabilities.includes(cap);
+
+  function it(name: string, fn: (ctx: Ctx) => Promise<void>, options: StoreOptions = {}, needs?: StoreCapability): void {
+    const skip = needs && !has(needs) ? `needs capability ${needs}` : false;
+    test(`${adapter.name}: ${name}`, { skip }, async () => {
+      const clock = new VirtualClock(T0);
+      const ns = adapter.namespace();
+      const store = await ns.open({ clock, random: () => 1, ...options });
+      try {
+        await fn({ store, clock, ns });
+      } finally {
+        await store.close();
+      }
+    });
+  }
+
+  // --- submit -----------------------------------------------------------------------
+
+  it('a submitted task is queued with its defaults and can be read back by id', async ({ store }) => {
+    const { task, created } = await store.submit({ type: 'email', payload: { to: 'a@b.c' } });
+    assert.equal(created, true);
+    assert.equal(task.status, 'queued');
+    assert.equal(task.attempts, 0);
+    assert.equal(task.maxAttempts, 3);
+    assert.equal(task.priority, 0);
+    assert.equal(task.tenant, 'default');
+    assert.equal(task.runAtMs, T0);
+    assert.equal(task.createdAtMs, T0);
+    assert.equal(task.idempotencyKey, null);
+    const read = await store.get(task.id);
+    assert.deepEqual(read, task);
+    assert.equal(await store.get('no-such-task'), null);
+  }, { retry: { maxAttempts: 3 } });
+
+  it('a submit with a bad field is refused with a message naming the field, the value and the range', async ({ store }) => {
+    await rejectsWith(store.submit({ type: '' }), Error, /^type: got ""; expected a non-empty string/);
+    await rejectsWith(store.submit({ type: 'x', priority: 1.5 }), Error, /^priority: got 1\.5; expected an integer/);
+    await rejectsWith(store.submit({ type: 'x', maxAttempts: 0 }), Error, /^maxAttempts: got 0; expected an integer >= 1/);
+    await rejectsWith(store.submit({ type: 'x', delayMs: -5 }), Error, /^delayMs: got -5; expected an integer >= 0/);
+    await rejectsWith(store.submit({ type: 'x', payload: { n: 10n } as never }), Error, /^payload: expected a JSON value/);
+    assert.equal((await store.counts()).byStatus.queued, 0);
+  });
+
+  it('a batch submit stores every task, and one invalid item refuses the whole batch', async ({ store }) => {
+    const ok = await store.submitBatch([{ type: 'email' }, { type: 'sms', priority: 2 }]);
+    assert.deepEqual(ok.map((r) => [r.task.type, r.created]), [['email', true], ['sms', true]]);
+    await rejectsWith(store.submitBatch([{ type: 'email' }, { type: 'email', timeoutMs: 0 }]), Error, /^tasks\[1\]\.timeoutMs: got 0/);
+    assert.equal((await store.counts()).byStatus.queued, 2);
+  });
+
+  it('a second submit with the same idempotency key returns the first task and never runs it again', async ({ store }) => {
+    const first = await store.submit({ type: 'email', idempotencyKey: 'order-42', payload: 1 });
+    const second = await store.submit({ type: 'email', idempotencyKey: 'order-42', payload: 2, priority: 9 });
+    assert.equal(second.created, false);
+    assert.equal(second.task.id, first.task.id);
+    assert.equal(second.task.payload, 1);
+    const claimed = await claimOne(store);
+    await store.complete(claimed.id, claimed.leaseToken, 'sent');
+    const third = await store.submit({ type: 'email', idempotencyKey: 'order-42' });
+    assert.equal(third.created, false);
+    assert.equal(third.task.status, 'succeeded');
+    assert.deepEqual(await store.claim(claimReq({ limit: 10 })), []);
+  });
+
+  it('idempotency keys are scoped per tenant, and repeated keys inside one batch resolve to the first', async ({ store }) => {
+    const a = await store.submit({ type: 'email', tenant: 'acme', idempotencyKey: 'k' });
+    const b = await store.submit({ type: 'email', tenant: 'globex', idempotencyKey: 'k' });
+    assert.equal(b.created, true);
+    assert.notEqual(a.task.id, b.task.id);
+    const batch = await store.submitBatch([
+      { type: 'email', tenant: 'initech', idempotencyKey: 'dup' },
+      { type: 'email', tenant: 'initech', idempotencyKey: 'dup' },
+      { type: 'email', tenant: 'acme', idempotencyKey: 'k' },
+    ]);
+    assert.deepEqual(batch.map((r) => r.created), [true, false, false]);
+    assert.equal(batch[1].task.id, batch[0].task.id);
+    assert.equal(batch[2].task.id, a.task.id);
+    assert.equal((await store.counts()).byStatus.queued, 3);
+  });
+
+  it('a submit beyond the maximum queue depth fails with QueueFull and a retry-after of at least 1 s when no rate is known', async ({ store }) => {
+    await store.submitBatch([{ type: 'email' }, { type: 'email' }]);
+    await store.submit({ type: 'email' });
+    const refused = store.submit({ type: 'email' });
+    await rejectsWith(refused, QueueFullError, /^queue depth 3 is at its maximum 3; retry after 1000 ms$/);
+    await refused.catch((err: QueueFullError) => assert.equal(err.retryAfterMs, 1000));
+    // A batch that would overflow stores none of its tasks, but an idempotent repeat still answers.
+    const dup = await store.submit({ type: 'email', idempotencyKey: 'k' }).catch((e) => e);
+    assert.ok(dup instanceof QueueFullError);
+    const claimed = await claimOne(store);
+    await rejectsWith(store.submitBatch([{ type: 'email' }, { type: 'email' }]), QueueFullError, /queue depth 2/);
+    await store.submit({ type: 'email', idempotencyKey: 'k' });
+    assert.equal((await store.submit({ type: 'email', idempotencyKey: 'k' })).created, false);
+    assert.equal((await store.counts()).byStatus.queued, 3);
+    await store.complete(claimed.id, claimed.leaseToken, null);
+  }, { maxQueueDepth: 3 });
+
+  it('the retry-after of a full queue follows the recent completion rate', async ({ store, clock }) => {
+    await store.submitBatch(Array.from({ length: 10 }, () => ({ type: 'email' })));
+    for (let i = 0; i < 6; i++) {
+      const t = await claimOne(store);
+      await store.complete(t.id, t.leaseToken, null);
+      await clock.advance(1_000);
+    }
+    // 6 completions in the last minute = 0.1/s; the queue (4) is 6 over its maximum... of 10 after refilling.
+    await store.submitBatch(Array.from({ length: 6 }, () => ({ type: 'email' })));
+    const err = await store.submit({ type: 'email' }).catch((e) => e);
+    assert.ok(err instanceof QueueFullError);
+    assert.equal(err.retryAfterMs, 10_000, 'one task over the limit at 0.1 completions/s');
+  }, { maxQueueDepth: 10 });
+
+  it('subscribers hear of submits after they commit and of tasks that end; unsubscribing stops it', async ({ store }) => {
+    const events: StoreEvent[] = [];
+    const off = store.subscribe((e) => events.push(e));
+    await store.submitBatch([{ type: 'email' }, { type: 'sms' }, { type: 'email' }]);
+    assert.deepEqual(events.map((e) => (e.kind === 'submitted' ? [...e.types].sort() : e.kind)), [['email', 'sms']]);
+    const t = await claimOne(store);
+    await store.complete(t.id, t.leaseToken, { ok: true });
+    const finished = events[1];
+    assert.equal(finished.kind, 'finished');
+    assert.equal(finished.kind === 'finished' && finished.task.status, 'succeeded');
+    assert.deepEqual(finished.kind === 'finished' && finished.task.result, { ok: true });
+    off();
+    await store.submit({ type: 'email' });
+    assert.equal(events.length, 2);
+  });
+
+  // --- claim ------------------------------------------------------------------------
+
+  it('a claim takes the highest priority first, then the oldest', async ({ store, clock }) => {
+    const low = await store.submit({ type: 'email', priority: 0 });
+    await clock.advance(1);
+    const high1 = await store.submit({ type: 'email', priority: 5 });
+    await clock.advance(1);
+    const high2 = await store.submit({ type: 'email', priority: 5 });
+    const neg = await store.submit({ type: 'email', priority: -3 });
+    const claimed = await store.claim(claimReq({ limit: 10 }));
+    assert.deepEqual(claimed.map((t) => t.id), [high1.task.id, high2.task.id, low.task.id, neg.task.id]);
+  });
+
+  it('a claim serves only the claimer\'s types and never a task that is not yet due', async ({ store, clock }) => {
+    await store.submit({ type: 'sms' });
+    const later = await store.submit({ type: 'email', delayMs: 5_000 });
+    const at = await store.submit({ type: 'email', runAtMs: T0 + 2_000 });
+    assert.deepEqual(await store.claim(claimReq({ limit: 10 })), []);
+    await clock.advance(1_999);
+    assert.deepEqual(await store.claim(claimReq({ limit: 10 })), []);
+    await clock.advance(1);
+    assert.deepEqual((await store.claim(claimReq({ limit: 10 }))).map((t) => t.id), [at.task.id]);
+    await clock.advance(3_000);
+    assert.deepEqual((await store.claim(claimReq({ limit: 10 }))).map((t) => t.id), [later.task.id]);
+    assert.equal((await store.claim(claimReq({ types: ['sms', 'email'], limit: 10 }))).length, 1);
+  });
+
+  it('one claim takes up to its limit, each task with its own lease token, attempt and expiry', async ({ store }) => {
+    await store.submitBatch(Array.from({ length: 5 }, (_, i) => ({ type: 'email', payload: i })));
+    const claimed = await store.claim(claimReq({ limit: 3, workerId: 'w7', leaseMs: 10_000 }));
+    assert.equal(claimed.length, 3);
+    assert.equal(new Set(claimed.map((t) => t.leaseToken)).size, 3);
+    for (const t of claimed) {
+      assert.equal(t.status, 'running');
+      assert.equal(t.attempts, 1);
+      assert.equal(t.workerId, 'w7');
+      assert.equal(t.startedAtMs, T0);
+      assert.equal(t.leaseExpiresAtMs, T0 + 10_000);
+      assert.ok(t.leaseToken.length >= 16);
+    }
+    assert.deepEqual(claimed.map((t) => t.payload), [0, 1, 2]);
+    assert.deepEqual(await store.claim(claimReq({ limit: 0 })), []);
+    await rejectsWith(store.claim(claimReq({ limit: -1 })), Error, /^claim\.limit: got -1; expected an integer in \[0, 1000\]$/);
+    await rejectsWith(store.claim(claimReq({ leaseMs: 0 })), Error, /^claim\.leaseMs: got 0; expected an integer >= 1/);
+  });
+
+  it('many concurrent claims never hand the same task to two workers', async ({ store }) => {
+    await store.submitBatch(Array.from({ length: 200 }, () => ({ type: 'email' })));
+    const batches = await Promise.all(
+      Array.from({ length: 40 }, (_, i) => store.claim(claimReq({ workerId: `w${i}`, limit: 7 }))),
+    );
+    const ids = batches.flat().map((t) => t.id);
+    assert.equal(ids.length, 200);
+    assert.equal(new Set(ids).size, 200);
+  });
+
+  // --- leases -----------------------------------------------------------------------
+
+  it('a heartbeat extends the lease, so a task that keeps beating is never reclaimed', async ({ store, clock }) => {
+    await store.submit({ type: 'email' });
+    const t = await claimOne(store, { leaseMs: 1_000 });
+    for (let i = 0; i < 5; i++) {
+      await clock.advance(900);
+      const { leaseExpiresAtMs } = await store.heartbeat(t.id, t.leaseToken, 1_000);
+      assert.equal(leaseExpiresAtMs, clock.now() + 1_000);
+      assert.equal(await store.reclaimExpired(), 0);
+    }
+    assert.equal((await store.get(t.id))!.status, 'running');
+  });
+
+  it('a lease expires exactly at its expiry time, and a clock that steps back reclaims nothing early', async ({ store, clock }) => {
+    await store.submit({ type: 'email' });
+    const t = await claimOne(store, { leaseMs: 1_000 });
+    clock.set(T0 - 60_000);
+    assert.equal(await store.reclaimExpired(), 0);
+    clock.set(T0 + 999);
+    assert.equal(await store.reclaimExpired(), 0);
+    clock.set(T0 + 1_000);
+    assert.equal(await store.reclaimExpired(), 1);
+    const back = (await store.get(t.id))!;
+    assert.equal(back.status, 'retrying');
+    assert.equal(back.attempts, 1);
+    assert.equal(back.error?.code, 'LeaseExpired');
+  });
+
+  it('a worker whose lease expired and was taken over is refused, so the task succeeds exactly once', async ({ store, clock }) => {
+    await store.submit({ type: 'email' });
+    const first = await claimOne(store, { workerId: 'slow', leaseMs: 1_000 });
+    await clock.advance(1_500);
+    const second = await claimOne(store, { workerId: 'fast' });
+    assert.equal(second.id, first.id);
+    assert.equal(second.attempts, 2);
+    assert.notEqual(second.leaseToken, first.leaseToken);
+    await rejectsWith(store.heartbeat(first.id, first.leaseToken, 1_000), LeaseLostError, /claimed again by another worker/);
+    await rejectsWith(store.complete(first.id, first.leaseToken, 'late'), LeaseLostError, /claimed again by another worker/);
+    await rejectsWith(store.fail(first.id, first.leaseToken, { message: 'x' }), LeaseLostError, /claimed again/);
+    await store.complete(second.id, second.leaseToken, 'on time');
+    await rejectsWith(store.complete(first.id, first.leaseToken, 'late'), LeaseLostError, /already ended \(succeeded\)/);
+    const done = (await store.get(first.id))!;
+    assert.equal(done.status, 'succeeded');
+    assert.equal(done.result, 'on time');
+    assert.equal((await store.counts()).byStatus.succeeded, 1);
+  });
+
+  it('an expired lease on the last attempt makes the task dead', async ({ store, clock }) => {
+    const { task } = await store.submit({ type: 'email', maxAttempts: 1 });
+    const events: StoreEvent[] = [];
+    store.subscribe((e) => events.push(e));
+    await claimOne(store, { leaseMs: 100 });
+    await clock.advance(100);
+    assert.deepEqual(await store.claim(claimReq()), []);
+    const dead = (await store.get(task.id))!;
+    assert.equal(dead.status, 'dead');
+    assert.equal(dead.error?.code, 'LeaseExpired');
+    assert.equal(dead.finishedAtMs, T0 + 100);
+    assert.deepEqual(events.map((e) => e.kind), ['finished']);
+  });
+
+  it('heartbeat, complete and fail with an unknown task or a wrong token are refused', async ({ store }) => {
+    await store.submit({ type: 'email' });
+    const t = await claimOne(store);
+    await rejectsWith(store.complete('nope', t.leaseToken, null), TaskNotFoundError, /^task "nope" not found$/);
+    await rejectsWith(store.heartbeat(t.id, 'forged', 1_000), LeaseLostError, new RegExp(`^task ${t.id}: `));
+    await rejectsWith(store.complete(t.id, 'forged', null), LeaseLostError, /claimed again by another worker/);
+    await rejectsWith(store.heartbeat(t.id, t.leaseToken, 0), Error, /^leaseMs: got 0/);
+    assert.equal((await store.get(t.id))!.status, 'running');
+  });
+
+  // --- complete and fail ------------------------------------------------------------
+
+  it('complete records the result and, with next, claims the worker\'s next task in the same call', async ({ store, clock }) => {
+    await store.submitBatch([{ type: 'email', payload: 'a' }, { type: 'email', payload: 'b' }]);
+    const a = await claimOne(store);
+    await clock.advance(250);
+    const next = await store.complete(a.id, a.leaseToken, { sent: true }, claimReq({ limit: 5 }));
+    assert.deepEqual(next.map((t) => t.payload), ['b']);
+    assert.equal(next[0].status, 'running');
+    const done = (await store.get(a.id))!;
+    assert.equal(done.status, 'succeeded');
+    assert.deepEqual(done.result, { sent: true });
+    assert.equal(done.finishedAtMs, T0 + 250);
+    assert.equal(done.leaseExpiresAtMs, null);
+    assert.deepEqual(await store.complete(next[0].id, next[0].leaseToken, null, claimReq()), []);
+  });
+
+  it('fail retries with exponential backoff and full jitter until maxAttempts, then the task is dead', async ({ store, clock }) => {
+    const { task } = await store.submit({ type: 'email', maxAttempts: 3 });
+    // random() = 1 draws the top of the jitter range: 100 ms, then 200 ms.
+    let t = await claimOne(store);
+    assert.deepEqual(await store.fail(t.id, t.leaseToken, { message: 'smtp down', code: 'HandlerError' }), []);
+    let now = (await store.get(task.id))!;
+    assert.equal(now.status, 'retrying');
+    assert.equal(now.runAtMs, T0 + 100);
+    assert.deepEqual(now.error, { message: 'smtp down', code: 'HandlerError' });
+    await clock.advance(99);
+    assert.deepEqual(await store.claim(claimReq()), []);
+    await clock.advance(1);
+    t = await claimOne(store);
+    assert.equal(t.attempts, 2);
+    await store.fail(t.id, t.leaseToken, { message: 'again' });
+    assert.equal((await store.get(task.id))!.runAtMs, clock.now() + 200);
+    await clock.advance(200);
+    t = await claimOne(store);
+    assert.equal(t.attempts, 3);
+    await store.fail(t.id, t.leaseToken, { message: 'last' });
+    now = (await store.get(task.id))!;
+    assert.equal(now.status, 'dead');
+    assert.equal(now.attempts, 3);
+    assert.deepEqual(now.error, { message: 'last' });
+    assert.equal(now.finishedAtMs, clock.now());
+  }, { retry: { baseMs: 100, maxMs: 10_000, jitter: 1 } });
+
+  it('a failure marked not retryable goes straight to dead', async ({ store }) => {
+    const { task } = await store.submit({ type: 'email', maxAttempts: 5 });
+    const t = await claimOne(store);
+    await store.fail(t.id, t.leaseToken, { message: 'bad payload', code: 'InvalidInput' }, { retryable: false });
+    const dead = (await store.get(task.id))!;
+    assert.equal(dead.status, 'dead');
+    assert.equal(dead.attempts, 1);
+  });
+
+  // --- cancel and retry ---------------------------------------------------------------
+
+  it('cancel stops a queued task from running and revokes a running task\'s lease', async ({ store }) => {
+    const queued = await store.submit({ type: 'email' });
+    const running = await store.submit({ type: 'sms' });
+    const cancelled = await store.cancel(queued.task.id);
+    assert.equal(cancelled.status, 'cancelled');
+    assert.equal(cancelled.finishedAtMs, T0);
+    assert.deepEqual(await store.claim(claimReq()), []);
+    const t = await claimOne(store, { types: ['sms'] });
+    await store.cancel(t.id);
+    await rejectsWith(store.complete(t.id, t.leaseToken, 'done anyway'), LeaseLostError, /cancelled and its lease revoked/);
+    await rejectsWith(store.heartbeat(t.id, t.leaseToken, 1_000), LeaseLostError, /cancelled/);
+    assert.equal((await store.get(running.task.id))!.status, 'cancelled');
+    await rejectsWith(store.cancel(t.id), TaskConflictError, /is cancelled; only queued, retrying or running tasks can be cancelled$/);
+    await rejectsWith(store.cancel('missing'), TaskNotFoundError, /not found/);
+    const counts = await store.counts();
+    assert.equal(counts.byStatus.cancelled, 2);
+    assert.equal(counts.byStatus.running, 0);
+  });
+
+  it('a dead task can be retried with fresh attempts; a live one cannot', async ({ store }) => {
+    const { task } = await store.submit({ type: 'email', maxAttempts: 1 });
+    await rejectsWith(store.retryDead(task.id), TaskConflictError, /is queued; only dead tasks can be retried$/);
+    const t = await claimOne(store);
+    await store.fail(t.id, t.leaseToken, { message: 'boom' });
+    const again = await store.retryDead(task.id);
+    assert.equal(again.status, 'queued');
+    assert.equal(again.attempts, 0);
+    assert.equal(again.error, null);
+    const t2 = await claimOne(store);
+    assert.equal(t2.attempts, 1);
+    await rejectsWith(store.retryDead('missing'), TaskNotFoundError, /not found/);
+  });
+
+  // --- list, counts, purge ------------------------------------------------------------
+
+  it('list filters by status, type and tenant', async ({ store }) => {
+    await store.submitBatch([
+      { type: 'email', tenant: 'acme' },
+      { type: 'sms', tenant: 'acme' },
+      { type: 'email', tenant: 'globex' },
+    ]);
+    const t = await claimOne(store, { types: ['sms'] });
+    assert.deepEqual((await store.list({ type: 'email' })).tasks.map((x) => x.tenant), ['acme', 'globex']);
+    assert.deepEqual((await store.list({ tenant: 'acme' })).tasks.map((x) => x.type), ['email', 'sms']);
+    assert.deepEqual((await store.list({ status: 'running' })).tasks.map((x) => x.id), [t.id]);
+    assert.equal((await store.list({ status: ['queued', 'running'] })).tasks.length, 3);
+    assert.equal((await store.list({ status: 'queued', tenant: 'globex', type: 'email' })).tasks.length, 1);
+    assert.deepEqual((await store.list({ status: 'dead' })).tasks, []);
+    await rejectsWith(store.list({ status: 'done' as never }), Error, /^status: got "done"; expected one of queued, running, retrying, succeeded, dead, cancelled$/);
+  });
+
+  it('list pages through every task once, in a stable order, with an opaque cursor', async ({ store }) => {
+    const first = await store.submitBatch(Array.from({ length: 25 }, (_, i) => ({ type: 'email', payload: i })));
+    const seen: number[] = [];
+    let cursor: string | undefined;
+    let pages = 0;
+    for (;;) {
+      const page = await store.list({ limit: 10, cursor });
+      seen.push(...page.tasks.map((t) => t.payload as number));
+      pages++;
+      if (pages === 1) await store.submit({ type: 'email', payload: 25 });
+      if (!page.nextCursor) break;
+      cursor = page.nextCursor;
+      assert.doesNotMatch(cursor, /^\d+$/);
+    }
+    assert.deepEqual(seen, Array.from({ length: 26 }, (_, i) => i));
+    assert.equal(pages, 3);
+    assert.equal(first.length, 25);
+    await rejectsWith(store.list({ cursor: 'garbage!' }), Error, /^cursor: got "garbage!"; expected a nextCursor from a previous page$/);
+    await rejectsWith(store.list({ limit: 0 }), Error, /^limit: got 0; expected an integer in \[1, 1000\]$/);
+  });
+
+  it('counts report tasks by status and by type, and which are runnable now', async ({ store }) => {
+    await store.submitBatch([{ type: 'email' }, { type: 'email' }, { type: 'email', delayMs: 1_000 }, { type: 'sms' }]);
+    const t = await claimOne(store);
+    await store.complete(t.id, t.leaseToken, null);
+    const counts = await store.counts();
+    assert.deepEqual(counts.byStatus, { queued: 3, running: 0, retrying: 0, succeeded: 1, dead: 0, cancelled: 0 });
+    assert.deepEqual(counts.byType.email, { queued: 2, running: 0, retrying: 0, succeeded: 1, dead: 0, cancelled: 0 });
+    assert.deepEqual(counts.byType.sms, { queued: 1, running: 0, retrying: 0, succeeded: 0, dead: 0, cancelled: 0 });
+    assert.deepEqual(counts.runnableByType, { email: 1, sms: 1 });
+  });
+
+  it('purgeFinished deletes only ended tasks that finished before the given time', async ({ store, clock }) => {
+    await store.submitBatch(Array.from({ length: 4 }, () => ({ type: 'email', maxAttempts: 1 })));
+    const [a, b, c] = await store.claim(claimReq({ limit: 3 }));
+    await store.complete(a.id, a.leaseToken, null);
+    await store.fail(b.id, b.leaseToken, { message: 'x' });
+    await clock.advance(10_000);
+    await store.complete(c.id, c.leaseToken, null);
+    assert.equal(await store.purgeFinished(T0 + 5_000), 2);
+    assert.equal(await store.get(a.id), null);
+    assert.equal(await store.get(b.id), null);
+    assert.equal((await store.get(c.id))!.status, 'succeeded');
+    const counts = await store.counts();
+    assert.deepEqual([counts.byStatus.succeeded, counts.byStatus.dead, counts.byStatus.queued], [1, 0, 1]);
+  });
+
+  // --- tenants ------------------------------------------------------------------------
+
+  it('a tenant never runs more tasks than its limit; its excess waits and runs later', async ({ store }) => {
+    await store.submitBatch([
+      ...Array.from({ length: 5 }, () => ({ type: 'email', tenant: 'acme' })),
+      ...Array.from({ length: 5 }, () => ({ type: 'email', tenant: 'vip' })),
+    ]);
+    const claimed = await store.claim(claimReq({ limit: 10 }));
+    const byTenant = (ts: Task[]) => ts.reduce<Record<string, number>>((m, t) => ((m[t.tenant] = (m[t.tenant] ?? 0) + 1), m), {});
+    assert.deepEqual(byTenant(claimed), { acme: 2, vip: 4 });
+    assert.deepEqual(await store.claim(claimReq({ limit: 10 })), []);
+    const acme = claimed.find((t) => t.tenant === 'acme')!;
+    const next = await store.complete(acme.id, acme.leaseToken, null, claimReq({ limit: 10 }));
+    assert.deepEqual(byTenant(next), { acme: 1 });
+    assert.equal((await store.counts()).byStatus.queued, 3);
+  }, { tenantConcurrency: 2, tenantLimits: { vip: 4 } });
+
+  it('a tenant\'s flood does not starve another: B\'s one task is among the next N starts after A\'s 10,000', async ({ store }) => {
+    const workers = 4;
+    await store.submitBatch(Array.from({ length: 10_000 }, (_, i) => ({ type: 'email', tenant: 'A', payload: i })));
+    const held = await Promise.all(Array.from({ length: workers }, (_, i) => claimOne(store, { workerId: `w${i}` })));
+    const { task: bTask } = await store.submit({ type: 'email', tenant: 'B' });
+    const starts: ClaimedTask[] = [];
+    for (const [i, t] of held.entries()) {
+      starts.push(...(await store.complete(t.id, t.leaseToken, null, claimReq({ workerId: `w${i}` }))));
+    }
+    assert.equal(starts.length, workers);
+    assert.ok(starts.some((t) => t.id === bTask.id), `B's task was not among the next ${workers} starts`);
+    assert.equal(starts[0].id, bTask.id, 'B has no running task, so it goes first at equal priority');
+  });
+
+  it('fair sharing still honours priority: a higher-priority task of a busy tenant goes first', async ({ store }) => {
+    await store.submitBatch([{ type: 'email', tenant: 'A' }, { type: 'email', tenant: 'A' }]);
+    await claimOne(store);
+    await store.submitBatch([{ type: 'email', tenant: 'B' }, { type: 'email', tenant: 'A', priority: 1 }]);
+    const [first, second, third] = await store.claim(claimReq({ limit: 3 }));
+    assert.deepEqual([first.tenant, first.priority], ['A', 1]);
+    assert.equal(second.tenant, 'B');
+    assert.equal(third.tenant, 'A');
+  });
+
+  // --- history ------------------------------------------------------------------------
+
+  it('scaling events and metric samples are kept and listed by time range and pool', async ({ store }) => {
+    for (let i = 0; i < 5; i++) {
+      await store.recordScalingEvent({
+        atMs: T0 + i * 1000, pool: i % 2 ? 'cpu' : 'llm', from: i, to: i + 1,
+        action: 'scale_up', code: 'scale_up_depth', reason: `depth ${i}`, policy: 'threshold',
+      });
+      await store.recordMetricSample({ atMs: T0 + i * 1000, pool: 'llm', values: { queueDepth: i, p95WaitMs: 1.5 * i } });
+    }
+    const events = await store.listScalingEvents({ fromMs: T0 + 1000, toMs: T0 + 3000 });
+    assert.deepEqual(events.map((e) => e.reason), ['depth 1', 'depth 2', 'depth 3']);
+    assert.deepEqual(events[0], {
+      atMs: T0 + 1000, pool: 'cpu', from: 1, to: 2, action: 'scale_up', code: 'scale_up_depth', reason: 'depth 1', policy: 'threshold',
+    });
+    assert.deepEqual((await store.listScalingEvents({ pool: 'llm' })).map((e) => e.from), [0, 2, 4]);
+    assert.deepEqual((await store.listScalingEvents({ limit: 2 })).map((e) => e.from), [3, 4]);
+    const samples = await store.listMetricSamples({ fromMs: T0 + 3000 });
+    assert.deepEqual(samples.map((s) => s.values), [{ queueDepth: 3, p95WaitMs: 4.5 }, { queueDepth: 4, p95WaitMs: 6 }]);
+  });
+
+  // --- durability ---------------------------------------------------------------------
+
+  it('tasks, leases and history survive closing and reopening the store', async ({ store, clock, ns }) => {
+    await store.submitBatch([{ type: 'email', payload: { n: 1 }, idempotencyKey: 'k1' }, { type: 'email', payload: { n: 2 } }]);
+    const t = await claimOne(store, { leaseMs: 5_000 });
+    await store.recordScalingEvent({ atMs: T0, pool: 'p', from: 1, to: 2, action: 'scale_up', code: 'c', reason: 'r', policy: 'x' });
+    await store.close();
+    const reopened = await ns.open({ clock });
+    try {
+      assert.equal((await reopened.get(t.id))!.status, 'running');
+      assert.equal((await reopened.submit({ type: 'email', idempotencyKey: 'k1' })).created, false);
+      assert.equal((await reopened.listScalingEvents()).length, 1);
+      await clock.advance(5_000);
+      const again = await reopened.claim(claimReq({ limit: 5 }));
+      assert.deepEqual(again.map((x) => [x.id === t.id, x.attempts]).sort(), [[false, 1], [true, 2]]);
+      await reopened.complete(again[0].id, again[0].leaseToken, null);
+      assert.deepEqual((await reopened.counts()).byStatus, { queued: 0, running: 1, retrying: 0, succeeded: 1, dead: 0, cancelled: 0 });
+    } finally {
+      await reopened.close();
+    }
+  }, {}, 'durable');
+
+  it('a closed store refuses further calls with a clear message', async ({ store }) => {
+    await store.close();
+    await rejectsWith(store.submit({ type: 'email' }), Error, /closed/);
+  });
+}
