@@ -8,6 +8,10 @@
 import { ConfigInvalidError } from '../core/index.ts';
 import type { BaseConfig, Knob, PolicyDefinition } from './types.ts';
 import { thresholdPolicy } from './threshold.ts';
+import { queueLatencyPolicy } from './queue-latency.ts';
+import { ratioPolicy } from './ratio.ts';
+import { percentPolicy } from './percent.ts';
+import { adaptive as adaptivePolicy } from './adaptive.ts';
 import { fixedPolicy, parseFixed } from './fixed.ts';
 import { validateKnobs } from './knobs.ts';
 
@@ -17,7 +21,11 @@ export type AnyPolicy = PolicyDefinition<any, any>;
 /** Registered policies, in the order help and error messages list them. */
 const POLICIES: AnyPolicy[] = [
   thresholdPolicy,
-  // (registered below as they land: queue-latency, ratio, percent, hpa, keda, adaptive)
+  queueLatencyPolicy,
+  ratioPolicy,
+  percentPolicy,
+  // (hpa and keda land here)
+  adaptivePolicy,
 ];
 
 const FIXED_NAME = 'fixed:N';
