@@ -189,6 +189,9 @@ export class InProcessPool extends EventEmitter implements Pool {
     return this.targetCount;
   }
   /** Errors caught in the pool's background work (emitted as `error` and counted). */
+  get windowMs(): number {
+    return this.window.windowMs;
+  }
   get errors(): number {
     return this.errorCount;
   }
@@ -307,7 +310,10 @@ export class InProcessPool extends EventEmitter implements Pool {
       else if (!w.reserved) this.removeWorker(w);
     }
     let timer: TimerHandle | null = null;
-    const timedOut = new Promise<'timeout'>((resolve) => (timer = this.clock.setTimer(() => resolve('timeout'), timeoutMs)));
+    const timedOut = new Promise<'timeout'>((resolve) => {
+      if (timeoutMs <= 0) resolve('timeout');
+      else timer = this.clock.setTimer(() => resolve('timeout'), timeoutMs);
+    });
     const outcome = await Promise.race([this.waitForRunning().then(() => 'drained' as const), timedOut]);
     (timer as TimerHandle | null)?.cancel();
     if (outcome === 'timeout') {

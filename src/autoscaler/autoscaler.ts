@@ -1,0 +1,329 @@
+// The control loop. Every intervalMs, per pool: observe (pool stats + store counts) ->
+// decide (the pool's pure policy) -> clamp (the shared bounds/step clamp) -> apply
+// (pool.scaleTo) -> log (a ScalingEvent in the store when the target changes). The last
+// decision is kept in memory even when it is `none`; a metric sample goes to the store
+// every sampleEveryTicks ticks.
+//
+// Pool status (active, scaling_up, scaling_down): the pool's own while workers start or
+// drain; otherwise the direction of a change applied in the latest tick.
+//
+// Errors caught in a tick are emitted as `error` and counted (errors()), never swallowed.
+import { EventEmitter } from 'node:events';
+import {
+  InvalidInputError,
+  TidepoolError,
+  systemClock,
+  type Clock,
+  type PoolStatus,
+  type ScalingEvent,
+  type TimerHandle,
+} from '../core/index.ts';
+import type { Decision, Observation, ScaleAction } from '../policies/index.ts';
+import type { Pool } from '../pools/index.ts';
+import type { Store } from '../store/index.ts';
+import { newArrivalTracker, observe, runnableDepth, type ArrivalTracker } from './observe.ts';
+import { bindPolicy, clampDecision, policyIntervalMs, type BoundPolicy, type PolicyChoice } from './policy-binding.ts';
+
+export interface AutoscaledPool {
+  pool: Pool;
+  policy: PolicyChoice;
+  /** This pool's tick; default: the policy's evaluationIntervalMs if it has one, else the autoscaler's intervalMs. */
+  intervalMs?: number;
+}
+
+export interface AutoscalerOptions {
+  store: Store;
+  pools: readonly AutoscaledPool[];
+  clock?: Clock;
+  /** Default tick, ms (default 1000). */
+  intervalMs?: number;
+  /** Record a metric sample per pool every this many ticks (default 5; 0 = never). */
+  sampleEveryTicks?: number;
+  /** false: observe and record samples only, never resize (autoscaler.enabled = false). */
+  applyDecisions?: boolean;
+}
+
+/** The last decision of one pool, after the clamp. */
+export interface LastDecision {
+  atMs: number;
+  action: ScaleAction;
+  from: number;
+  to: number;
+  code: string;
+  reason: string;
+  policy: string;
+  /** The policy's own target before the clamp. */
+  desired: number;
+  observation: Observation;
+}
+
+export interface PoolControl {
+  name: string;
+  policy: string;
+  preset: string | null;
+  /** The resolved policy config (knobs and bounds). */
+  policyConfig: Record<string, unknown>;
+  intervalMs: number;
+  status: PoolStatus;
+  lastDecision: LastDecision | null;
+  scaleUps: number;
+  scaleDowns: number;
+}
+
+interface Entry {
+  pool: Pool;
+  policy: BoundPolicy;
+  intervalMs: number;
+  explicitIntervalMs: number | undefined;
+  timer: TimerHandle | null;
+  ticks: number;
+  arrivals: ArrivalTracker;
+  last: LastDecision | null;
+  lastChange: { atMs: number; action: ScaleAction } | null;
+  scaleUps: number;
+  scaleDowns: number;
+  ticking: Promise<void> | null;
+}
+
+export class Autoscaler extends EventEmitter {
+  private readonly store: Store;
+  private readonly clock: Clock;
+  private readonly entries = new Map<string, Entry>();
+  private readonly sampleEveryTicks: number;
+  private readonly applyDecisions: boolean;
+  private isRunning = false;
+  private errorCount = 0;
+  private readonly defaultIntervalMs: number;
+
+  constructor(options: AutoscalerOptions) {
+    super();
+    this.store = options.store;
+    this.clock = options.clock ?? systemClock;
+    this.sampleEveryTicks = options.sampleEveryTicks ?? 5;
+    this.applyDecisions = options.applyDecisions ?? true;
+    const defaultIntervalMs = options.intervalMs ?? 1000;
+    this.defaultIntervalMs = defaultIntervalMs;
+    for (const p of options.pools) {
+      const policy = bindPolicy(p.policy, p.pool.minWorkers, p.pool.maxWorkers);
+      const intervalMs = p.intervalMs ?? policyIntervalMs(policy) ?? defaultIntervalMs;
+      if (!Number.isInteger(intervalMs) || intervalMs < 1)
+        throw new InvalidInputError(`autoscaler: intervalMs of pool ${JSON.stringify(p.pool.name)} got ${intervalMs}; expected an integer >= 1`);
+      this.entries.set(p.pool.name, {
+        pool: p.pool,
+        policy,
+        intervalMs,
+        explicitIntervalMs: p.intervalMs,
+        timer: null,
+        ticks: 0,
+        arrivals: newArrivalTracker(),
+        last: null,
+        lastChange: null,
+        scaleUps: 0,
+        scaleDowns: 0,
+        ticking: null,
+      });
+    }
+    // Without a listener, EventEmitter would throw `error`; it is counted either way.
+    this.on('error', () => undefined);
+  }
+
+  start(): void {
+    if (this.isRunning) return;
+    this.isRunning = true;
+    for (const e of this.entries.values()) this.arm(e);
+  }
+
+  /** Stops the loop and waits for a tick in progress. */
+  async stop(): Promise<void> {
+    this.isRunning = false;
+    for (const e of this.entries.values()) {
+      e.timer?.cancel();
+      e.timer = null;
+    }
+    await Promise.all([...this.entries.values()].map((e) => e.ticking));
+  }
+
+  /** Errors caught in the loop so far. */
+  errors(): number {
+    return this.errorCount;
+  }
+
+  poolNames(): string[] {
+    return [...this.entries.keys()];
+  }
+
+  control(poolName: string): PoolControl {
+    const e = this.entry(poolName);
+    return {
+      name: poolName,
+      policy: e.policy.name,
+      preset: e.policy.preset,
+      policyConfig: { ...e.policy.config },
+      intervalMs: e.intervalMs,
+      status: this.statusOf(e),
+      lastDecision: e.last,
+      scaleUps: e.scaleUps,
+      scaleDowns: e.scaleDowns,
+    };
+  }
+
+  lastDecision(poolName: string): LastDecision | null {
+    return this.entry(poolName).last;
+  }
+
+  /** Replaces a pool's policy at runtime (its state starts afresh); logs a `policy_changed` event. */
+  async setPolicy(poolName: string, choice: PolicyChoice): Promise<void> {
+    const e = this.entry(poolName);
+    const before = e.policy.label;
+    e.policy = bindPolicy(choice, e.pool.minWorkers, e.pool.maxWorkers);
+    e.intervalMs = e.explicitIntervalMs ?? policyIntervalMs(e.policy) ?? this.defaultIntervalMs;
+    const n = e.pool.target;
+    await this.log(e, { action: 'none', from: n, to: n, code: 'policy_changed', reason: `policy ${before} replaced by ${e.policy.label}` });
+  }
+
+  /** Changes a pool's bounds at runtime and moves its target inside them at once. */
+  async setBounds(poolName: string, minWorkers: number, maxWorkers: number): Promise<void> {
+    const e = this.entry(poolName);
+    e.pool.setBounds(minWorkers, maxWorkers);
+    e.policy = bindPolicy(e.policy.choice, minWorkers, maxWorkers);
+    const from = e.pool.target;
+    const to = Math.min(maxWorkers, Math.max(minWorkers, from));
+    if (to !== from) e.pool.scaleTo(to);
+    await this.log(e, {
+      action: to > from ? 'scale_up' : to < from ? 'scale_down' : 'none',
+      from,
+      to,
+      code: 'bounds_changed',
+      reason: `bounds set to [${minWorkers}, ${maxWorkers}]${to !== from ? `; ${from} workers moved to ${to}` : ''}`,
+    });
+    if (to !== from) this.noteChange(e, from, to);
+  }
+
+  /** Sets a pool's count by hand (within its bounds); the policy may move it again on its next tick. */
+  async scaleByHand(poolName: string, count: number): Promise<void> {
+    const e = this.entry(poolName);
+    const from = e.pool.target;
+    e.pool.scaleTo(count);
+    if (count === from) return;
+    await this.log(e, { action: count > from ? 'scale_up' : 'scale_down', from, to: count, code: 'manual', reason: `set by hand from ${from} to ${count} workers` });
+    this.noteChange(e, from, count);
+  }
+
+  /** Runs one tick for one pool now (tests and the CLI use it; the loop calls it on its timer). */
+  async tick(poolName: string): Promise<LastDecision> {
+    const e = this.entry(poolName);
+    const stats = e.pool.stats();
+    const counts = await this.store.counts();
+    const nowMs = this.clock.now();
+    const pool = e.pool as Pool & { windowFigures?: () => { runMs: { mean: number } }; noteQueueDepth?: (n: number) => void };
+    pool.noteQueueDepth?.(runnableDepth(counts, stats.types));
+    const observation = observe({
+      stats,
+      counts,
+      runMeanMs: pool.windowFigures?.().runMs.mean ?? stats.runMs.p50,
+      windowMs: (pool as { windowMs?: number }).windowMs ?? 60_000,
+      arrivals: e.arrivals,
+      oldestWaitMs: 0,
+    });
+    const decision: Decision<unknown> = e.policy.definition.decide(observation, e.policy.config, e.policy.state, nowMs);
+    e.policy.state = decision.state;
+    const from = e.pool.target;
+    const clamped = clampDecision(decision, e.policy.config, from);
+    const to = clamped.target;
+    const action: ScaleAction = to > from ? 'scale_up' : to < from ? 'scale_down' : 'none';
+    const last: LastDecision = {
+      atMs: nowMs,
+      action,
+      from,
+      to,
+      code: clamped.code,
+      reason: clamped.reason,
+      policy: e.policy.label,
+      desired: decision.target,
+      observation,
+    };
+    e.last = last;
+    e.ticks++;
+    if (action !== 'none' && this.applyDecisions) {
+      e.pool.scaleTo(to);
+      this.noteChange(e, from, to);
+      await this.log(e, { action, from, to, code: clamped.code, reason: clamped.reason });
+      this.emit('pool.resized', { pool: e.pool.name, from, to, action, code: clamped.code, reason: clamped.reason, atMs: nowMs });
+    }
+    this.emit('decision', { pool: e.pool.name, ...last });
+    if (this.sampleEveryTicks > 0 && e.ticks % this.sampleEveryTicks === 0) await this.sample(e, observation, nowMs);
+    return last;
+  }
+
+  private async sample(e: Entry, obs: Observation, atMs: number): Promise<void> {
+    const s = e.pool.stats();
+    await this.store.recordMetricSample({
+      atMs,
+      pool: e.pool.name,
+      values: {
+        queueDepth: obs.queueDepth,
+        total: s.total,
+        starting: s.starting,
+        idle: s.idle,
+        busy: s.busy,
+        draining: s.draining,
+        target: s.target,
+        utilization: s.utilization,
+        p50WaitMs: s.waitMs.p50,
+        p95WaitMs: s.waitMs.p95,
+        p99WaitMs: s.waitMs.p99,
+        p50RunMs: s.runMs.p50,
+        p95RunMs: s.runMs.p95,
+        throughputPerMin: s.throughputPerMin,
+        successRate: s.successRate,
+        completed: s.completed,
+        failed: s.failed,
+        stalls: s.stalls,
+      },
+    });
+  }
+
+  private noteChange(e: Entry, from: number, to: number): void {
+    if (to > from) e.scaleUps++;
+    else if (to < from) e.scaleDowns++;
+    e.lastChange = { atMs: this.clock.now(), action: to > from ? 'scale_up' : 'scale_down' };
+  }
+
+  private async log(e: Entry, ev: Pick<ScalingEvent, 'action' | 'from' | 'to' | 'code' | 'reason'>): Promise<void> {
+    await this.store.recordScalingEvent({ atMs: this.clock.now(), pool: e.pool.name, policy: e.policy.label, ...ev });
+  }
+
+  private statusOf(e: Entry): PoolStatus {
+    const own = e.pool.stats().status;
+    if (own !== 'active') return own;
+    if (e.lastChange && this.clock.now() - e.lastChange.atMs < e.intervalMs)
+      return e.lastChange.action === 'scale_up' ? 'scaling_up' : 'scaling_down';
+    return 'active';
+  }
+
+  private arm(e: Entry): void {
+    if (!this.isRunning) return;
+    e.timer = this.clock.setTimer(() => {
+      e.timer = null;
+      e.ticking = this.tick(e.pool.name)
+        .then(
+          () => undefined,
+          (err: unknown) => {
+            this.errorCount++;
+            const error = err instanceof Error ? err : new Error(String(err));
+            this.emit('error', new TidepoolError('StoreUnavailable', `autoscaler tick for pool ${JSON.stringify(e.pool.name)}: ${error.message}`, { cause: error }));
+          },
+        )
+        .finally(() => {
+          e.ticking = null;
+          this.arm(e);
+        });
+    }, e.intervalMs);
+  }
+
+  private entry(poolName: string): Entry {
+    const e = this.entries.get(poolName);
+    if (!e) throw new TidepoolError('PoolNotFound', `pool ${JSON.stringify(poolName)} not found; known pools: ${[...this.entries.keys()].join(', ') || '(none)'}`);
+    return e;
+  }
+}
