@@ -276,7 +276,9 @@ export function defaultConfig(): TidepoolConfig {
 /** Fills a pool entry from poolDefaults; the name defaults to the first type. */
 export function resolvePoolConfig(entry: Partial<PoolConfig> & { types: string[] }, defaults: TidepoolConfig['poolDefaults']): PoolConfig {
   const merged = { ...structuredClone(defaults), ...entry } as PoolConfig;
-  merged.policyOptions = { ...(defaults.policyOptions ?? {}), ...(entry.policyOptions ?? {}) };
+  // poolDefaults' knobs belong to poolDefaults' policy: a pool with another policy does not inherit them.
+  const inherits = merged.policy === defaults.policy;
+  merged.policyOptions = { ...(inherits ? (defaults.policyOptions ?? {}) : {}), ...(entry.policyOptions ?? {}) };
   merged.name = entry.name ?? entry.types[0]!;
   return merged;
 }
@@ -335,4 +337,42 @@ export function crossFieldProblems(config: TidepoolConfig): ConfigProblem[] {
 /** `path (source): got VALUE; expected RANGE`, the one shape every config message has. */
 export function formatProblem(where: string, source: string, got: unknown, expected: string): string {
   return `${where} (${source}): got ${JSON.stringify(got) ?? String(got)}; expected ${expected}`;
+}
+
+function showDefault(o: OptionSpec): string {
+  if (o.default === undefined) return '(none)';
+  return '`' + JSON.stringify(o.default) + '`';
+}
+
+function rangeCell(o: OptionSpec): string {
+  return describeRange(o).replace(' (an integer, or 500ms/30s/2m/1h)', '');
+}
+
+/** The option tables of docs/configuration.md, generated from OPTIONS, POOL_OPTIONS and POLICY_ENV. */
+export function renderConfigReference(): string {
+  const row = (o: OptionSpec, path: string) =>
+    `| \`${path}\` | ${o.unit || ''} | ${showDefault(o)} | ${rangeCell(o)} | ${(o.env ?? []).map((e) => `\`${e}\``).join(', ')} | ${o.flag ? `\`${o.flag}\`` : ''} | ${o.doc.replace(/\|/g, '\\|')} |`;
+  const head = '| setting | unit | default | allowed | environment | flag | meaning |\n|---|---|---|---|---|---|---|';
+  const lines = [
+    '### Top-level settings',
+    '',
+    head,
+    ...OPTIONS.map((o) => row(o, o.path)),
+    '',
+    '### Pool settings',
+    '',
+    'Each appears under `poolDefaults` (applies to every pool) and in each entry of `pools`. An environment variable or flag for a pool setting applies to every pool.',
+    '',
+    head,
+    ...POOL_OPTIONS.map((o) => row(o, o.path)),
+    '',
+    '### Policy knobs from the environment',
+    '',
+    "Each sets a knob in `policyOptions` of every pool whose policy has that knob (others ignore it).",
+    '',
+    '| environment | knob | allowed | meaning |',
+    '|---|---|---|---|',
+    ...POLICY_ENV.map((k) => `| \`${k.env}\` | \`${k.knob}\` | ${rangeCell({ path: k.knob, kind: k.kind, unit: '', min: k.min, max: k.max, doc: '' })} | ${k.doc} |`),
+  ];
+  return lines.join('\n');
 }
