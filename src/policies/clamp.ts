@@ -18,6 +18,9 @@ export interface ClampLimits {
   maxStepUp?: number;
   /** Most workers one decision may remove (absent: no limit). */
   maxStepDown?: number;
+  /** Says where a step limit comes from (default "per decision"), e.g. "HPA rate: +100% or +4 per 15 s". */
+  stepUpSource?: string;
+  stepDownSource?: string;
 }
 
 export type ClampBound = 'max' | 'min' | 'step_up' | 'step_down';
@@ -49,12 +52,12 @@ export function clampTarget(current: number, wanted: number, limits: ClampLimits
   if (limits.maxStepUp !== undefined && target > current + limits.maxStepUp) {
     target = current + limits.maxStepUp;
     bound = 'step_up';
-    limitNote = `limited to +${limits.maxStepUp} per decision (${target})`;
+    limitNote = `limited to +${limits.maxStepUp} ${limits.stepUpSource ?? 'per decision'} (${target})`;
   }
   if (limits.maxStepDown !== undefined && target < current - limits.maxStepDown) {
     target = Math.max(0, current - limits.maxStepDown);
     bound = 'step_down';
-    limitNote = `limited to -${limits.maxStepDown} per decision (${target})`;
+    limitNote = `limited to -${limits.maxStepDown} ${limits.stepDownSource ?? 'per decision'} (${target})`;
   }
   if (target > limits.maxWorkers) {
     target = limits.maxWorkers;
@@ -126,16 +129,18 @@ export function settle<S>(args: {
   code: string;
   reason: string;
   limits: ClampLimits;
-  moved: S;
+  /** The next state if the pool moves; a function gets the clamped target. */
+  moved: S | ((target: number) => S);
   held: S;
 }): Decision<S> {
   const c = clampTarget(args.current, args.wanted, args.limits);
   const action = actionFor(args.current, c.target);
+  const moved = typeof args.moved === 'function' ? (args.moved as (target: number) => S) : () => args.moved as S;
   return {
     action,
     target: c.target,
     code: c.code ?? args.code,
     reason: c.note ? `${args.reason}; ${c.note}` : args.reason,
-    state: action === 'none' ? args.held : args.moved,
+    state: action === 'none' ? args.held : moved(c.target),
   };
 }

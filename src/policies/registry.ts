@@ -11,6 +11,8 @@ import { thresholdPolicy } from './threshold.ts';
 import { queueLatencyPolicy } from './queue-latency.ts';
 import { ratioPolicy } from './ratio.ts';
 import { percentPolicy } from './percent.ts';
+import { hpaPolicy } from './hpa.ts';
+import { kedaPolicy } from './keda.ts';
 import { adaptive as adaptivePolicy } from './adaptive.ts';
 import { fixedPolicy, parseFixed } from './fixed.ts';
 import { validateKnobs } from './knobs.ts';
@@ -24,7 +26,8 @@ const POLICIES: AnyPolicy[] = [
   queueLatencyPolicy,
   ratioPolicy,
   percentPolicy,
-  // (hpa and keda land here)
+  hpaPolicy,
+  kedaPolicy,
   adaptivePolicy,
 ];
 
