@@ -1,0 +1,95 @@
+// The dashboard end to end: a real server with a real pool and autoscaler, loaded
+// with tasks, opened in headless Chromium (playwright-core driving Debian's
+// `chromium`). It must show the charts moving, the event list growing with a
+// scaling decision and its reason, and it saves a screenshot to test-results/.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+import { systemClock } from '../../src/core/index.ts';
+import type { TaskContext } from '../../src/pools/index.ts';
+import { resolveStartConfig, startTidepool } from '../../src/cli/start.ts';
+
+const CHROMIUM = '/usr/bin/chromium';
+const hasChromium = existsSync(CHROMIUM);
+const skip = !hasChromium && !process.env.CI ? `${CHROMIUM} is missing (install Debian's chromium; .ci/run does)` : false;
+
+test('the dashboard shows charts moving and a scaling decision with its reason while tasks run', { skip, timeout: 90_000 }, async () => {
+  assert.ok(hasChromium, `${CHROMIUM} is missing, and CI is set: the browser test must not be skipped`);
+  const dir = mkdtempSync(join(tmpdir(), 'tidepool-dash-'));
+  const config = resolveStartConfig({ store: `sqlite:${join(dir, 'dash.db')}`, port: '0', 'interval-ms': '250' }, {});
+  (config.server as { streamIntervalMs: number }).streamIntervalMs = 250;
+  config.pools = [
+    { name: 'llm', types: ['llm'], minWorkers: 1, maxWorkers: 8, policy: 'queue-latency', policyOptions: { targetQueueDepth: 5, targetP95Ms: 300, decisionIntervalMs: 250 } },
+  ] as typeof config.pools;
+  const handlers = {
+    llm: async (payload: { ms: number }, ctx: TaskContext) => {
+      await systemClock.sleep(payload.ms, ctx.signal);
+      return { ok: true };
+    },
+  };
+  const running = await startTidepool({ config, handlers });
+  // A fresh profile (--user-data-dir) per run; playwright passes it itself.
+  const userDataDir = mkdtempSync(join(tmpdir(), 'tidepool-chromium-'));
+  let browser: Awaited<ReturnType<typeof chromium.launchPersistentContext>> | null = null;
+  try {
+    browser = await chromium.launchPersistentContext(userDataDir, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      viewport: { width: 1400, height: 1100 },
+    });
+    const page = browser.pages()[0] ?? (await browser.newPage());
+    const pageErrors: string[] = [];
+    page.on('pageerror', (e) => pageErrors.push(e.message));
+    await page.goto(running.url + '/');
+    await page.waitForSelector('#conn.live', { timeout: 10_000 });
+    const seriesPoints = () =>
+      page.evaluate(() => {
+        const c = (window as any).echarts.getInstanceByDom(document.getElementById('chart-depth'));
+        const s = c.getOption().series as Array<{ data: Array<[number, number]> }>;
+        return s.length ? s[0].data.length : 0;
+      });
+    const eventsBefore = await page.locator('#events li.event').count();
+    const pointsBefore = await seriesPoints();
+
+    // Load: 60 tasks of 300 ms on one worker makes a backlog the policy must answer.
+    const res = await fetch(`${running.url}/v1/tasks/batch`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ tasks: Array.from({ length: 60 }, () => ({ type: 'llm', payload: { ms: 300 } })) }),
+    });
+    assert.equal(res.status, 201);
+
+    await page.waitForSelector('#events li.event.scale_up', { timeout: 30_000 });
+    await page.waitForFunction(() => Number(document.body.dataset.snapshots ?? 0) >= 8, null, { timeout: 20_000 });
+    const maxDepth = await page.evaluate(() => {
+      const c = (window as any).echarts.getInstanceByDom(document.getElementById('chart-depth'));
+      return Math.max(0, ...c.getOption().series[0].data.map((d: [number, number]) => d[1] ?? 0));
+    });
+    const pointsAfter = await seriesPoints();
+    const eventsAfter = await page.locator('#events li.event').count();
+    const firstUp = (await page.locator('#events li.event.scale_up .why').first().textContent()) ?? '';
+    const busyCells = await page.locator('#pools-body tr[data-pool="llm"] td').allTextContents();
+
+    assert.ok(pointsAfter > pointsBefore, `the depth chart moved (${pointsBefore} -> ${pointsAfter} points)`);
+    assert.ok(maxDepth > 0, 'the depth chart saw the backlog');
+    assert.ok(eventsAfter > eventsBefore, `the event list grew (${eventsBefore} -> ${eventsAfter})`);
+    assert.match(firstUp, /^scale_up_\w+.*\d/, `a scaling decision with its code and reason: ${firstUp}`);
+    assert.equal(busyCells[0], 'llm');
+    assert.match(busyCells[4], /^queue-latency/);
+    assert.deepEqual(pageErrors, []);
+
+    mkdirSync('test-results', { recursive: true });
+    const shot = join('test-results', 'dashboard.png');
+    await page.screenshot({ path: shot, fullPage: true });
+    process.stderr.write(`dashboard screenshot: ${shot}\n`);
+  } finally {
+    await browser?.close();
+    await running.stop(2000);
+    rmSync(userDataDir, { recursive: true, force: true });
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
