@@ -111,7 +111,8 @@ class Client {
     try {
       res = await fetch(this.url + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
     } catch (err) {
-      const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
+      const c = (err as { cause?: { code?: string; message?: string; errors?: Array<{ code?: string }> } }).cause;
+      const cause = c?.code ?? c?.errors?.find((e) => e.code)?.code ?? c?.message ?? (err as Error).message;
       throw new ServerError(`cannot reach ${this.url} (${cause}); is \`tidepool start\` running? Set --url or TIDEPOOL_URL`);
     }
     const text = await res.text();
