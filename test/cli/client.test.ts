@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { createServer } from 'node:net';
 import { systemClock } from '../../src/core/index.ts';
 import type { TaskContext } from '../../src/pools/index.ts';
 import { resolveStartConfig, startTidepool } from '../../src/cli/start.ts';
@@ -14,6 +15,15 @@ import type { RunningTidepool } from '../../src/cli/start.ts';
 import { run } from '../../src/cli/client.ts';
 
 const exec = promisify(execFile);
+
+/** A port nothing listens on: bound, then released. */
+async function closedPort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const port = (srv.address() as { port: number }).port;
+  await new Promise((r) => srv.close(r));
+  return port;
+}
 const NODE = process.execPath;
 const MAIN = join(import.meta.dirname, '../../src/cli/main.ts');
 
@@ -124,9 +134,10 @@ test('bad flags exit 2 naming the flag, and an unreachable server says how to po
   const unknown = await cli('tasks', '--colour', 'red', ...base());
   assert.equal(unknown.code, 2);
   assert.match(unknown.err, /Unknown option '--colour'/);
-  const down = await cli('pools', '--url', 'http://127.0.0.1:1');
+  const port = await closedPort();
+  const down = await cli('pools', '--url', `http://127.0.0.1:${port}`);
   assert.equal(down.code, 1);
-  assert.match(down.err, /cannot reach http:\/\/127\.0\.0\.1:1 \(ECONNREFUSED\); is `tidepool start` running\? Set --url or TIDEPOOL_URL/);
+  assert.equal(down.err, `tidepool pools: cannot reach http://127.0.0.1:${port} (ECONNREFUSED); is \`tidepool start\` running? Set --url or TIDEPOOL_URL\n`);
 });
 
 test('the tidepool command reads TIDEPOOL_URL and TIDEPOOL_KEY from the environment', async () => {
