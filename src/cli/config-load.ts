@@ -12,7 +12,7 @@ import {
   OPTIONS,
   POLICY_ENV,
   POOL_OPTIONS,
-  configFileSchema,
+  checkConfigShape,
   crossFieldProblems,
   defaultConfig,
   describeRange,
@@ -57,17 +57,6 @@ export function configFlagOptions(): Record<string, { type: 'string' }> {
   return out;
 }
 
-function showPath(path: readonly PropertyKey[]): string {
-  let out = '';
-  for (const p of path) out += typeof p === 'number' ? `[${p}]` : out ? `.${String(p)}` : String(p);
-  return out;
-}
-
-function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
-  let node = root as Record<PropertyKey, unknown> | undefined;
-  for (const p of path) node = node == null ? undefined : (node[p] as Record<PropertyKey, unknown> | undefined);
-  return node;
-}
 
 function setPath(target: Record<string, unknown>, path: string, value: unknown): void {
   const parts = path.split('.');
@@ -156,23 +145,10 @@ export function loadConfig(sources: ConfigSources = {}): LoadedConfig {
         e.code ? `config file ${sources.file}: cannot read it (${e.code}: ${e.message})` : `config file ${sources.file}: not valid JSON (${e.message})`,
       ]);
     }
-    const result = configFileSchema().safeParse(parsed);
-    if (!result.success) {
-      for (const issue of result.error.issues) {
-        const where = showPath(issue.path);
-        if (issue.code === 'unrecognized_keys') {
-          for (const key of issue.keys) {
-            const full = where ? `${where}.${key}` : key;
-            const known = issue.path.length === 0 ? [...new Set(OPTIONS.map((o) => o.path.split('.')[0]!)), 'poolDefaults', 'pools'] : issue.path[0] === 'pools' || issue.path[0] === 'poolDefaults' ? POOL_OPTIONS.map((o) => o.path) : OPTIONS.filter((o) => o.path.startsWith(`${where}.`)).map((o) => o.path.slice(where.length + 1));
-            problems.push(`${full} (${source}): unknown setting; known settings here: ${known.join(', ')}`);
-          }
-        } else {
-          const expected = issue.message.startsWith('expected ') ? issue.message.slice('expected '.length) : issue.message;
-          problems.push(formatProblem(where || '(top level)', source, valueAt(parsed, issue.path), expected));
-        }
-      }
-    } else {
-      const file = result.data as Record<string, unknown>;
+    const shape = checkConfigShape(parsed, source);
+    if (shape.problems.length) problems.push(...shape.problems);
+    else {
+      const file = shape.data;
       const pools = (file.pools as Record<string, unknown>[] | undefined) ?? [];
       pools.forEach((p, i) => {
         if (!p.types) problems.push(`pools[${i}].types (${source}): missing; expected ${describeRange({ kind: 'list' })}`);

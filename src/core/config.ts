@@ -376,3 +376,44 @@ export function renderConfigReference(): string {
   ];
   return lines.join('\n');
 }
+
+function showPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const p of path) out += typeof p === 'number' ? `[${p}]` : out ? `.${String(p)}` : String(p);
+  return out;
+}
+
+function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
+  let node = root as Record<PropertyKey, unknown> | undefined;
+  for (const p of path) node = node == null ? undefined : (node[p] as Record<PropertyKey, unknown> | undefined);
+  return node;
+}
+
+/**
+ * Checks a (partial) config object against the schema; returns every problem as
+ * `path (source): got X; expected Y`, or names an unknown setting with the known ones.
+ */
+export function checkConfigShape(value: unknown, source: string): { problems: string[]; data: Record<string, unknown> } {
+  const result = configFileSchema().safeParse(value);
+  if (result.success) return { problems: [], data: result.data as Record<string, unknown> };
+  const problems: string[] = [];
+  for (const issue of result.error.issues) {
+    const where = showPath(issue.path);
+    if (issue.code === 'unrecognized_keys') {
+      for (const key of issue.keys) {
+        const full = where ? `${where}.${key}` : key;
+        const known =
+          issue.path.length === 0
+            ? [...new Set(OPTIONS.map((o) => o.path.split('.')[0]!)), 'poolDefaults', 'pools']
+            : issue.path[0] === 'pools' || issue.path[0] === 'poolDefaults'
+              ? POOL_OPTIONS.map((o) => o.path)
+              : OPTIONS.filter((o) => o.path.startsWith(`${where}.`)).map((o) => o.path.slice(where.length + 1));
+        problems.push(`${full} (${source}): unknown setting; known settings here: ${known.join(', ')}`);
+      }
+    } else {
+      const expected = issue.message.startsWith('expected ') ? issue.message.slice('expected '.length) : issue.message;
+      problems.push(formatProblem(where || '(top level)', source, valueAt(value, issue.path), expected));
+    }
+  }
+  return { problems, data: {} };
+}

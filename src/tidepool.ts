@@ -1,0 +1,159 @@
+// createTidepool(): the one non-CLI place that picks concrete Store and Pool kinds. It opens
+// the store the config names, makes one in-process pool per configured pool (and one per
+// handler type no pool lists), and runs the autoscaler over them.
+import {
+  ConfigInvalidError,
+  checkConfigShape,
+  crossFieldProblems,
+  defaultConfig,
+  formatProblem,
+  poolsForTypes,
+  systemClock,
+  type Clock,
+  type PoolStats,
+  type SubmitInput,
+  type SubmitResult,
+  type TidepoolConfig,
+} from './core/index.ts';
+import { openStore, type Store } from './store/index.ts';
+import { InProcessPool, type HandlerMap } from './pools/index.ts';
+import { Autoscaler, bindPolicy, policyBounds, type PolicyChoice } from './autoscaler/index.ts';
+
+type DeepPartial<T> = { [K in keyof T]?: T[K] extends (infer U)[] ? Partial<U>[] : T[K] extends object ? DeepPartial<T[K]> : T[K] };
+
+/** A config as a caller writes it: any subset of TidepoolConfig; the rest takes the defaults. */
+export type TidepoolConfigInput = DeepPartial<TidepoolConfig>;
+
+export interface TidepoolOptions {
+  /** Time source for every timer (tests pass a VirtualClock). */
+  clock?: Clock;
+  /** Use this store instead of opening config.store (it is not closed by close()). */
+  store?: Store;
+  /** false: build everything but leave the autoscaler stopped (start it with autoscaler.start()). */
+  startAutoscaler?: boolean;
+}
+
+export interface Tidepool {
+  config: TidepoolConfig;
+  store: Store;
+  /** Pools by name. */
+  pools: Map<string, InProcessPool>;
+  autoscaler: Autoscaler;
+  submit(input: SubmitInput): Promise<SubmitResult>;
+  submitBatch(inputs: readonly SubmitInput[]): Promise<SubmitResult[]>;
+  stats(): PoolStats[];
+  /** Stops the autoscaler, drains every pool within timeoutMs (default: each pool's shutdownTimeoutMs), closes the store it opened. */
+  close(timeoutMs?: number): Promise<void>;
+}
+
+function merge(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
+  for (const [k, v] of Object.entries(over)) {
+    if (v === undefined) continue;
+    const b = base[k];
+    base[k] = v && typeof v === 'object' && !Array.isArray(v) && b && typeof b === 'object' && !Array.isArray(b) ? merge({ ...(b as object) } as Record<string, unknown>, v as Record<string, unknown>) : structuredClone(v);
+  }
+  return base;
+}
+
+/** Fills a partial config with the defaults and validates it (every problem at once). */
+export function completeConfig(input: TidepoolConfigInput = {}): TidepoolConfig {
+  const source = 'createTidepool config';
+  const shape = checkConfigShape(input, source);
+  if (shape.problems.length) throw new ConfigInvalidError(shape.problems);
+  const config = merge(defaultConfig() as unknown as Record<string, unknown>, shape.data) as unknown as TidepoolConfig;
+  const problems = crossFieldProblems(config).map((p) => formatProblem(p.path, source, p.got, p.expected));
+  config.pools.forEach((p, i) => {
+    if (!p.types?.length) problems.push(`pools[${i}].types (${source}): missing; expected a non-empty list of non-empty strings`);
+  });
+  if (problems.length) throw new ConfigInvalidError(problems);
+  return config;
+}
+
+/** Prefixes the policies room's problems with the pool they belong to. */
+function withPoolName<T>(pool: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof ConfigInvalidError) throw new ConfigInvalidError(err.problems.map((p) => `pool ${JSON.stringify(pool)}: ${p}`));
+    throw err;
+  }
+}
+
+export async function createTidepool(input: TidepoolConfigInput, handlers: HandlerMap, options: TidepoolOptions = {}): Promise<Tidepool> {
+  const config = completeConfig(input);
+  const clock = options.clock ?? systemClock;
+  const ownsStore = !options.store;
+  const store =
+    options.store ??
+    (await openStore(config.store, {
+      clock,
+      retry: config.retry,
+      maxQueueDepth: config.maxQueueDepth,
+      tenantConcurrency: config.tenantConcurrency,
+      defaultTimeoutMs: config.taskTimeoutMs,
+      durability: config.durability,
+    }));
+  const pools = new Map<string, InProcessPool>();
+  const scaled: { pool: InProcessPool; policy: PolicyChoice; intervalMs?: number }[] = [];
+  try {
+    for (const pc of poolsForTypes(config, Object.keys(handlers))) {
+      const policy: PolicyChoice = { name: pc.policy, preset: pc.preset, overrides: pc.policyOptions };
+      const own = withPoolName(pc.name, () => policyBounds(policy));
+      // fixed:N pins its own count; other policies take the pool's bounds when set.
+      const isFixed = pc.policy.startsWith('fixed:');
+      const minWorkers = isFixed ? own.minWorkers : (pc.minWorkers ?? own.minWorkers);
+      const maxWorkers = isFixed ? own.maxWorkers : (pc.maxWorkers ?? Math.max(own.maxWorkers, minWorkers));
+      withPoolName(pc.name, () => bindPolicy(policy, minWorkers, maxWorkers)); // validates the knobs against these bounds
+      const poolHandlers = Object.fromEntries(pc.types.filter((t) => handlers[t]).map((t) => [t, handlers[t]!]));
+      const pool = new InProcessPool({
+        name: pc.name,
+        types: pc.types,
+        handlers: poolHandlers,
+        store,
+        clock,
+        minWorkers,
+        maxWorkers,
+        leaseMs: config.leaseMs,
+        heartbeatMs: config.heartbeatMs,
+        pollMs: pc.pollMs,
+        maxTasksPerWorker: pc.maxTasksPerWorker,
+        stallTimeoutMs: pc.stallTimeoutMs,
+        shutdownTimeoutMs: pc.shutdownTimeoutMs,
+        windowMs: pc.windowMs,
+      });
+      pools.set(pc.name, pool);
+      scaled.push({ pool, policy, intervalMs: pc.intervalMs });
+    }
+  } catch (err) {
+    await Promise.all([...pools.values()].map((p) => p.close(0)));
+    if (ownsStore) await store.close();
+    throw err;
+  }
+  const autoscaler = new Autoscaler({
+    store,
+    clock,
+    pools: scaled,
+    intervalMs: config.autoscaler.intervalMs,
+    sampleEveryTicks: config.autoscaler.sampleEveryTicks,
+    applyDecisions: config.autoscaler.enabled,
+  });
+  if (options.startAutoscaler !== false) autoscaler.start();
+  let closing: Promise<void> | null = null;
+  return {
+    config,
+    store,
+    pools,
+    autoscaler,
+    submit: (input) => store.submit(input),
+    submitBatch: (inputs) => store.submitBatch(inputs),
+    stats: () => [...pools.values()].map((p) => p.stats()),
+    close(timeoutMs?: number) {
+      closing ??= (async () => {
+        await autoscaler.stop();
+        await Promise.all([...pools.values()].map((p) => p.close(timeoutMs)));
+        if (ownsStore) await store.close();
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,80 @@
+// createTidepool: config -> store + pools + autoscaler, on memory (virtual time) and SQLite.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { once } from 'node:events';
+import { VirtualClock, flushMicrotasks } from '../../src/core/index.ts';
+import { createTidepool } from '../../src/tidepool.ts';
+
+test('createTidepool makes one pool per handler type, named after it, and runs submitted tasks', async () => {
+  const clock = new VirtualClock(0);
+  const tp = await createTidepool(
+    { store: 'memory', poolDefaults: { policy: 'fixed:2' } },
+    { double: async (n: number) => n * 2, shout: async (s: string) => s.toUpperCase() },
+    { clock },
+  );
+  assert.deepEqual([...tp.pools.keys()], ['double', 'shout']);
+  assert.deepEqual(tp.stats().map((s) => [s.name, s.total, s.minWorkers, s.maxWorkers]), [['double', 2, 2, 2], ['shout', 2, 2, 2]]);
+  const a = await tp.submit({ type: 'double', payload: 21 });
+  const b = await tp.submit({ type: 'shout', payload: 'hi' });
+  await flushMicrotasks();
+  assert.equal((await tp.store.get(a.task.id))!.result, 42);
+  assert.equal((await tp.store.get(b.task.id))!.result, 'HI');
+  await tp.close(0);
+});
+
+test('createTidepool groups types into the configured pools and takes the policy bounds when none are set', async () => {
+  const clock = new VirtualClock(0);
+  const tp = await createTidepool(
+    { store: 'memory', pools: [{ name: 'llm', types: ['chat', 'embed'], policy: 'threshold', maxWorkers: 30 }] },
+    { chat: async () => 'c', embed: async () => 'e', other: async () => 'o' },
+    { clock, startAutoscaler: false },
+  );
+  const llm = tp.pools.get('llm')!;
+  assert.deepEqual([llm.types, llm.minWorkers, llm.maxWorkers], [['chat', 'embed'], 2, 30]);
+  assert.ok(tp.pools.has('other'));
+  assert.equal(tp.autoscaler.control('llm').policy, 'threshold');
+  assert.equal(tp.autoscaler.control('llm').intervalMs, 30_000, "threshold's own evaluation interval");
+  await tp.close(0);
+});
+
+test('createTidepool refuses a bad config naming every problem', async () => {
+  await assert.rejects(
+    createTidepool({ leaseMs: 5, pools: [{ types: ['a'], minWorkers: 3, maxWorkers: 1 }] } as never, { a: async () => null }),
+    (err: Error & { problems?: string[] }) => {
+      assert.deepEqual(err.problems, ['leaseMs (createTidepool config): got 5; expected a duration in ms (an integer, or 500ms/30s/2m/1h) in [100, 86400000]']);
+      return true;
+    },
+  );
+  await assert.rejects(
+    createTidepool({ store: 'memory', pools: [{ types: ['a'], minWorkers: 3, maxWorkers: 1 }] }, { a: async () => null }),
+    /pools\[0\]\.maxWorkers \(createTidepool config\): got 1; expected an integer >= minWorkers \(3\)/,
+  );
+  await assert.rejects(createTidepool({ store: 'memory', pools: [{ types: ['a', 'b'] }] }, { a: async () => null }), /no handler for type "b"/);
+  await assert.rejects(
+    createTidepool({ store: 'memory', pools: [{ types: ['a'], policy: 'threshold', policyOptions: { maxQueueDepth: 3 } }] }, { a: async () => null }),
+    /pool "a": minQueueDepth: got 10; expected at most maxQueueDepth \(3\)/,
+  );
+});
+
+test('createTidepool on SQLite runs tasks end to end and its autoscaler scales the pool up on a backlog', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tidepool-create-'));
+  const tp = await createTidepool(
+    {
+      store: `sqlite:${join(dir, 'q.db')}`,
+      durability: 'normal',
+      autoscaler: { intervalMs: 20 },
+      pools: [{ types: ['work'], policy: 'threshold', minWorkers: 1, maxWorkers: 4, intervalMs: 20, policyOptions: { scaleUpThreshold: 1, scaleUpCooldownMs: 0, maxQueueDepth: 3, minQueueDepth: 0 } }],
+    },
+    { work: async (ms: number) => { await new Promise((r) => setTimeout(r, ms)); return ms; } },
+  );
+  const resized = once(tp.autoscaler, 'pool.resized');
+  const submitted = await tp.submitBatch(Array.from({ length: 30 }, () => ({ type: 'work', payload: 20 })));
+  const [event] = (await resized) as [{ from: number; to: number; code: string }];
+  assert.deepEqual([event.from, event.to, event.code], [1, 3, 'scale_up_depth']);
+  while (tp.pools.get('work')!.stats().completed < 30) await once(tp.pools.get('work')!, 'task.completed');
+  for (const s of submitted) assert.equal((await tp.store.get(s.task.id))!.status, 'succeeded');
+  await tp.close(1000);
+});
