@@ -42,8 +42,8 @@ export const QUEUE_LATENCY_KNOBS: KnobTable<QueueLatencyConfig> = {
   ...boundsKnobs({ minWorkers: 1, maxWorkers: 12 }),
   targetQueueDepth: { kind: 'int', unit: 'tasks', default: 50, min: 0, max: 1_000_000_000, doc: 'Up-trigger: queue depth above this (TARGET_QUEUE_DEPTH).' },
   targetP95Ms: { kind: 'int', unit: 'ms', default: 2000, min: 1, max: DAY_MS, doc: 'Up-trigger: p95 queue wait above this (TARGET_P95_LATENCY_MS).' },
-  scaleUpStep: { kind: 'int', unit: 'workers', default: 2, min: 1, max: 100_000, doc: 'Workers added per scale-up (SCALE_UP_STEP).' },
-  scaleDownStep: { kind: 'int', unit: 'workers', default: 1, min: 1, max: 100_000, doc: 'Workers removed per scale-down (SCALE_DOWN_STEP).' },
+  scaleUpStep: { kind: 'int', unit: 'workers', default: 2, min: 0, max: 100_000, doc: 'Workers added per scale-up (SCALE_UP_STEP; 0 = never, as in the seed\'s rollback).' },
+  scaleDownStep: { kind: 'int', unit: 'workers', default: 1, min: 0, max: 100_000, doc: 'Workers removed per scale-down (SCALE_DOWN_STEP; 0 = never).' },
   decisionIntervalMs: { kind: 'int', unit: 'ms', default: 1500, min: 0, max: DAY_MS, doc: 'Least time between two scaling actions, up or down (SCALE_DECISION_INTERVAL_MS).' },
   downQueueFraction: { kind: 'number', unit: 'fraction', default: 0.3, min: 0, max: 1, doc: 'Down-condition: queue depth at most this fraction of targetQueueDepth.' },
   downLatencyFraction: { kind: 'number', unit: 'fraction', default: 0.5, min: 0, max: 1, doc: 'Down-condition: p95 wait at most this fraction of targetP95Ms.' },
@@ -122,12 +122,19 @@ export function decideQueueLatency(
       reason: `no up-trigger (depth ${obs.queueDepth} <= ${c.targetQueueDepth}, p95 wait ${Math.round(obs.waitMs.p95)} ms <= ${c.targetP95Ms} ms) and no scale-down: ${failed}`,
     });
   }
-  const cd = checkCooldown(s.lastScaleAtMs, c.decisionIntervalMs, nowMs);
   const because = ups.length > 0
     ? ups.map((t) => t.text).join(', ')
     : `depth ${obs.queueDepth} <= ${num(c.targetQueueDepth * c.downQueueFraction)}, ` +
       `p95 wait ${Math.round(obs.waitMs.p95)} ms <= ${num(c.targetP95Ms * c.downLatencyFraction)} ms, ` +
       `load ${pct(loadOf(obs))} <= ${pct(c.downUtilization)}`;
+  const step = ups.length > 0 ? c.scaleUpStep : c.scaleDownStep;
+  if (step === 0) {
+    return settle({
+      current, wanted: current, code: 'step_zero', limits: c, moved: s, held: s,
+      reason: `${because}, but ${ups.length > 0 ? 'scaleUpStep' : 'scaleDownStep'} is 0`,
+    });
+  }
+  const cd = checkCooldown(s.lastScaleAtMs, c.decisionIntervalMs, nowMs);
   if (cd.isBlocked) {
     const held = { lastScaleAtMs: cd.lastAtMs };
     return settle({

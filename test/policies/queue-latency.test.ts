@@ -104,6 +104,14 @@ const rows: Row[] = [
   },
 ];
 
+rows.push({
+  name: 'seed 001\'s rollback (SCALE_UP_STEP=0, SCALE_DOWN_STEP=0, 4-4 workers) never scales',
+  config: { minWorkers: 4, maxWorkers: 4, scaleUpStep: 0, scaleDownStep: 0 },
+  obs: { currentTarget: 4, queueDepth: 500, workers: { busy: 4 } },
+  expect: { action: 'none', target: 4, code: 'step_zero', reason: ['but scaleUpStep is 0'] },
+  why: 'seed 001 "Immediate Rollback": fix the worker count',
+});
+
 for (const row of rows) {
   test(`queue-latency: ${row.name}`, () => {
     runRow('queue-latency', row);
