@@ -7,3 +7,4 @@ export { clampTarget, clampDecision, actionFor } from './clamp.ts';
 export type { ClampLimits, ClampResult, ClampBound } from './clamp.ts';
 export { checkCooldown } from './cooldown.ts';
 export { makeObservation } from './observation.ts';
+export { renderPolicyReference } from './reference.ts';
