@@ -27,6 +27,7 @@ export interface AdaptiveConfig extends BaseConfig {
   burstQuantile: number;
   scaleDownStabilizationMs: number;
   stabilizationServiceMultiple: number;
+  serviceWindowMs: number;
   serviceSmoothing: number;
   feedbackSetpoint: number;
   feedbackGainUp: number;
@@ -39,15 +40,16 @@ export const ADAPTIVE_KNOBS: KnobTable<AdaptiveConfig> = {
   targetP95WaitMs: { kind: 'number', unit: 'ms', default: 2000, min: 1, max: 86_400_000, doc: 'The p95 queue wait to hold (the simulator sets it from --slo-ms).' },
   startupMs: { kind: 'number', unit: 'ms', default: 1000, min: 0, max: 3_600_000, doc: 'How long a new worker takes to become ready (the simulator sets it from --startup-ms).' },
   intervalMs: { kind: 'number', unit: 'ms', default: 1000, min: 1, max: 3_600_000, doc: 'Time between evaluations (the simulator sets it from --interval-ms).' },
-  tailProbability: { kind: 'number', unit: 'probability', default: 0.05, min: 0.001, max: 0.5, doc: 'Probability of a wait above the target that the queueing model allows.' },
-  rateWindowMs: { kind: 'number', unit: 'ms', default: 60_000, min: 1000, max: 3_600_000, doc: 'Short window of the arrival rate.' },
+  tailProbability: { kind: 'number', unit: 'probability', default: 0.2, min: 0.001, max: 0.5, doc: 'Probability of a wait above the target that the queueing model allows.' },
+  rateWindowMs: { kind: 'number', unit: 'ms', default: 180_000, min: 1000, max: 3_600_000, doc: 'Short window of the arrival rate.' },
   longRateWindowMs: { kind: 'number', unit: 'ms', default: 180_000, min: 1000, max: 3_600_000, doc: 'Longer window of the arrival rate; the larger of the two rates is used.' },
   burstHistoryMs: { kind: 'number', unit: 'ms', default: 1_800_000, min: 60_000, max: 86_400_000, doc: 'History over which bursts per blind window are remembered.' },
-  burstQuantile: { kind: 'number', unit: 'quantile', default: 0.95, min: 0.5, max: 1, doc: 'Quantile of arrivals per blind window kept as headroom.' },
+  burstQuantile: { kind: 'number', unit: 'quantile', default: 0.995, min: 0.5, max: 1, doc: 'Quantile of arrivals per blind window kept as headroom.' },
   scaleDownStabilizationMs: { kind: 'number', unit: 'ms', default: 5000, min: 0, max: 3_600_000, doc: 'Shortest scale-down stabilization window: the pool shrinks only to the highest sizing seen over it.' },
-  stabilizationServiceMultiple: { kind: 'number', unit: 'mean service times', default: 1, min: 0, max: 100, doc: 'Stabilization window in mean service times (capped at 10 minutes), when longer than scaleDownStabilizationMs.' },
-  serviceSmoothing: { kind: 'number', unit: 'weight', default: 0.2, min: 0.01, max: 1, doc: 'Weight of each new service-time sample in its moving average.' },
-  feedbackSetpoint: { kind: 'number', unit: 'fraction', default: 0.75, min: 0.1, max: 1, doc: 'Observed window p95 wait the margin feedback steers to, as a fraction of targetP95WaitMs.' },
+  stabilizationServiceMultiple: { kind: 'number', unit: 'mean service times', default: 3, min: 0, max: 100, doc: 'Stabilization window in mean service times (capped at 10 minutes), when longer than scaleDownStabilizationMs.' },
+  serviceWindowMs: { kind: 'number', unit: 'ms', default: 600_000, min: 10_000, max: 86_400_000, doc: 'Window of the mean service time, measured as busy worker-time per task started (Little), which long tasks cannot escape.' },
+  serviceSmoothing: { kind: 'number', unit: 'weight', default: 0.2, min: 0.01, max: 1, doc: 'Weight of each new sample of the service-time spread in its moving average.' },
+  feedbackSetpoint: { kind: 'number', unit: 'fraction', default: 1, min: 0.1, max: 1, doc: 'Observed window p95 wait the margin feedback steers to, as a fraction of targetP95WaitMs.' },
   feedbackGainUp: { kind: 'number', unit: 'per evaluation', default: 0.05, min: 0, max: 1, doc: 'How fast the safety margin grows while waits run above the setpoint.' },
   feedbackGainDown: { kind: 'number', unit: 'per evaluation', default: 0.01, min: 0, max: 1, doc: 'How fast the safety margin shrinks while waits run below the setpoint.' },
 };
@@ -60,6 +62,11 @@ export interface AdaptiveState {
   /** Arrival history: evaluation instants and cumulative arrivals at each (oldest first). */
   historyAtMs: number[];
   historyArrivals: number[];
+  /** Cumulative tasks started and busy worker-time (ms) at each of those instants. */
+  historyStarts: number[];
+  historyBusyMs: number[];
+  busyMs: number;
+  lastRunning: number;
   /** Smoothed mean service time and squared coefficient of variation (null until seen). */
   serviceMeanMs: number | null;
   serviceScv: number;
@@ -97,6 +104,13 @@ export function workersForTail(a: number, serviceMs: number, scv: number, tMs: n
   return cap;
 }
 
+/** Standard normal quantile (Abramowitz-Stegun 26.2.23, error < 4.5e-4) for q in [0.5, 1). */
+function normalQuantile(q: number): number {
+  const p = Math.min(1 - 1e-9, Math.max(0.5, q));
+  const t = Math.sqrt(-2 * Math.log(1 - p));
+  return t - (2.515517 + 0.802853 * t + 0.010328 * t * t) / (1 + 1.432788 * t + 0.189269 * t * t + 0.001308 * t * t * t);
+}
+
 function lowerBound(sorted: number[], v: number): number {
   let lo = 0;
   let hi = sorted.length;
@@ -121,30 +135,53 @@ function decide(obs: Observation, config: AdaptiveConfig, state: AdaptiveState, 
   const slo = config.targetP95WaitMs;
   const blindMs = config.intervalMs + config.startupMs - slo;
   // Cumulative arrivals at each evaluation, kept as long as the longest window needs.
-  const keepMs = Math.max(config.longRateWindowMs, config.rateWindowMs, blindMs) + config.intervalMs;
+  const keepMs = Math.max(config.longRateWindowMs, config.rateWindowMs, config.serviceWindowMs, blindMs) + config.intervalMs;
   const atMs = state.historyAtMs.slice();
   const cum = state.historyArrivals.slice();
+  const starts = state.historyStarts.slice();
+  const busyHist = state.historyBusyMs.slice();
   let cut = 0;
   while (cut < atMs.length && atMs[cut] < nowMs - keepMs) cut++;
   if (cut > 0) {
     atMs.splice(0, cut);
     cum.splice(0, cut);
-  }
-  atMs.push(nowMs);
-  cum.push(obs.arrivalsTotal);
-  const next: AdaptiveState = { ...state, lastNowMs: nowMs, lastArrivalsTotal: obs.arrivalsTotal, historyAtMs: atMs, historyArrivals: cum };
-
-  // 1. Service time: smoothed mean and spread of recent run times.
-  if (obs.runMs.count > 0 && obs.runMs.mean > 0) {
-    const w = config.serviceSmoothing;
-    const mean = obs.runMs.mean;
-    const scv = obs.runMs.p50 > 0 ? Math.min(4, Math.max(0.1, (mean / obs.runMs.p50) ** 2 - 1)) : 1;
-    next.serviceMeanMs = state.serviceMeanMs === null ? mean : state.serviceMeanMs + w * (mean - state.serviceMeanMs);
-    next.serviceScv = state.serviceMeanMs === null ? scv : state.serviceScv + w * (scv - state.serviceScv);
+    starts.splice(0, cut);
+    busyHist.splice(0, cut);
   }
   const running = obs.workers.busy + obs.workers.draining;
-  // Before any task has finished, the oldest running task's age is the best lower bound we have.
-  const serviceMs = next.serviceMeanMs ?? Math.max(slo, obs.oldestWaitMs, 1000);
+  const busyMs = state.busyMs + (state.lastNowMs === null ? 0 : Math.max(0, nowMs - state.lastNowMs) * state.lastRunning);
+  const startsTotal = obs.completionsTotal + running;
+  atMs.push(nowMs);
+  cum.push(obs.arrivalsTotal);
+  starts.push(startsTotal);
+  busyHist.push(busyMs);
+  const next: AdaptiveState = {
+    ...state,
+    lastNowMs: nowMs,
+    lastArrivalsTotal: obs.arrivalsTotal,
+    historyAtMs: atMs,
+    historyArrivals: cum,
+    historyStarts: starts,
+    historyBusyMs: busyHist,
+    busyMs,
+    lastRunning: running,
+  };
+
+  // 1. Service time. The mean is busy worker-time per task started over the service
+  // window (Little's law): unlike the mean of recent completions, a long task counts
+  // while it runs. The spread comes from recent run times (mean vs median).
+  if (obs.runMs.count > 0 && obs.runMs.mean > 0) {
+    const w = config.serviceSmoothing;
+    const scvNow = obs.runMs.p50 > 0 ? Math.min(4, Math.max(0.1, (obs.runMs.mean / obs.runMs.p50) ** 2 - 1)) : 1;
+    next.serviceScv = state.serviceMeanMs === null ? scvNow : state.serviceScv + w * (scvNow - state.serviceScv);
+    next.serviceMeanMs = obs.runMs.mean;
+  }
+  const i0 = Math.min(atMs.length - 1, lowerBound(atMs, nowMs - config.serviceWindowMs));
+  const startedInWindow = startsTotal - starts[i0];
+  const busyInWindow = busyMs - busyHist[i0];
+  let serviceMs: number;
+  if (startedInWindow >= 5 && busyInWindow > 0) serviceMs = busyInWindow / startedInWindow;
+  else serviceMs = Math.max(next.serviceMeanMs ?? 0, slo, 1000);
   const scv = next.serviceScv;
 
   // 2. Arrival rate: the larger of a short and a longer window's.
@@ -166,8 +203,12 @@ function decide(obs: Observation, config: AdaptiveConfig, state: AdaptiveState, 
   next.marginScale = marginScale;
   const base = Math.ceil(load + marginScale * Math.max(0, modelWorkers - load) - 1e-9);
 
-  // 3. Backlog: drain the queue within the target; one worker per task at most.
-  const backlog = obs.queueDepth > 0 ? Math.min(obs.queueDepth, Math.ceil((obs.queueDepth * serviceMs) / slo)) : 0;
+  // 3. Backlog: workers for the queued tasks that no running task frees up in time.
+  // Running tasks that end within the oldest waiting task's remaining budget serve
+  // part of the queue (it goes first); workers already starting serve more.
+  const budgetMs = Math.max(0, slo - obs.oldestWaitMs);
+  const freedSoon = running * Math.min(1, budgetMs / serviceMs);
+  const backlog = obs.queueDepth > 0 ? Math.max(obs.workers.starting, Math.ceil(obs.queueDepth - freedSoon - 1e-9)) : 0;
 
   // 4. Burst headroom over the blind window: a quantile of the arrivals seen in
   // windows of that length over the burst history, beyond what the rate explains.
@@ -197,8 +238,11 @@ function decide(obs: Observation, config: AdaptiveConfig, state: AdaptiveState, 
     next.burstSorted = sorted;
     if (sorted.length > 0) {
       burst = sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(config.burstQuantile * sorted.length) - 1))];
+      // Poisson arrivals at the learned rate already vary this much; the queueing model
+      // covers that. Headroom is for what lies beyond: bursts the rate does not explain.
       const expected = ratePerMs * blindMs;
-      const excess = Math.max(0, burst - expected);
+      const poissonQuantile = expected + normalQuantile(config.burstQuantile) * Math.sqrt(expected);
+      const excess = Math.max(0, burst - poissonQuantile);
       headroom = Math.ceil(excess * Math.min(1, serviceMs / (blindMs + slo)));
     }
   }
@@ -213,7 +257,10 @@ function decide(obs: Observation, config: AdaptiveConfig, state: AdaptiveState, 
   rAt.push(nowMs);
   rT.push(sized);
   let k = 0;
-  const holdMs = Math.min(600_000, Math.max(config.scaleDownStabilizationMs, config.stabilizationServiceMultiple * serviceMs));
+  // A released worker costs a cold start to get back. When a cold start still fits in the
+  // target (no blind window), that is cheap and a short hold is enough; otherwise hold
+  // for about a service time, so a lull does not throw away workers the next burst needs.
+  const holdMs = blindMs > 0 ? Math.min(600_000, Math.max(config.scaleDownStabilizationMs, config.stabilizationServiceMultiple * serviceMs)) : config.scaleDownStabilizationMs;
   while (k < rAt.length && rAt[k] <= nowMs - holdMs) k++;
   if (k > 0) {
     rAt.splice(0, k);
@@ -224,10 +271,11 @@ function decide(obs: Observation, config: AdaptiveConfig, state: AdaptiveState, 
   let stabilized = sized;
   for (const v of rT) if (v > stabilized) stabilized = v;
   const floor = running > 0 || obs.queueDepth > 0 ? 1 : 0;
-  const recommended = Math.max(sized + backlog, floor);
+  // The present queue needs workers beyond the running ones only when the sizing lacks them.
+  const recommended = Math.max(sized, running + backlog, floor);
 
   const current = obs.currentTarget;
-  const target = Math.max(stabilized + backlog, floor);
+  const target = Math.max(stabilized, running + backlog, floor);
   const facts = `rate ${(ratePerMs * 1000).toFixed(2)}/s x service ${Math.round(serviceMs)} ms = load ${load.toFixed(1)} -> ${base} for p95 wait ${slo} ms; backlog ${obs.queueDepth} -> +${backlog}; burst ${burst} per ${Math.max(0, blindMs)} ms -> +${headroom}`;
   if (target > current) {
     return { action: 'scale_up', target, code: 'scale_up_model', reason: `${facts}: ${current} -> ${target}`, state: next };
@@ -260,6 +308,10 @@ export const adaptive: PolicyDefinition<AdaptiveConfig, AdaptiveState> = {
     lastArrivalsTotal: 0,
     historyAtMs: [],
     historyArrivals: [],
+    historyStarts: [],
+    historyBusyMs: [],
+    busyMs: 0,
+    lastRunning: 0,
     serviceMeanMs: null,
     serviceScv: 1,
     recentAtMs: [],
