@@ -45,7 +45,7 @@ export const HPA_KNOBS: KnobTable<HpaConfig> = {
   targetUtilization: { kind: 'number', unit: 'fraction', default: 0.7, min: 0.01, max: 1, doc: 'Target average utilization (busy / ready workers).' },
   tolerance: { kind: 'number', unit: 'fraction', default: 0.1, min: 0, max: 1, doc: 'No change while |utilization / target - 1| is at most this (the controller\'s --horizontal-pod-autoscaler-tolerance).' },
   ...HPA_BEHAVIOR_KNOBS,
-  evaluationIntervalMs: { kind: 'int', unit: 'ms', default: 15_000, min: 10, max: 3_600_000, doc: 'How often to evaluate, as the HPA controller syncs every 15 s (the live autoscaler's tick unless the pool sets intervalMs; the simulator uses --interval-ms).' },
+  evaluationIntervalMs: { kind: 'int', unit: 'ms', default: 15_000, min: 10, max: 3_600_000, doc: 'How often to evaluate, as the HPA controller syncs every 15 s (the live autoscaler\'s tick unless the pool sets intervalMs; the simulator uses --interval-ms).' },
 };
 
 export interface MetricRecommendation {

@@ -41,7 +41,7 @@ export const KEDA_KNOBS: KnobTable<KedaConfig> = {
   tolerance: { kind: 'number', unit: 'fraction', default: 0.1, min: 0, max: 1, doc: 'The HPA keeps the count while |metric / (target x workers) - 1| is at most this.' },
   ...HPA_BEHAVIOR_KNOBS,
   cooldownMs: { kind: 'int', unit: 'ms', default: 300_000, min: 0, max: 86_400_000, doc: 'With minWorkers 0: back to 0 after this long without activity (KEDA cooldownPeriod).' },
-  evaluationIntervalMs: { kind: 'int', unit: 'ms', default: 30_000, min: 10, max: 3_600_000, doc: 'How often to evaluate, as KEDA polls its scaler every 30 s (the live autoscaler's tick unless the pool sets intervalMs; the simulator uses --interval-ms).' },
+  evaluationIntervalMs: { kind: 'int', unit: 'ms', default: 30_000, min: 10, max: 3_600_000, doc: 'How often to evaluate, as KEDA polls its scaler every 30 s (the live autoscaler\'s tick unless the pool sets intervalMs; the simulator uses --interval-ms).' },
 };
 
 /** The HPA's external-metric calculation with an AverageValue target. */

@@ -43,7 +43,7 @@ export const PERCENT_KNOBS: KnobTable<PercentConfig> = {
   scaleUpPercent: { kind: 'number', unit: 'percent', default: 20, min: 1, max: 1000, doc: 'Grow by this percentage of the current workers (rounded up: at least one).' },
   scaleDownPercent: { kind: 'number', unit: 'percent', default: 20, min: 1, max: 100, doc: 'Shrink by this percentage of the current workers (rounded down: at least one).' },
   cooldownMs: { kind: 'int', unit: 'ms', default: 300_000, min: 0, max: DAY_MS, doc: 'Least time between two scaling actions, up or down.' },
-  evaluationIntervalMs: { kind: 'int', unit: 'ms', default: 60_000, min: 10, max: DAY_MS, doc: 'How often to evaluate, as the seed checks every 60 s (the live autoscaler's tick unless the pool sets intervalMs; the simulator uses --interval-ms).' },
+  evaluationIntervalMs: { kind: 'int', unit: 'ms', default: 60_000, min: 10, max: DAY_MS, doc: 'How often to evaluate, as the seed checks every 60 s (the live autoscaler\'s tick unless the pool sets intervalMs; the simulator uses --interval-ms).' },
 };
 
 export const PERCENT_PRESETS: Record<string, Partial<PercentConfig>> = {

@@ -42,7 +42,7 @@ export const RATIO_KNOBS: KnobTable<RatioConfig> = {
   scaleDownStep: { kind: 'int', unit: 'workers', default: 1, min: 0, max: 100_000, doc: 'Workers removed per scale-down; 0 = every idle worker, as seed 004 does.' },
   cooldownMs: { kind: 'int', unit: 'ms', default: 60_000, min: 0, max: DAY_MS, doc: 'Least time between two scaling actions, up or down (scaleCooldownMs).' },
   idleTimeoutMs: { kind: 'int', unit: 'ms', default: 0, min: 0, max: DAY_MS, doc: 'Scale down only once a worker has been idle this long; 0 = no such requirement (seed 004: 30 s).' },
-  evaluationIntervalMs: { kind: 'int', unit: 'ms', default: 30_000, min: 10, max: DAY_MS, doc: 'How often to evaluate, as seed 003 checks every 30 s (the live autoscaler's tick unless the pool sets intervalMs; the simulator uses --interval-ms).' },
+  evaluationIntervalMs: { kind: 'int', unit: 'ms', default: 30_000, min: 10, max: DAY_MS, doc: 'How often to evaluate, as seed 003 checks every 30 s (the live autoscaler\'s tick unless the pool sets intervalMs; the simulator uses --interval-ms).' },
 };
 
 export const RATIO_PRESETS: Record<string, Partial<RatioConfig>> = {

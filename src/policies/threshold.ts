@@ -59,7 +59,7 @@ export const THRESHOLD_KNOBS: KnobTable<ThresholdConfig> = {
   scaleDownStep: { kind: 'int', unit: 'workers', default: 1, min: 0, max: 100_000, doc: 'Workers removed per scale-down (0 = never scale down).' },
   scaleUpCooldownMs: { kind: 'int', unit: 'ms', default: 120_000, min: 0, max: DAY_MS, doc: 'Least time between two scale-ups.' },
   scaleDownCooldownMs: { kind: 'int', unit: 'ms', default: 300_000, min: 0, max: DAY_MS, doc: 'Least time between two scale-downs.' },
-  evaluationIntervalMs: { kind: 'int', unit: 'ms', default: 30_000, min: 10, max: DAY_MS, doc: 'How often to evaluate, as the seed does every 30 s; the streaks count checks (the live autoscaler's tick unless the pool sets intervalMs; the simulator uses --interval-ms).' },
+  evaluationIntervalMs: { kind: 'int', unit: 'ms', default: 30_000, min: 10, max: DAY_MS, doc: 'How often to evaluate, as the seed does every 30 s; the streaks count checks (the live autoscaler\'s tick unless the pool sets intervalMs; the simulator uses --interval-ms).' },
 };
 
 export const THRESHOLD_PRESETS: Record<string, Partial<ThresholdConfig>> = {
