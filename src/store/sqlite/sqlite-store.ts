@@ -233,7 +233,7 @@ export class SqliteStore implements Store {
     if (withTasks.length === 1 && withTasks[0].tenants.length === 1 && !this.hasTenantLimits) {
       // One type, one tenant, no limits: fairness has nothing to decide; claim in one statement.
       const { type, tenants } = withTasks[0];
-      rows = s.claimTop.all({ ...claim, type, tenant: tenants[0], limit: req.limit }) as unknown as TaskRow[];
+      rows = s.claimTop(req.limit).all({ ...claim, type, tenant: tenants[0] }) as unknown as TaskRow[];
       rows.sort((a, b) => b.priority - a.priority || a.seq - b.seq);
     } else {
       const running = new Map<string, number>();
@@ -245,7 +245,7 @@ export class SqliteStore implements Store {
           const cap = limitOf(tenant);
           const room = cap > 0 ? Math.min(req.limit, cap - (running.get(tenant) ?? 0)) : req.limit;
           if (room <= 0) continue;
-          const candidates = s.candidates.all({ type, tenant, now: nowMs, limit: room }) as unknown as CandidateRow[];
+          const candidates = s.candidates(room).all({ type, tenant, now: nowMs }) as unknown as CandidateRow[];
           if (candidates.length) sources.push(arraySource(tenant, candidates));
         }
       }
@@ -280,12 +280,14 @@ export class SqliteStore implements Store {
     const resultJson = JSON.stringify(result === undefined ? null : result);
     return this.queue.enqueue((tx) => {
       const nowMs = this.options.clock.now();
-      const row = this.s.succeed.get({ id: taskId, token: leaseToken, result: resultJson, now: nowMs }) as TaskRow | undefined;
+      const row = this.s.succeed.get({ id: taskId, token: leaseToken, result: resultJson, now: nowMs }) as
+        | { seq: number; type: string }
+        | undefined;
       if (!row) throw this.leaseError(taskId);
       const deltas = new CountDeltas();
       deltas.move(row.type, 'running', 'succeeded');
       deltas.apply(this.s);
-      this.afterFinish(row, nowMs, tx);
+      this.afterFinish(row.seq, nowMs, tx);
       return hasNext ? this.claimIn(next!, nowMs, tx) : [];
     });
   }
@@ -321,10 +323,25 @@ export class SqliteStore implements Store {
     return new LeaseLostError(taskId, leaseLostDetail(current.status as TaskStatus));
   }
 
-  private afterFinish(row: TaskRow, nowMs: number, tx: TxContext): void {
+  /**
+   * After commit: counts the completion and tells listeners. The finished task is read
+   * only when a listener looks at it (most listeners only wake on `submitted`), so read
+   * `event.task` inside the listener.
+   */
+  private afterFinish(rowOrSeq: TaskRow | number, nowMs: number, tx: TxContext): void {
     tx.afterCommit(() => {
       this.completions.record(nowMs);
-      if (this.listeners.size) this.listeners.emit({ kind: 'finished', task: toTask(row) });
+      if (this.listeners.size === 0) return;
+      let task: Task | undefined = typeof rowOrSeq === 'number' ? undefined : toTask(rowOrSeq);
+      const read = () => {
+        if (!task) {
+          const row = this.s.bySeq.get(rowOrSeq as number) as unknown as TaskRow | undefined;
+          if (!row) throw new TaskNotFoundError(`#${String(rowOrSeq)} (purged)`);
+          task = toTask(row);
+        }
+        return task;
+      };
+      this.listeners.emit({ kind: 'finished', get task() { return read(); } });
     });
   }
 
@@ -434,7 +451,7 @@ export class SqliteStore implements Store {
     const statuses = statusSet(filter.status);
     const params = { after: afterSeq, type: filter.type ?? null, tenant: filter.tenant ?? null, limit: limit + 1 };
     const rows = this.read('list', () =>
-      statuses && statuses.size === 1
+      statuses && statuses.size === 1 && isFinal([...statuses][0])
         ? this.s.listByStatus.all({ ...params, status: [...statuses][0] })
         : this.s.listPage.all({ ...params, statuses: statuses ? JSON.stringify([...statuses]) : null }),
     ) as unknown as TaskRow[];
@@ -532,6 +549,10 @@ export class SqliteStore implements Store {
       throw translateSqliteError(err, this.path, during);
     }
   }
+}
+
+function isFinal(status: TaskStatus): boolean {
+  return status === 'succeeded' || status === 'dead' || status === 'cancelled';
 }
 
 function rangeParams(range: TimeRange) {
