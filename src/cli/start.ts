@@ -13,6 +13,7 @@ import { pathToFileURL } from 'node:url';
 import {
   ConfigInvalidError,
   OPTIONS,
+  POOL_OPTIONS,
   configFileSchema,
   defaultConfig,
   describeRange,
@@ -168,7 +169,10 @@ export async function startTidepool(input: StartInput): Promise<RunningTidepool>
 
 // ---- the command ----------------------------------------------------------------
 
-const FLAG_ROWS = OPTIONS.filter((o) => o.flag);
+/** Pool options (--min, --max, --policy, ...) set poolDefaults, which every pool starts from. */
+const POOL_ROWS: OptionSpec[] = POOL_OPTIONS.filter((o) => o.path !== 'name' && o.path !== 'types').map((o) => ({ ...o, path: `poolDefaults.${o.path}` }));
+const ROWS: OptionSpec[] = [...OPTIONS, ...POOL_ROWS];
+const FLAG_ROWS = ROWS.filter((o) => o.flag);
 
 function flagName(o: OptionSpec): string {
   return o.flag!.replace(/^--/, '');
@@ -245,7 +249,7 @@ export function resolveStartConfig(values: Record<string, string | boolean | und
       for (const issue of result.error.issues) problems.push(`${issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '') || '(root)'} (${file}): ${issue.message}`);
     } else deepMerge(config, result.data as Record<string, any>);
   }
-  for (const o of OPTIONS) {
+  for (const o of ROWS) {
     for (const name of o.env ?? []) {
       const text = env[name];
       if (text === undefined || text === '') continue;
@@ -294,10 +298,10 @@ Runs the queue, one pool per task type (or as the config groups types), the
 autoscaler, the HTTP API under /v1 and the dashboard at /.
 
 Options:
-  --handlers MODULE     module whose default export maps task types to async (payload, ctx) => result
-                        (default: the demo handlers in examples/handlers.ts)
-  --config FILE         JSON config file (see docs/configuration.md)
-${FLAG_ROWS.map((o) => `  ${(o.flag + ' ' + (o.kind === 'bool' ? '' : o.unit || 'VALUE').toUpperCase().replace(/[^A-Z/]/g, '')).padEnd(22)}${o.doc.split('. ')[0].replace(/\.$/, '')}${o.default !== undefined ? ` (default ${JSON.stringify(o.default)})` : ''}`).join('\n')}
+  --handlers MODULE              module whose default export maps task types to async (payload, ctx) => result
+                                 (default: the demo handlers in examples/handlers.ts)
+  --config FILE                  JSON config file (see docs/configuration.md)
+${FLAG_ROWS.map((o) => `  ${(o.flag + ' ' + (o.kind === 'bool' ? '' : o.unit || 'VALUE').toUpperCase().replace(/[^A-Z/]/g, '')).padEnd(30)} ${o.doc.split(/\. (?=[A-Z])/)[0].replace(/\.$/, '')}${o.default !== undefined ? ` (default ${JSON.stringify(o.default)})` : ''}`).join('\n')}
 
 Environment: TIDEPOOL_API_KEYS=tenant=key,tenant=key (Bearer keys; without keys the
 server serves one 'default' tenant on loopback only), and the variables in docs/configuration.md.`;
