@@ -73,7 +73,7 @@ export interface AdaptiveState {
   /** Recent recommendations for scale-down stabilization. */
   recentAtMs: number[];
   recentTarget: number[];
-  /** Arrivals per blind window, one sample per evaluation, and the same values sorted. */
+  /** Arrivals per blind window beyond what the rate explains, one sample per evaluation, and the same values sorted. */
   burstAtMs: number[];
   burstCount: number[];
   burstSorted: number[];
@@ -140,6 +140,13 @@ function decide(obs: Observation, config: AdaptiveConfig, state: AdaptiveState, 
   const cum = state.historyArrivals.slice();
   const starts = state.historyStarts.slice();
   const busyHist = state.historyBusyMs.slice();
+  // A clock that stepped backwards leaves entries "from the future": forget them.
+  while (atMs.length > 0 && atMs[atMs.length - 1] > nowMs) {
+    atMs.pop();
+    cum.pop();
+    starts.pop();
+    busyHist.pop();
+  }
   let cut = 0;
   while (cut < atMs.length && atMs[cut] < nowMs - keepMs) cut++;
   if (cut > 0) {
@@ -218,11 +225,20 @@ function decide(obs: Observation, config: AdaptiveConfig, state: AdaptiveState, 
     const sAt = state.burstAtMs.slice();
     const sCount = state.burstCount.slice();
     const sorted = state.burstSorted.slice();
+    while (sAt.length > 0 && sAt[sAt.length - 1] > nowMs) {
+      sorted.splice(lowerBound(sorted, sCount[sCount.length - 1]), 1);
+      sAt.pop();
+      sCount.pop();
+    }
     if (atMs.length > 0 && nowMs - atMs[0] >= blindMs) {
+      // Poisson arrivals at the learned rate vary this much anyway, and the queueing
+      // model covers that. A burst is what lies beyond: arrivals the rate does not explain.
       const seen = arrivalsSince(atMs, cum, nowMs, obs.arrivalsTotal, blindMs).count;
+      const expected = ratePerMs * blindMs;
+      const excess = Math.max(0, Math.round(seen - expected - normalQuantile(config.burstQuantile) * Math.sqrt(expected)));
       sAt.push(nowMs);
-      sCount.push(seen);
-      sorted.splice(lowerBound(sorted, seen), 0, seen);
+      sCount.push(excess);
+      sorted.splice(lowerBound(sorted, excess), 0, excess);
     }
     let drop = 0;
     while (drop < sAt.length && sAt[drop] < nowMs - config.burstHistoryMs) {
@@ -238,12 +254,8 @@ function decide(obs: Observation, config: AdaptiveConfig, state: AdaptiveState, 
     next.burstSorted = sorted;
     if (sorted.length > 0) {
       burst = sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(config.burstQuantile * sorted.length) - 1))];
-      // Poisson arrivals at the learned rate already vary this much; the queueing model
-      // covers that. Headroom is for what lies beyond: bursts the rate does not explain.
-      const expected = ratePerMs * blindMs;
-      const poissonQuantile = expected + normalQuantile(config.burstQuantile) * Math.sqrt(expected);
-      const excess = Math.max(0, burst - poissonQuantile);
-      headroom = Math.ceil(excess * Math.min(1, serviceMs / (blindMs + slo)));
+      // A worker serves about (blind window + target) / service time tasks of a burst in time.
+      headroom = Math.ceil(burst * Math.min(1, serviceMs / (blindMs + slo)));
     }
   }
 
@@ -254,12 +266,16 @@ function decide(obs: Observation, config: AdaptiveConfig, state: AdaptiveState, 
   // 5. Scale-down stabilization: the highest recommendation over the window.
   const rAt = state.recentAtMs.slice();
   const rT = state.recentTarget.slice();
+  while (rAt.length > 0 && rAt[rAt.length - 1] > nowMs) {
+    rAt.pop();
+    rT.pop();
+  }
   rAt.push(nowMs);
   rT.push(sized);
   let k = 0;
   // A released worker costs a cold start to get back. When a cold start still fits in the
   // target (no blind window), that is cheap and a short hold is enough; otherwise hold
-  // for about a service time, so a lull does not throw away workers the next burst needs.
+  // for a few service times, so a lull does not throw away workers the next burst needs.
   const holdMs = blindMs > 0 ? Math.min(600_000, Math.max(config.scaleDownStabilizationMs, config.stabilizationServiceMultiple * serviceMs)) : config.scaleDownStabilizationMs;
   while (k < rAt.length && rAt[k] <= nowMs - holdMs) k++;
   if (k > 0) {
@@ -276,7 +292,7 @@ function decide(obs: Observation, config: AdaptiveConfig, state: AdaptiveState, 
 
   const current = obs.currentTarget;
   const target = Math.max(stabilized, running + backlog, floor);
-  const facts = `rate ${(ratePerMs * 1000).toFixed(2)}/s x service ${Math.round(serviceMs)} ms = load ${load.toFixed(1)} -> ${base} for p95 wait ${slo} ms; backlog ${obs.queueDepth} -> +${backlog}; burst ${burst} per ${Math.max(0, blindMs)} ms -> +${headroom}`;
+  const facts = `rate ${(ratePerMs * 1000).toFixed(2)}/s x service ${Math.round(serviceMs)} ms = load ${load.toFixed(1)} -> ${base} for p95 wait ${slo} ms; backlog ${obs.queueDepth} -> +${backlog}; ${blindMs > 0 ? `burst ${burst} beyond the rate per ${blindMs} ms -> +${headroom}` : 'no blind window (a new worker is ready within the target)'}`;
   if (target > current) {
     return { action: 'scale_up', target, code: 'scale_up_model', reason: `${facts}: ${current} -> ${target}`, state: next };
   }
