@@ -10,6 +10,7 @@ import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { tempDir } from './helpers.ts';
+import { openStore } from '../../src/store/index.ts';
 
 const MAIN = join(import.meta.dirname, '../../src/cli/main.ts');
 const HANDLERS = join(import.meta.dirname, 'fixtures/recording-handlers.ts');
@@ -125,6 +126,37 @@ test('a server killed with SIGKILL mid-load loses no acknowledged task and recor
       second.proc.kill('SIGTERM');
       await once(second.proc, 'exit');
     }
+    tmp.remove();
+  }
+});
+
+test('SIGTERM drains: /health answers 503, the running task finishes, then the process exits 0', { timeout: 60_000 }, async () => {
+  const tmp = tempDir('tidepool-drain-');
+  const db = join(tmp.dir, 'drain.db');
+  const execLog = join(tmp.dir, 'executions.log');
+  const child = await startChild(db, execLog);
+  try {
+    const res = await fetch(`${child.url}/v1/tasks`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ type: 'work', payload: { ms: 1500 } }) });
+    const { id } = (await res.json()) as { id: string };
+    // Poll the API (real I/O each turn) until a worker holds the task.
+    for (let status = ''; status !== 'running'; ) status = ((await (await fetch(`${child.url}/v1/tasks/${id}`)).json()) as { status: string }).status;
+    child.proc.kill('SIGTERM');
+    let sawDraining = false;
+    for (let i = 0; i < 200 && !sawDraining; i++) {
+      const health = await fetch(`${child.url}/health`).catch(() => null);
+      if (!health) break;
+      if (health.status === 503) sawDraining = ((await health.json()) as { draining: boolean }).draining;
+      else await health.text();
+    }
+    const [code] = await once(child.proc, 'exit');
+    assert.equal(code, 0);
+    assert.ok(sawDraining, '/health answered 503 with draining: true during the drain');
+    assert.equal(readFileSync(execLog, 'utf8'), `${id} 1\n`, 'the running task ran to its end once');
+    const store = await openStore(`sqlite:${db}`);
+    assert.equal((await store.get(id))?.status, 'succeeded', 'and its success was recorded before the exit');
+    await store.close();
+  } finally {
+    child.proc.kill('SIGKILL');
     tmp.remove();
   }
 });
