@@ -1,0 +1,18 @@
+// docs/policies.md embeds the options/presets reference generated from the knob tables.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { renderPolicyReference } from '../../src/policies/index.ts';
+
+test('docs/policies.md lists every option and preset as the knob tables say (regenerate with TIDEPOOL_WRITE_DOCS=1)', () => {
+  const docPath = new URL('../../docs/policies.md', import.meta.url);
+  const begin = '<!-- policies:begin (generated from src/policies) -->';
+  const end = '<!-- policies:end -->';
+  const doc = readFileSync(docPath, 'utf8');
+  const i = doc.indexOf(begin);
+  const j = doc.indexOf(end);
+  assert.ok(i >= 0 && j > i, 'the doc has the generated block markers');
+  const expected = `${begin}\n${renderPolicyReference(['adaptive'])}\n${end}`;
+  if (process.env.TIDEPOOL_WRITE_DOCS) writeFileSync(docPath, doc.slice(0, i) + expected + doc.slice(j + end.length));
+  else assert.equal(doc.slice(i, j + end.length), expected, 'docs/policies.md is out of step: run TIDEPOOL_WRITE_DOCS=1 node --test test/policies/docs.test.ts');
+});
