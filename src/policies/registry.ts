@@ -103,7 +103,9 @@ export function resolvePolicy(input: ResolveInput): ResolvedPolicy {
     if (definition.knobs) problems.push(...validateKnobs(definition.knobs, bounds, definition.name));
   }
   if (problems.length > 0) throw new ConfigInvalidError(problems);
-  const config = { ...definition.defaults, ...preset, ...overrides, ...bounds } as BaseConfig & Record<string, number>;
+  // An option given as undefined (an unset flag or env var) means "not given".
+  const given = Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined));
+  const config = { ...definition.defaults, ...preset, ...given, ...bounds } as BaseConfig & Record<string, number>;
   const cross = definition.crossCheck?.(config, input.path) ?? [];
   if (cross.length > 0) throw new ConfigInvalidError(cross);
   return { definition, config, preset: presetName };

@@ -80,6 +80,21 @@ test('defaults < preset < overrides < explicit bounds', () => {
   assert.equal(config.scaleDownThreshold, 5, 'default where nobody said otherwise');
 });
 
+test('an option given as undefined counts as not given, and NaN, Infinity, strings and null are refused', () => {
+  assert.equal(resolvePolicy({ name: 'threshold', overrides: { scaleUpStep: undefined } }).config.scaleUpStep, 2);
+  assert.deepEqual(problemsOf({ name: 'threshold', overrides: { scaleUpStep: NaN, maxQueueDepth: Infinity, scaleDownStep: '3', minIdleWorkers: null } }), [
+    'minIdleWorkers: got null; expected an integer from 0 to 100000 (workers)',
+    'scaleUpStep: got NaN; expected an integer from 0 to 100000 (workers)',
+    'scaleDownStep: got "3"; expected an integer from 0 to 100000 (workers)',
+    'maxQueueDepth: got Infinity; expected an integer from 0 to 1000000000 (tasks)',
+  ].sort((a, b) => order(a) - order(b)));
+  assert.deepEqual(problemsOf({ name: 'threshold', overrides: [1] as never }), ['policy options must be an object of named numbers']);
+});
+
+function order(problem: string): number {
+  return Object.keys(resolvePolicy({ name: 'threshold' }).config).indexOf(problem.split(':')[0]);
+}
+
 test('the default preset applies when none is named', () => {
   const { config, preset } = resolvePolicy({ name: 'threshold' });
   assert.equal(preset, 'conservative');
