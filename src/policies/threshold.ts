@@ -55,8 +55,8 @@ export const THRESHOLD_KNOBS: KnobTable<ThresholdConfig> = {
   minUtilization: { kind: 'number', unit: 'fraction', default: 0.3, min: 0, max: 1, doc: 'Down-condition: utilization below this (or a worker idle for maxIdleTimeMs).' },
   maxIdleTimeMs: { kind: 'int', unit: 'ms', default: 300_000, min: 0, max: DAY_MS, doc: 'Down-condition alternative: a worker idle at least this long (0 = off).' },
   scaleDownThreshold: { kind: 'int', unit: 'checks', default: 5, min: 1, max: 1000, doc: 'Consecutive checks the down-conditions must hold before scaling down.' },
-  scaleUpStep: { kind: 'int', unit: 'workers', default: 2, min: 0, max: 100_000, doc: 'Workers added per scale-up (0 = never scale up).' },
-  scaleDownStep: { kind: 'int', unit: 'workers', default: 1, min: 0, max: 100_000, doc: 'Workers removed per scale-down (0 = never scale down).' },
+  scaleUpStep: { kind: 'int', unit: 'workers', default: 2, min: 1, max: 100_000, doc: 'Workers added per scale-up.' },
+  scaleDownStep: { kind: 'int', unit: 'workers', default: 1, min: 1, max: 100_000, doc: 'Workers removed per scale-down.' },
   scaleUpCooldownMs: { kind: 'int', unit: 'ms', default: 120_000, min: 0, max: DAY_MS, doc: 'Least time between two scale-ups.' },
   scaleDownCooldownMs: { kind: 'int', unit: 'ms', default: 300_000, min: 0, max: DAY_MS, doc: 'Least time between two scale-downs.' },
   evaluationIntervalMs: { kind: 'int', unit: 'ms', default: 30_000, min: 10, max: DAY_MS, doc: 'How often to evaluate, as the seed does every 30 s; the streaks count checks (the live autoscaler\'s tick unless the pool sets intervalMs; the simulator uses --interval-ms).' },
@@ -157,9 +157,6 @@ export function decideThreshold(
         reason: `${ups.map((t) => t.text).join(', ')} for ${upCount} of ${plural(c.scaleUpThreshold, 'check')}`,
       });
     }
-    if (c.scaleUpStep === 0) {
-      return settle({ current, wanted: current, code: 'step_zero', limits: c, moved: counted, held: counted, reason: `${because}, but scaleUpStep is 0` });
-    }
     const cd = checkCooldown(s.lastScaleUpAtMs, c.scaleUpCooldownMs, nowMs);
     if (cd.isBlocked) {
       const held = { ...counted, lastScaleUpAtMs: cd.lastAtMs };
@@ -186,9 +183,6 @@ export function decideThreshold(
         current, wanted: current, code: 'waiting_down', limits: c, moved: counted, held: counted,
         reason: `${down.text} for ${downCount} of ${plural(c.scaleDownThreshold, 'check')}`,
       });
-    }
-    if (c.scaleDownStep === 0) {
-      return settle({ current, wanted: current, code: 'step_zero', limits: c, moved: counted, held: counted, reason: `${because}, but scaleDownStep is 0` });
     }
     const cd = checkCooldown(s.lastScaleDownAtMs, c.scaleDownCooldownMs, nowMs);
     if (cd.isBlocked) {

@@ -28,10 +28,10 @@ test('an unknown preset lists the policy\'s presets', () => {
 
 test('a bad option names the field, the value and the allowed range, and every problem is reported at once', () => {
   assert.deepEqual(
-    problemsOf({ name: 'threshold', overrides: { scaleUpStep: -1, maxUtilization: 1.5, scaleUpCooldownMs: 'soon', scaleUpStpe: 3 } }),
+    problemsOf({ name: 'threshold', overrides: { scaleUpStep: 0, maxUtilization: 1.5, scaleUpCooldownMs: 'soon', scaleUpStpe: 3 } }),
     [
       'maxUtilization: got 1.5; expected a number from 0 to 1 (fraction)',
-      'scaleUpStep: got -1; expected an integer from 0 to 100000 (workers)',
+      'scaleUpStep: got 0; expected an integer from 1 to 100000 (workers)',
       'scaleUpCooldownMs: got "soon"; expected an integer from 0 to 86400000 (ms)',
       'scaleUpStpe: unknown option for policy "threshold"; known options: minWorkers, maxWorkers, maxQueueDepth, maxUtilization, minIdleWorkers, scaleUpThreshold, minQueueDepth, minUtilization, maxIdleTimeMs, scaleDownThreshold, scaleUpStep, scaleDownStep, scaleUpCooldownMs, scaleDownCooldownMs, evaluationIntervalMs',
     ],
@@ -40,7 +40,7 @@ test('a bad option names the field, the value and the allowed range, and every p
 
 test('problems carry the caller\'s path prefix', () => {
   assert.deepEqual(problemsOf({ name: 'threshold', overrides: { scaleUpStep: 2.5 }, path: 'pools[1].policyOptions' }), [
-    'pools[1].policyOptions.scaleUpStep: got 2.5; expected an integer from 0 to 100000 (workers)',
+    'pools[1].policyOptions.scaleUpStep: got 2.5; expected an integer from 1 to 100000 (workers)',
   ]);
 });
 
@@ -84,8 +84,8 @@ test('an option given as undefined counts as not given, and NaN, Infinity, strin
   assert.equal(resolvePolicy({ name: 'threshold', overrides: { scaleUpStep: undefined } }).config.scaleUpStep, 2);
   assert.deepEqual(problemsOf({ name: 'threshold', overrides: { scaleUpStep: NaN, maxQueueDepth: Infinity, scaleDownStep: '3', minIdleWorkers: null } }), [
     'minIdleWorkers: got null; expected an integer from 0 to 100000 (workers)',
-    'scaleUpStep: got NaN; expected an integer from 0 to 100000 (workers)',
-    'scaleDownStep: got "3"; expected an integer from 0 to 100000 (workers)',
+    'scaleUpStep: got NaN; expected an integer from 1 to 100000 (workers)',
+    'scaleDownStep: got "3"; expected an integer from 1 to 100000 (workers)',
     'maxQueueDepth: got Infinity; expected an integer from 0 to 1000000000 (tasks)',
   ].sort((a, b) => order(a) - order(b)));
   assert.deepEqual(problemsOf({ name: 'threshold', overrides: [1] as never }), ['policy options must be an object of named numbers']);

@@ -83,15 +83,6 @@ const rows: Row[] = [
   },
 ];
 
-rows.push({
-  name: 'a scale-down step of 0 never removes workers',
-  config: { scaleDownStep: 0 },
-  obs: { currentTarget: 10, queueDepth: 0, utilization: 0.1, workers: { busy: 1, idle: 9 } },
-  state: { downCount: 4 },
-  expect: { action: 'none', target: 10, code: 'step_zero', reason: ['but scaleDownStep is 0'] },
-  why: 'SCALE_DOWN_STEP=0 disables scale-downs',
-});
-
 for (const row of rows) {
   test(`threshold: ${row.name}`, () => {
     runRow('threshold', row);
