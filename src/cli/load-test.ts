@@ -1,5 +1,313 @@
-// Placeholder until the command lands: says so instead of pretending.
-export async function run(_argv: string[]): Promise<number> {
-  process.stderr.write('tidepool: this command is not built yet\n');
-  return 1;
+// `tidepool load-test --scenario <smoke|light|medium|heavy|stress> [--store memory|sqlite:PATH]
+//  [--policy NAME] [--preset NAME] [--seed N] [--json]` (a contract: see docs/pools.md).
+//
+// Runs a real pool on a real store, in real time: tasks are submitted evenly over the
+// scenario's ramp-up, each handler sleeps a service time drawn as seed 003 describes
+// (mean +/- variance) and fails with the scenario's failure rate; the autoscaler resizes
+// the pool. After the last task ends the run waits for the pool to come back to its
+// minimum. It prints a human summary, or with --json one JSON object as the last line of
+// stdout. A progress bar goes to stderr, only when stderr is a terminal. Exit code 0 when
+// the run passed seed 003's acceptance criteria with nothing lost.
+import { parseArgs } from 'node:util';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { QueueFullError, newToken, systemClock, type Clock, type SubmitInput, type Task } from '../core/index.ts';
+import { createTidepool } from '../tidepool.ts';
+import { nearestRank, type TaskContext } from '../pools/index.ts';
+import { SCENARIOS, judge, scaledPolicyOptions, type Criterion, type Scenario } from './load-scenarios.ts';
+
+const HELP = `Usage: tidepool load-test --scenario NAME [--store memory|sqlite:PATH] [--policy NAME] [--preset NAME] [--seed N] [--json]
+
+Scenarios:
+${Object.values(SCENARIOS)
+  .map((s) => `  ${s.name.padEnd(7)} ${s.summary}`)
+  .join('\n')}
+
+Options:
+  --store    where tasks live (default: a fresh SQLite file in a temp directory)
+  --policy   scaling policy instead of the scenario's own (its cooldowns are scaled to the run)
+  --preset   a preset of that policy
+  --seed     seed for the service-time and failure draws (default 1)
+  --json     print one JSON object as the last line of stdout
+Exit code: 0 when the run passed, 1 when it did not, 2 on bad arguments.`;
+
+export interface LoadTestResult {
+  scenario: string;
+  policy: string;
+  store: string;
+  submitted: number;
+  completed: number;
+  failed: number;
+  lost: number;
+  throughputPerSec: number;
+  avgLatencyMs: number;
+  p50LatencyMs: number;
+  p95LatencyMs: number;
+  p99LatencyMs: number;
+  successRate: number;
+  health: 'healthy' | 'degraded' | 'unhealthy';
+  peakWorkers: number;
+  finalWorkers: number;
+  minWorkers: number;
+  maxWorkers: number;
+  targetWorkers: number;
+  scaleUps: number;
+  scaleDowns: number;
+  backpressureActivations: number;
+  stalls: number;
+  failedAttempts: number;
+  durationMs: number;
+  criteria: Criterion[];
+  passed: boolean;
+}
+
+/** A small seeded PRNG (mulberry32), so a run's draws repeat with its seed. */
+function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export interface RunOptions {
+  store: string;
+  policy?: string;
+  preset?: string;
+  seed?: number;
+  clock?: Clock;
+  /** Called as tasks end (for a progress bar). */
+  onProgress?: (done: number, total: number, workers: number) => void;
+}
+
+export async function runLoadTest(s: Scenario, options: RunOptions): Promise<LoadTestResult> {
+  const clock = options.clock ?? systemClock;
+  const random = seededRandom(options.seed ?? 1);
+  const policy = options.policy ?? s.policy;
+  const preset = options.policy ? options.preset : (options.preset ?? s.preset);
+  // A type of its own, so counts on a shared SQLite file see only this run's tasks.
+  const type = `load-test-${newToken().slice(0, 8)}`;
+  const handler = async (payload: { ms: number }, ctx: TaskContext) => {
+    await clock.sleep(payload.ms, ctx.signal);
+    if (random() < s.failureRate) throw new Error(`simulated failure (rate ${s.failureRate})`);
+    return null;
+  };
+  const tp = await createTidepool(
+    {
+      store: options.store,
+      maxQueueDepth: s.maxQueueDepth,
+      retry: { maxAttempts: s.maxAttempts, baseMs: Math.max(10, Math.round(s.meanServiceMs / 4)), maxMs: s.meanServiceMs * 4, jitter: 1 },
+      autoscaler: { intervalMs: s.intervalMs, sampleEveryTicks: 10 },
+      pools: [
+        {
+          name: 'load',
+          types: [type],
+          minWorkers: s.minWorkers,
+          maxWorkers: s.maxWorkers,
+          policy,
+          preset,
+          policyOptions: scaledPolicyOptions(policy, s),
+          intervalMs: s.intervalMs,
+          pollMs: Math.max(10, Math.round(s.meanServiceMs / 4)),
+          maxTasksPerWorker: s.maxTasksPerWorker,
+          stallTimeoutMs: s.meanServiceMs * 20,
+          windowMs: Math.max(60_000, s.maxDurationMs),
+        },
+      ],
+    },
+    { [type]: handler },
+    { clock },
+  );
+  const pool = tp.pools.get('load')!;
+  let peakWorkers = pool.stats().total;
+  const notePeak = () => (peakWorkers = Math.max(peakWorkers, pool.stats().total));
+  pool.on('worker.added', notePeak);
+
+  const latencies: number[] = [];
+  let completed = 0;
+  let failed = 0;
+  let lastFinishMs = 0;
+  let wake: (() => void) | null = null;
+  const unsubscribe = tp.store.subscribe((event) => {
+    if (event.kind !== 'finished' || event.task.type !== type) return;
+    const t: Task = event.task;
+    if (t.status === 'succeeded') {
+      completed++;
+      latencies.push((t.finishedAtMs ?? clock.now()) - t.createdAtMs);
+    } else if (t.status === 'dead') failed++;
+    lastFinishMs = clock.now();
+    options.onProgress?.(completed + failed, s.totalTasks, pool.stats().total);
+    wake?.();
+  });
+
+  const startMs = clock.now();
+  let submitted = 0;
+  let backpressureActivations = 0;
+  const deadlineMs = startMs + s.maxDurationMs;
+  const inputs: SubmitInput[] = Array.from({ length: s.totalTasks }, () => ({
+    type,
+    payload: { ms: Math.max(1, Math.round(s.meanServiceMs * (1 + s.serviceVariance * (2 * random() - 1)))) },
+  }));
+
+  // Submit evenly over the ramp-up. A submit refused by backpressure waits its retry-after
+  // and is tried again; each refused round counts as one backpressure activation.
+  const isAccepted = new Array<boolean>(inputs.length).fill(false);
+  let nextUnsent = 0;
+  while (submitted < inputs.length && clock.now() < deadlineMs) {
+    const elapsedMs = clock.now() - startMs;
+    const due = Math.min(inputs.length, Math.floor(((elapsedMs + 1) / s.rampUpMs) * inputs.length) + 1);
+    const batch: number[] = [];
+    for (let i = nextUnsent; i < due; i++) if (!isAccepted[i]) batch.push(i);
+    // Submits issued together share one commit on SQLite (group commit).
+    const outcomes = await Promise.allSettled(batch.map((i) => tp.submit(inputs[i]!)));
+    let refused: QueueFullError | null = null;
+    outcomes.forEach((o, k) => {
+      if (o.status === 'fulfilled') {
+        isAccepted[batch[k]!] = true;
+        submitted++;
+      } else if (o.reason instanceof QueueFullError) refused ??= o.reason;
+      else throw o.reason;
+    });
+    while (nextUnsent < inputs.length && isAccepted[nextUnsent]) nextUnsent++;
+    if (refused) {
+      backpressureActivations++;
+      await clock.sleep(Math.min(Math.max(10, (refused as QueueFullError).retryAfterMs), s.meanServiceMs));
+      continue;
+    }
+    await clock.sleep(Math.max(5, Math.round(s.rampUpMs / inputs.length)));
+  }
+
+  // Wait for every accepted task to end, then for the pool to come back to its minimum.
+  const waitFor = async (isDone: () => boolean, untilMs: number) => {
+    while (!isDone() && clock.now() < untilMs) {
+      await Promise.race([new Promise<void>((r) => (wake = r)), clock.sleep(s.intervalMs)]);
+      wake = null;
+      notePeak();
+    }
+  };
+  await waitFor(() => completed + failed >= submitted, deadlineMs);
+  const settleUntilMs = Math.min(clock.now() + 40 * s.cooldownMs + 20 * s.intervalMs, deadlineMs + 10 * s.intervalMs);
+  await waitFor(() => pool.stats().total === s.minWorkers && pool.stats().draining === 0, settleUntilMs);
+  notePeak();
+
+  const stats = pool.stats();
+  const control = tp.autoscaler.control('load');
+  const endMs = clock.now();
+  unsubscribe();
+  await tp.close(1000);
+  const sorted = latencies.sort((a, b) => a - b);
+  const lost = submitted - completed - failed;
+  const figures = {
+    submitted,
+    completed,
+    failed,
+    lost,
+    successRate: completed + failed === 0 ? 0 : completed / (completed + failed),
+    health: stats.health,
+    stalls: stats.stalls,
+    peakWorkers,
+    finalWorkers: stats.total,
+    scaleUps: control.scaleUps,
+    scaleDowns: control.scaleDowns,
+  };
+  const criteria = judge(s, figures);
+  const activeMs = Math.max(1, (lastFinishMs || endMs) - startMs);
+  return {
+    scenario: s.name,
+    policy: control.preset ? `${control.policy}/${control.preset}` : control.policy,
+    store: options.store,
+    ...figures,
+    throughputPerSec: (completed * 1000) / activeMs,
+    avgLatencyMs: sorted.length ? sorted.reduce((a, b) => a + b, 0) / sorted.length : 0,
+    p50LatencyMs: nearestRank(sorted, 0.5),
+    p95LatencyMs: nearestRank(sorted, 0.95),
+    p99LatencyMs: nearestRank(sorted, 0.99),
+    minWorkers: s.minWorkers,
+    maxWorkers: s.maxWorkers,
+    targetWorkers: s.targetWorkers,
+    backpressureActivations,
+    failedAttempts: stats.failedAttempts,
+    durationMs: endMs - startMs,
+    criteria,
+    passed: criteria.every((c) => c.passed),
+  };
+}
+
+function summary(r: LoadTestResult): string {
+  const f = (x: number) => (Number.isInteger(x) ? String(x) : x.toFixed(1));
+  return [
+    `load test "${r.scenario}" on ${r.store} with policy ${r.policy}: ${r.passed ? 'PASSED' : 'FAILED'} in ${(r.durationMs / 1000).toFixed(1)} s`,
+    `  tasks       ${r.submitted} submitted, ${r.completed} completed, ${r.failed} failed (dead), ${r.lost} lost, ${r.failedAttempts} failed attempts retried or not`,
+    `  throughput  ${f(r.throughputPerSec)} tasks/s; latency p50 ${f(r.p50LatencyMs)} ms, p95 ${f(r.p95LatencyMs)} ms, p99 ${f(r.p99LatencyMs)} ms`,
+    `  workers     ${r.minWorkers} -> peak ${r.peakWorkers} -> ${r.finalWorkers} (target ${r.targetWorkers}, max ${r.maxWorkers}); ${r.scaleUps} scale-ups, ${r.scaleDowns} scale-downs`,
+    `  health      ${r.health}; success rate ${(r.successRate * 100).toFixed(1)}%; ${r.stalls} stalls; ${r.backpressureActivations} backpressure activations`,
+    ...r.criteria.map((c) => `  ${c.passed ? 'ok  ' : 'FAIL'}  ${c.name}: ${c.detail}`),
+  ].join('\n');
+}
+
+export async function run(argv: string[]): Promise<number> {
+  let args;
+  try {
+    args = parseArgs({
+      args: argv,
+      options: {
+        scenario: { type: 'string' },
+        store: { type: 'string' },
+        policy: { type: 'string' },
+        preset: { type: 'string' },
+        seed: { type: 'string' },
+        json: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+      strict: true,
+    }).values;
+  } catch (err) {
+    process.stderr.write(`tidepool load-test: ${(err as Error).message}\n\n${HELP}\n`);
+    return 2;
+  }
+  if (args.help) {
+    process.stdout.write(HELP + '\n');
+    return 0;
+  }
+  const scenario = args.scenario ? SCENARIOS[args.scenario] : undefined;
+  if (!scenario) {
+    process.stderr.write(
+      `tidepool load-test: --scenario ${args.scenario === undefined ? 'is required' : `got ${JSON.stringify(args.scenario)}`}; expected one of ${Object.keys(SCENARIOS).join(', ')}\n`,
+    );
+    return 2;
+  }
+  const seed = args.seed === undefined ? 1 : Number(args.seed);
+  if (!Number.isSafeInteger(seed) || seed < 0) {
+    process.stderr.write(`tidepool load-test: --seed got ${JSON.stringify(args.seed)}; expected an integer >= 0\n`);
+    return 2;
+  }
+  const store = args.store ?? `sqlite:${join(mkdtempSync(join(tmpdir(), 'tidepool-load-')), 'load.db')}`;
+  let bar: { start(total: number, value: number, payload?: object): void; update(value: number, payload?: object): void; stop(): void } | null = null;
+  if (process.stderr.isTTY) {
+    const { default: cliProgress } = await import('cli-progress');
+    bar = new cliProgress.SingleBar(
+      { stream: process.stderr, format: `${scenario.name} [{bar}] {value}/{total} tasks | {workers} workers | {duration}s`, hideCursor: true },
+      cliProgress.Presets.shades_classic,
+    );
+    bar.start(scenario.totalTasks, 0, { workers: scenario.minWorkers });
+  }
+  let result: LoadTestResult;
+  try {
+    result = await runLoadTest(scenario, {
+      store,
+      policy: args.policy,
+      preset: args.preset,
+      seed,
+      onProgress: (done, _total, workers) => bar?.update(done, { workers }),
+    });
+  } finally {
+    bar?.stop();
+  }
+  if (args.json) process.stdout.write(JSON.stringify(result) + '\n');
+  else process.stdout.write(summary(result) + '\n');
+  return result.passed ? 0 : 1;
 }
