@@ -169,3 +169,13 @@ test('hpa: a pool below its minimum is raised to it', () => {
     why: 'the controller sets desired = minReplicas when current < minReplicas',
   });
 });
+
+test('hpa: at 0 workers there is no pod to measure, so (as in Kubernetes) it stays at 0', () => {
+  runRow('hpa', {
+    name: 'zero',
+    config: { minWorkers: 0 },
+    obs: { currentTarget: 0, queueDepth: 25 },
+    expect: { action: 'none', target: 0, code: 'hpa_no_ready_workers' },
+    why: 'utilization is undefined without pods; use keda to scale from zero',
+  });
+});

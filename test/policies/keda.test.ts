@@ -109,3 +109,13 @@ test('keda: scale to zero and back, with minWorkers 0', () => {
     { atMs: 425 * SEC, obs: { queueDepth: 2, workers: { busy: 1 } }, expect: { action: 'scale_up', target: 3, code: 'keda_scale_up' } },
   ]);
 });
+
+test('keda: a clock stepped backwards cannot make the pool look idle for longer than it was', () => {
+  runSteps('keda', { start: 2, config: { minWorkers: 0 } }, [
+    { atMs: 1000 * SEC, obs: { queueDepth: 0, workers: { busy: 2 } }, expect: { action: 'none', target: 2, code: 'within_tolerance' } },
+    // Back 500 s: the last activity (1000 s) seems to be in the future; it counts from 500 s.
+    { atMs: 500 * SEC, obs: { queueDepth: 0, workers: { idle: 2 } }, expect: { action: 'none', target: 2, code: 'scale_down_stabilized' } },
+    { atMs: 800 * SEC - 1, obs: { queueDepth: 0, workers: { idle: 2 } }, expect: { action: 'none', target: 2, code: 'scale_down_stabilized' } },
+    { atMs: 800 * SEC, obs: { queueDepth: 0, workers: { idle: 2 } }, expect: { action: 'scale_down', target: 0, code: 'keda_deactivate', reason: ['for 300 s >= cooldown 300 s'] } },
+  ]);
+});
