@@ -185,24 +185,19 @@ export class SqliteStore implements Store {
     for (let i = 0; i < inputs.length; i++) {
       if (results[i] !== undefined) continue;
       const task = buildTask(inputs[i], this.options, nowMs);
-      s.insertTask.run({
-        id: task.id,
-        type: task.type,
-        tenant: task.tenant,
-        priority: task.priority,
-        runAt: task.runAtMs,
-        maxAttempts: task.maxAttempts,
-        timeoutMs: task.timeoutMs,
-        key: task.idempotencyKey,
-        payload: payloads[i],
-        now: nowMs,
-      });
+      s.insertTask.run(
+        task.id, task.type, task.tenant, task.priority, task.runAtMs,
+        task.maxAttempts, task.timeoutMs, task.idempotencyKey, payloads[i], nowMs,
+      );
       deltas.add(task.type, 'queued', 1);
       types.add(task.type);
       results[i] = { task, created: true };
     }
     deltas.apply(s);
-    if (types.size) tx.afterCommit(() => this.listeners.emit({ kind: 'submitted', types: [...types] }));
+    if (types.size) {
+      tx.memo.clear();
+      tx.afterCommit(() => this.listeners.emit({ kind: 'submitted', types: [...types] }));
+    }
     return results.map((r) => {
       if (typeof r !== 'number') return r;
       const first = results[r] as SubmitResult;
@@ -220,20 +215,29 @@ export class SqliteStore implements Store {
 
   private claimIn(req: ClaimRequest, nowMs: number, tx: TxContext): ClaimedTask[] {
     const s = this.s;
-    if (s.anyExpired.get(nowMs)) this.reclaimIn(nowMs, tx);
+    // Within one group transaction, expired leases are looked for once, and the tenants
+    // with pending tasks are remembered until an operation queues tasks again.
+    if (!tx.memo.has('expiryChecked')) {
+      tx.memo.set('expiryChecked', true);
+      if (s.anyExpired.get(nowMs)) this.reclaimIn(nowMs, tx);
+    }
     const types = [...new Set(req.types)];
-    const tenantsByType = types.map((type) => ({
-      type,
-      tenants: (s.tenantsWithPending.all({ type }) as { tenant: string }[]).map((r) => r.tenant),
-    }));
+    const tenantsByType = types.map((type) => {
+      let tenants = tx.memo.get(`tenants:${type}`) as string[] | undefined;
+      if (!tenants) {
+        tenants = (s.tenantsWithPending.all(type) as { tenant: string }[]).map((r) => r.tenant);
+        tx.memo.set(`tenants:${type}`, tenants);
+      }
+      return { type, tenants };
+    });
     const withTasks = tenantsByType.filter((t) => t.tenants.length > 0);
     if (withTasks.length === 0) return [];
-    const claim = { now: nowMs, worker: req.workerId, expires: nowMs + req.leaseMs };
+    const expiresMs = nowMs + req.leaseMs;
     let rows: TaskRow[];
     if (withTasks.length === 1 && withTasks[0].tenants.length === 1 && !this.hasTenantLimits) {
       // One type, one tenant, no limits: fairness has nothing to decide; claim in one statement.
       const { type, tenants } = withTasks[0];
-      rows = s.claimTop(req.limit).all({ ...claim, type, tenant: tenants[0] }) as unknown as TaskRow[];
+      rows = s.claimTop(req.limit).all(nowMs, req.workerId, expiresMs, type, tenants[0]) as unknown as TaskRow[];
       rows.sort((a, b) => b.priority - a.priority || a.seq - b.seq);
     } else {
       const running = new Map<string, number>();
@@ -245,14 +249,14 @@ export class SqliteStore implements Store {
           const cap = limitOf(tenant);
           const room = cap > 0 ? Math.min(req.limit, cap - (running.get(tenant) ?? 0)) : req.limit;
           if (room <= 0) continue;
-          const candidates = s.candidates(room).all({ type, tenant, now: nowMs }) as unknown as CandidateRow[];
+          const candidates = s.candidates(room).all(type, tenant, nowMs) as unknown as CandidateRow[];
           if (candidates.length) sources.push(arraySource(tenant, candidates));
         }
       }
       const picked = pickFair(sources, running, limitOf, req.limit);
       if (picked.length === 0) return [];
       const order = new Map(picked.map((c, i) => [c.seq, i]));
-      rows = s.claimSeqs.all({ ...claim, seqs: JSON.stringify(picked.map((c) => c.seq)) }) as unknown as TaskRow[];
+      rows = s.claimSeqs.all(nowMs, req.workerId, expiresMs, JSON.stringify(picked.map((c) => c.seq))) as unknown as TaskRow[];
       rows.sort((a, b) => order.get(a.seq)! - order.get(b.seq)!);
     }
     const deltas = new CountDeltas();
@@ -280,7 +284,7 @@ export class SqliteStore implements Store {
     const resultJson = JSON.stringify(result === undefined ? null : result);
     return this.queue.enqueue((tx) => {
       const nowMs = this.options.clock.now();
-      const row = this.s.succeed.get({ id: taskId, token: leaseToken, result: resultJson, now: nowMs }) as
+      const row = this.s.succeed.get(resultJson, nowMs, taskId, leaseToken) as
         | { seq: number; type: string }
         | undefined;
       if (!row) throw this.leaseError(taskId);
@@ -309,6 +313,7 @@ export class SqliteStore implements Store {
       } else {
         const runAt = nowMs + backoffMs(current.attempts, this.options.retry, this.options.random);
         s.retry.get({ id: taskId, error: errorJson, runAt, now: nowMs });
+        tx.memo.clear();
         deltas.move(current.type, 'running', 'retrying');
       }
       deltas.apply(s);
@@ -379,6 +384,7 @@ export class SqliteStore implements Store {
       }
       const deltas = new CountDeltas();
       deltas.move(row.type, 'dead', 'queued');
+      tx.memo.clear();
       deltas.apply(s);
       tx.afterCommit(() => this.listeners.emit({ kind: 'submitted', types: [row.type] }));
       return toTask(row);
@@ -408,6 +414,7 @@ export class SqliteStore implements Store {
         this.afterFinish(dead, nowMs, tx);
       } else {
         s.retry.get({ id: row.id, error, runAt: nowMs, now: nowMs });
+        tx.memo.delete(`tenants:${row.type}`);
         deltas.move(row.type, 'running', 'retrying');
         requeued.add(row.type);
       }

@@ -14,6 +14,12 @@ export const MAX_OPS_PER_FLUSH = 1_000;
 /** What an operation may do besides its writes: effects that run only after COMMIT. */
 export interface TxContext {
   afterCommit(effect: () => void): void;
+  /**
+   * Facts an operation may reuse within this group transaction. An operation that queues
+   * tasks clears it. A refused operation's savepoint rolls back, but what it cached was
+   * read before its writes or cleared by them.
+   */
+  readonly memo: Map<string, unknown>;
 }
 
 interface PendingOp {
@@ -59,6 +65,7 @@ export class WriteQueue {
     const s = this.statements;
     const startMs = monotonicMs();
     const done: { op: PendingOp; ok: boolean; value: unknown; effects: (() => void)[] }[] = [];
+    const memo = new Map<string, unknown>();
     try {
       s.begin.run();
     } catch (err) {
@@ -70,10 +77,11 @@ export class WriteQueue {
       const effects: (() => void)[] = [];
       s.savepoint.run();
       try {
-        const value = op.run({ afterCommit: (effect) => effects.push(effect) });
+        const value = op.run({ afterCommit: (effect) => effects.push(effect), memo });
         s.release.run();
         done.push({ op, ok: true, value, effects });
       } catch (err) {
+        memo.clear();
         try {
           s.rollbackTo.run();
           s.release.run();
