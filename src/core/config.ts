@@ -68,6 +68,9 @@ export interface PoolConfig {
   windowMs: number;
 }
 
+/** A pool as the config lists it: its types, and any pool settings it overrides. */
+export type PoolEntry = Partial<Omit<PoolConfig, 'types'>> & { types: string[] };
+
 export interface TidepoolConfig {
   store: string;
   durability: Durability;
@@ -80,7 +83,8 @@ export interface TidepoolConfig {
   autoscaler: { enabled: boolean; intervalMs: number; sampleEveryTicks: number };
   /** Settings every pool starts from (and the pools made for handler types no pool lists). */
   poolDefaults: Omit<PoolConfig, 'name' | 'types'>;
-  pools: PoolConfig[];
+  /** Pools as written: any pool setting left out comes from poolDefaults (see resolvePoolConfig). */
+  pools: PoolEntry[];
   /** Sections other rooms add (server, ...) live beside these. */
   [section: string]: unknown;
 }
@@ -274,7 +278,7 @@ export function defaultConfig(): TidepoolConfig {
 }
 
 /** Fills a pool entry from poolDefaults; the name defaults to the first type. */
-export function resolvePoolConfig(entry: Partial<PoolConfig> & { types: string[] }, defaults: TidepoolConfig['poolDefaults']): PoolConfig {
+export function resolvePoolConfig(entry: PoolEntry, defaults: TidepoolConfig['poolDefaults']): PoolConfig {
   const merged = { ...structuredClone(defaults), ...entry } as PoolConfig;
   // poolDefaults' knobs belong to poolDefaults' policy: a pool with another policy does not inherit them.
   const inherits = merged.policy === defaults.policy;

@@ -1,5 +1,5 @@
 // The Pool interface: a set of workers serving one or more task types.
-import type { Json, PoolStats, WorkerInfo } from '../core/index.ts';
+import type { PoolStats, WorkerInfo } from '../core/index.ts';
 
 /** What a handler gets besides the payload (a public contract: at least id, attempt, signal). */
 export interface TaskContext {
@@ -14,7 +14,8 @@ export interface TaskContext {
   progress(): void;
 }
 
-export type Handler = (payload: any, ctx: TaskContext) => Promise<Json | void> | Json | void;
+/** `async (payload, ctx) => result`; the result is stored as JSON (undefined becomes null). */
+export type Handler = (payload: any, ctx: TaskContext) => unknown;
 export type HandlerMap = Record<string, Handler>;
 
 export interface Pool {

@@ -100,7 +100,7 @@ test("a task's timeout aborts the handler's signal and records a Timeout failure
   await clock.advance(499);
   assert.equal(aborted, null);
   await clock.advance(1);
-  assert.match(String((aborted as Error).message), /attempt 1 passed its timeout of 500 ms/);
+  assert.match(String((aborted as unknown as Error).message), /attempt 1 passed its timeout of 500 ms/);
   const after = (await store.get(task.id))!;
   assert.equal(after.status, 'dead');
   assert.equal(after.error?.code, 'Timeout');
