@@ -72,11 +72,45 @@ const IDLE = 2;
 const BUSY = 3;
 const DRAINING = 4;
 
-/** Nearest-rank percentile of the first n values of a sorted array. */
-function rank(sorted: Float64Array, n: number, p: number): number {
-  if (n === 0) return 0;
-  const k = Math.min(n - 1, Math.max(0, Math.ceil(p * n - 1e-9) - 1));
-  return sorted[k];
+/** Rearranges a[lo..hi] so that a[k] holds the value a full sort would put there (Hoare's selection). */
+function select(a: Float64Array, lo: number, hi: number, k: number): number {
+  while (hi > lo) {
+    const pivot = a[(lo + hi) >> 1];
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while (a[i] < pivot) i++;
+      while (a[j] > pivot) j--;
+      if (i <= j) {
+        const x = a[i];
+        a[i] = a[j];
+        a[j] = x;
+        i++;
+        j--;
+      }
+    }
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else break;
+  }
+  return a[k];
+}
+
+/** Nearest-rank index of percentile p among n values. */
+function rankIndex(n: number, p: number): number {
+  return Math.min(n - 1, Math.max(0, Math.ceil(p * n - 1e-9) - 1));
+}
+
+/** p50, p95 and p99 (nearest rank) of the first n values of a, which it reorders. */
+function percentiles(a: Float64Array, n: number): { p50: number; p95: number; p99: number } {
+  if (n === 0) return { p50: 0, p95: 0, p99: 0 };
+  const k99 = rankIndex(n, 0.99);
+  const k95 = rankIndex(n, 0.95);
+  const k50 = rankIndex(n, 0.5);
+  const p99 = select(a, 0, n - 1, k99);
+  const p95 = select(a, 0, k99, k95);
+  const p50 = select(a, 0, k95, k50);
+  return { p50, p95, p99 };
 }
 
 export function simulate(w: Workload, policy: SimPolicy, options: SimOptions): SimRun {
@@ -273,14 +307,12 @@ export function simulate(w: Workload, policy: SimPolicy, options: SimOptions): S
     while (runFrom < runLen && runAt[runFrom] <= t - windowMs) runFrom++;
     const wn = waitLen - waitFrom;
     scratch.set(waitVal.subarray(waitFrom, waitLen));
-    const ws = scratch.subarray(0, wn).sort();
-    const waitMs = { p50: rank(ws, wn, 0.5), p95: rank(ws, wn, 0.95), p99: rank(ws, wn, 0.99), count: wn };
+    const waitMs = { ...percentiles(scratch, wn), count: wn };
     const rn = runLen - runFrom;
-    scratch.set(runVal.subarray(runFrom, runLen));
-    const rs = scratch.subarray(0, rn).sort();
     let sum = 0;
-    for (let i = 0; i < rn; i++) sum += rs[i];
-    const runMs = { p50: rank(rs, rn, 0.5), p95: rank(rs, rn, 0.95), p99: rank(rs, rn, 0.99), mean: rn ? sum / rn : 0, count: rn };
+    for (let i = runFrom; i < runLen; i++) sum += runVal[i];
+    scratch.set(runVal.subarray(runFrom, runLen));
+    const runMs = { ...percentiles(scratch, rn), mean: rn ? sum / rn : 0, count: rn };
     const idle = idleStack.length;
     const ready = idle + nBusy + nDraining;
     let oldestWaitMs = 0;
