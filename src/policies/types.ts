@@ -61,9 +61,10 @@ export interface BaseConfig {
 export interface Decision<S> {
   action: ScaleAction;
   /**
-   * Desired total number of workers. Every built-in policy already passes its wish
-   * through the shared clamp (src/policies/clamp.ts) with its own bounds, so its state
-   * knows what really happened; clamping again with the same bounds changes nothing.
+   * Desired total number of workers. Callers (the autoscaler, the simulator) always pass
+   * it through the shared clamp (src/policies/clamp.ts) with the policy's bounds. The seed
+   * and reference policies clamp it themselves already, so their state knows what really
+   * happened; clamping again with the same bounds changes nothing.
    */
   target: number;
   /** Stable reason code, e.g. `scale_up_depth`, `cooldown`, `steady`. */
