@@ -48,7 +48,7 @@ test('the dashboard shows charts moving and a scaling decision with its reason w
     await page.waitForSelector('#conn.live', { timeout: 10_000 });
     const seriesPoints = () =>
       page.evaluate(() => {
-        const c = (window as any).echarts.getInstanceByDom(document.getElementById('chart-depth'));
+        const c = (globalThis as any).echarts.getInstanceByDom((globalThis as any).document.getElementById('chart-depth'));
         const s = c.getOption().series as Array<{ data: Array<[number, number]> }>;
         return s.length ? s[0].data.length : 0;
       });
@@ -64,9 +64,9 @@ test('the dashboard shows charts moving and a scaling decision with its reason w
     assert.equal(res.status, 201);
 
     await page.waitForSelector('#events li.event.scale_up', { timeout: 30_000 });
-    await page.waitForFunction(() => Number(document.body.dataset.snapshots ?? 0) >= 8, null, { timeout: 20_000 });
+    await page.waitForFunction(() => Number((globalThis as any).document.body.dataset.snapshots ?? 0) >= 8, null, { timeout: 20_000 });
     const maxDepth = await page.evaluate(() => {
-      const c = (window as any).echarts.getInstanceByDom(document.getElementById('chart-depth'));
+      const c = (globalThis as any).echarts.getInstanceByDom((globalThis as any).document.getElementById('chart-depth'));
       return Math.max(0, ...c.getOption().series[0].data.map((d: [number, number]) => d[1] ?? 0));
     });
     const pointsAfter = await seriesPoints();

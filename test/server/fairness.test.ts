@@ -31,7 +31,7 @@ test("one tenant's flood of 10,000 tasks does not starve another: B's task start
   try {
     const post = async (key: string, path: string, body: unknown) => {
       const res = await fetch(running.url + path, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
-      return { status: res.status, body: await res.json() };
+      return { status: res.status, body: (await res.json()) as any };
     };
     for (let i = 0; i < 10; i++) {
       const res = await post('key-tenant-a-1', '/v1/tasks/batch', { tasks: Array.from({ length: 1000 }, (_, j) => ({ type: 'work', payload: i * 1000 + j })) });

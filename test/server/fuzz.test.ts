@@ -109,7 +109,7 @@ test('10,000+ malformed and hostile requests all get a 4xx, the server stays hea
         if (n % VALID_EVERY === 0) {
           valid++;
           const res = await fetch(s.url + '/v1/tasks', { method: 'POST', headers: { authorization: `Bearer ${KEY_A}`, 'content-type': 'application/json' }, body: JSON.stringify({ type: 'fuzz', payload: { n } }) });
-          const body = await res.json();
+          const body = (await res.json()) as { id: string };
           if (res.status !== 201) bad.push(`valid submit ${n}: ${res.status} ${JSON.stringify(body)}`);
           else accepted.push(body.id);
           continue;
