@@ -16,3 +16,5 @@ export type { PolicyChoice } from './wiring.ts';
 export { runPolicy, compareAll, smallestFixedPool, onlinePolicyNames, formatCompareTable } from './compare.ts';
 export type { CompareRow, RunSettings } from './compare.ts';
 export { plotOption, PLOT_WIDTH_PX, PLOT_HEIGHT_PX } from './plot.ts';
+export { tasksToWorkload } from './export.ts';
+export type { ExportFilter } from './export.ts';
