@@ -1,7 +1,7 @@
 // Seed 000 (the Go multi-agent autoscaler), reproduced with its own numbers.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { MIN, SEC, runRow, runSteps, type Row } from './helpers.ts';
+import { MIN, SEC, runRow, runSteps, type Row, type Step } from './helpers.ts';
 
 const rows: Row[] = [
   {
@@ -132,14 +132,16 @@ test('threshold: with 30 s checks the second streak of 3 completes at +90 s and 
 
 test('threshold: scale-down has its own 5-minute cooldown, independent of scale-ups', () => {
   const quiet = { queueDepth: 0, utilization: 0.1 };
-  const steps = [];
-  // 5 checks to the first scale-down (10 -> 9), then 5 more at +150..+270 s: blocked until +420 s.
-  for (let i = 0; i < 5; i++) steps.push({ atMs: i * 30 * SEC, obs: quiet, expect: { action: 'none' as const, target: 10, code: 'waiting_down' } });
-  steps[4] = { atMs: 120 * SEC, obs: quiet, expect: { action: 'scale_down', target: 9, code: 'scale_down_low_load' } } as never;
-  for (let i = 1; i <= 4; i++) steps.push({ atMs: (120 + i * 30) * SEC, obs: quiet, expect: { action: 'none' as const, target: 9, code: 'waiting_down' } });
-  steps.push({ atMs: 270 * SEC, obs: quiet, expect: { action: 'none' as const, target: 9, code: 'cooldown_down', reason: ['last scale-down 150 s ago, cooldown 300 s (150 s left)'] } } as never);
-  steps.push({ atMs: 420 * SEC, obs: quiet, expect: { action: 'scale_down', target: 8, code: 'scale_down_low_load' } } as never);
-  runSteps('threshold', { start: 10 }, steps as never);
+  const steps: Step[] = [];
+  // 5 checks to the first scale-down (10 -> 9) at 120 s, then a new streak of 5 at 150..270 s
+  // that the 5-minute cooldown blocks until 420 s.
+  for (const t of [0, 30, 60, 90]) steps.push({ atMs: t * SEC, obs: quiet, expect: { action: 'none', target: 10, code: 'waiting_down' } });
+  steps.push({ atMs: 120 * SEC, obs: quiet, expect: { action: 'scale_down', target: 9, code: 'scale_down_low_load' } });
+  for (const t of [150, 180, 210, 240]) steps.push({ atMs: t * SEC, obs: quiet, expect: { action: 'none', target: 9, code: 'waiting_down' } });
+  steps.push({ atMs: 270 * SEC, obs: quiet, expect: { action: 'none', target: 9, code: 'cooldown_down', reason: ['last scale-down 150 s ago, cooldown 300 s (150 s left)'] } });
+  steps.push({ atMs: 419_999, obs: quiet, expect: { action: 'none', target: 9, code: 'cooldown_down', reason: ['(1 ms left)'] } });
+  steps.push({ atMs: 420 * SEC, obs: quiet, expect: { action: 'scale_down', target: 8, code: 'scale_down_low_load' } });
+  runSteps('threshold', { start: 10 }, steps);
 });
 
 test('threshold: a clock stepped backwards restarts the cooldown from the new now instead of blocking for the jump', () => {
@@ -194,4 +196,22 @@ test('threshold: the cost-optimized preset removes a worker after 2 checks below
     expect: { action: 'scale_down', target: 9, code: 'scale_down_low_load', reason: ['utilization 35% < 40% for 2 checks'] },
     why: 'cost-optimized: MinUtilization 40%, ScaleDownThreshold 2',
   });
+});
+
+test('threshold: seed 000 "Scaling Response Times": a queue spike is answered within 2 minutes, low utilization within 3', () => {
+  // Checks every 30 s (EvaluationInterval). The spike begins just after the check at 0 s.
+  const spike = { queueDepth: 120, utilization: 0.5 };
+  const up = runSteps('threshold', { start: 10 }, [
+    { atMs: 0, obs: { queueDepth: 5, utilization: 0.5 }, expect: { action: 'none', target: 10, code: 'steady' } },
+    { atMs: 30 * SEC, obs: spike, expect: { action: 'none', target: 10, code: 'waiting_up' } },
+    { atMs: 60 * SEC, obs: spike, expect: { action: 'none', target: 10, code: 'waiting_up' } },
+    { atMs: 90 * SEC, obs: spike, expect: { action: 'scale_up', target: 12, code: 'scale_up_depth' } },
+  ]);
+  assert.equal(up.findIndex((d) => d.action === 'scale_up'), 3, 'detected at the first check (30 s), scaled at the third (90 s): under 2 minutes');
+
+  const quiet = { queueDepth: 2, utilization: 0.1 };
+  const downSteps: Step[] = [{ atMs: 0, obs: { queueDepth: 30, utilization: 0.5 }, expect: { action: 'none', target: 10, code: 'steady' } }];
+  for (const t of [30, 60, 90, 120]) downSteps.push({ atMs: t * SEC, obs: quiet, expect: { action: 'none', target: 10, code: 'waiting_down' } });
+  downSteps.push({ atMs: 150 * SEC, obs: quiet, expect: { action: 'scale_down', target: 9, code: 'scale_down_low_load' } });
+  runSteps('threshold', { start: 10 }, downSteps);
 });
