@@ -5,7 +5,7 @@ import type { Timeline } from './engine.ts';
 import type { CompareRow } from './compare.ts';
 
 export const PLOT_WIDTH_PX = 1200;
-export const PLOT_HEIGHT_PX = 1000;
+export const PLOT_HEIGHT_PX = 1060;
 
 /** Keeps at most `points` samples, taking the maximum inside each bucket so peaks stay visible. */
 function downsample(t: number[], v: number[], points: number): [number, number][] {
@@ -56,27 +56,27 @@ export function plotOption(args: { rows: CompareRow[]; timeline: Timeline; timel
       yAxisIndex: 3,
       showSymbol: false,
       data: downsample(timeline.tMs, timeline.p95WaitMs.map((x) => x / 1000), maxPts),
-      markLine: { silent: true, symbol: 'none', lineStyle: { type: 'dashed', color: '#c23531' }, data: [{ yAxis: sloMs / 1000 }], label: { formatter: 'target' } },
+      markLine: { silent: true, symbol: 'none', lineStyle: { type: 'dashed', color: '#c23531' }, data: [{ yAxis: sloMs / 1000 }], label: { formatter: 'target', position: 'insideEndTop' } },
     },
   );
   const tl = args.timelinePolicy;
-  const axisName = (name: string) => ({ name, nameLocation: 'middle', nameGap: 38 });
+  const axisName = (name: string) => ({ name, nameLocation: 'middle', nameGap: 26 });
   return {
     animation: false,
     backgroundColor: '#ffffff',
     title: [
       { text: `Policies on ${args.workloadName}: p95 wait vs cost (lower left is better)`, left: 'center', top: 5, textStyle: { fontSize: 15 } },
-      { text: `${tl}: workers over time`, left: 'center', top: 395, textStyle: { fontSize: 13 } },
-      { text: `${tl}: queue depth`, left: 'center', top: 595, textStyle: { fontSize: 13 } },
-      { text: `${tl}: p95 wait of tasks started in the last 60 s`, left: 'center', top: 795, textStyle: { fontSize: 13 } },
+      { text: `${tl}: workers over time`, left: 'center', top: 392, textStyle: { fontSize: 13 } },
+      { text: `${tl}: queue depth (tasks waiting)`, left: 'center', top: 612, textStyle: { fontSize: 13 } },
+      { text: `${tl}: p95 wait of tasks started in the last 60 s`, left: 'center', top: 832, textStyle: { fontSize: 13 } },
     ],
-    legend: [{ top: 415, right: 20, data: ['ready workers', 'starting workers'] }],
+    legend: [{ top: 392, right: 40, data: ['ready workers', 'starting workers'] }],
     tooltip: {},
     grid: [
-      { left: 80, right: 220, top: 45, height: 300 },
-      { left: 80, right: 40, top: 440, height: 120 },
-      { left: 80, right: 40, top: 625, height: 130 },
-      { left: 80, right: 40, top: 825, height: 125 },
+      { left: 80, right: 220, top: 45, height: 290 },
+      { left: 80, right: 40, top: 425, height: 135 },
+      { left: 80, right: 40, top: 645, height: 135 },
+      { left: 80, right: 40, top: 865, height: 135 },
     ],
     xAxis: [
       { gridIndex: 0, type: 'value', scale: true, ...axisName('cost ratio (worker-seconds / busy-seconds; 1.0 = no idle time)') },
@@ -85,7 +85,7 @@ export function plotOption(args: { rows: CompareRow[]; timeline: Timeline; timel
       { gridIndex: 3, type: 'value', ...axisName('time (minutes)'), min: 0 },
     ],
     yAxis: [
-      { gridIndex: 0, type: 'log', logBase: 10, name: 'p95 wait (s, log scale)', nameLocation: 'middle', nameGap: 50 },
+      { gridIndex: 0, type: 'log', logBase: 10, name: 'p95 wait (s, log scale; 0 drawn at 0.01)', nameLocation: 'middle', nameGap: 50 },
       { gridIndex: 1, type: 'value', name: 'workers', nameLocation: 'middle', nameGap: 50 },
       { gridIndex: 2, type: 'value', name: 'tasks queued', nameLocation: 'middle', nameGap: 50 },
       { gridIndex: 3, type: 'value', name: 'wait (s)', nameLocation: 'middle', nameGap: 50 },
