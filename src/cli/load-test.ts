@@ -115,7 +115,8 @@ export async function runLoadTest(s: Scenario, options: RunOptions): Promise<Loa
           pollMs: Math.max(10, Math.round(s.meanServiceMs / 4)),
           maxTasksPerWorker: s.maxTasksPerWorker,
           stallTimeoutMs: s.meanServiceMs * 20,
-          windowMs: Math.max(60_000, s.maxDurationMs),
+          // Short enough that latency-driven policies see the backlog clear and scale down.
+          windowMs: Math.max(3_000, 20 * s.intervalMs),
         },
       ],
     },
@@ -126,6 +127,13 @@ export async function runLoadTest(s: Scenario, options: RunOptions): Promise<Loa
   let peakWorkers = pool.stats().total;
   const notePeak = () => (peakWorkers = Math.max(peakWorkers, pool.stats().total));
   pool.on('worker.added', notePeak);
+  // The worst health seen at any tick counts, not only the health at the end.
+  const rank = { healthy: 0, degraded: 1, unhealthy: 2 } as const;
+  let worstHealth: 'healthy' | 'degraded' | 'unhealthy' = 'healthy';
+  tp.autoscaler.on('decision', () => {
+    const h = pool.stats().health;
+    if (rank[h] > rank[worstHealth]) worstHealth = h;
+  });
 
   const latencies: number[] = [];
   let completed = 0;
@@ -207,7 +215,7 @@ export async function runLoadTest(s: Scenario, options: RunOptions): Promise<Loa
     failed,
     lost,
     successRate: completed + failed === 0 ? 0 : completed / (completed + failed),
-    health: stats.health,
+    health: rank[stats.health] > rank[worstHealth] ? stats.health : worstHealth,
     stalls: stats.stalls,
     peakWorkers,
     finalWorkers: stats.total,
