@@ -108,6 +108,16 @@ test('writes arriving in the same tick commit together, and a refused one does n
   await store.close();
 });
 
+test('more concurrent writes than one group transaction takes all commit, in order, across several transactions', async () => {
+  const store = await openStore(`sqlite:${join(dir, 'many.db')}`, { durability: 'normal' });
+  const results = await Promise.all(Array.from({ length: 2_500 }, (_, i) => store.submit({ type: 'x', payload: i })));
+  assert.equal(results.length, 2_500);
+  const page = await store.list({ limit: 1000 });
+  assert.deepEqual(page.tasks.slice(0, 5).map((t) => t.payload), [0, 1, 2, 3, 4]);
+  assert.equal((await store.counts()).byStatus.queued, 2_500);
+  await store.close();
+});
+
 test('after ANALYZE the claim queries search the ready index, with no scan or skip-scan of tasks', async () => {
   const path = join(dir, 'plan.db');
   const store = await openStore(`sqlite:${path}`);

@@ -64,36 +64,51 @@ export class WriteQueue {
     this.isScheduled = false;
     const s = this.statements;
     const startMs = monotonicMs();
+    const batch = this.queue.length <= MAX_OPS_PER_FLUSH ? this.queue : this.queue.slice(0, MAX_OPS_PER_FLUSH);
+    this.queue = batch === this.queue ? [] : this.queue.slice(MAX_OPS_PER_FLUSH);
+    // A lone operation needs no savepoint: if it is refused, the whole transaction rolls back.
+    const isAlone = batch.length === 1;
     const done: { op: PendingOp; ok: boolean; value: unknown; effects: (() => void)[] }[] = [];
     const memo = new Map<string, unknown>();
     try {
       s.begin.run();
     } catch (err) {
-      this.failAll(this.queue.splice(0), this.translate(err, 'begin transaction'));
+      this.failAll(batch, this.translate(err, 'begin transaction'));
       return this.afterFlush();
     }
-    while (this.queue.length > 0 && done.length < MAX_OPS_PER_FLUSH && monotonicMs() - startMs < FLUSH_BUDGET_MS) {
-      const op = this.queue.shift()!;
+    let i = 0;
+    for (; i < batch.length; i++) {
+      if (i > 0 && monotonicMs() - startMs >= FLUSH_BUDGET_MS) break;
+      const op = batch[i];
       const effects: (() => void)[] = [];
-      s.savepoint.run();
+      if (!isAlone) s.savepoint.run();
       try {
         const value = op.run({ afterCommit: (effect) => effects.push(effect), memo });
-        s.release.run();
+        if (!isAlone) s.release.run();
         done.push({ op, ok: true, value, effects });
       } catch (err) {
         memo.clear();
+        const refusal = this.translate(err, 'write');
+        if (isAlone) {
+          this.rollbackQuietly();
+          op.reject(refusal);
+          return this.afterFlush();
+        }
         try {
           s.rollbackTo.run();
           s.release.run();
         } catch (rollbackErr) {
           // The transaction itself is broken: give up on the whole group.
-          done.push({ op, ok: false, value: this.translate(err, 'write'), effects: [] });
+          done.push({ op, ok: false, value: refusal, effects: [] });
           this.abort(done, rollbackErr);
+          this.queue = batch.slice(i + 1).concat(this.queue);
           return this.afterFlush();
         }
-        done.push({ op, ok: false, value: this.translate(err, 'write'), effects: [] });
+        done.push({ op, ok: false, value: refusal, effects: [] });
       }
     }
+    // Operations past the time budget wait for the next transaction, ahead of newer ones.
+    if (i < batch.length) this.queue = batch.slice(i).concat(this.queue);
     try {
       s.commit.run();
     } catch (err) {
@@ -109,12 +124,16 @@ export class WriteQueue {
     this.afterFlush();
   }
 
-  private abort(done: { op: PendingOp }[], err: unknown): void {
+  private rollbackQuietly(): void {
     try {
       this.statements.rollback.run();
     } catch {
-      // Already rolled back by SQLite (e.g. after an I/O error); the commit error below says why.
+      // Already rolled back by SQLite (e.g. after an I/O error).
     }
+  }
+
+  private abort(done: { op: PendingOp }[], err: unknown): void {
+    this.rollbackQuietly();
     this.failAll(done.map((d) => d.op), this.translate(err, 'commit'));
   }
 
