@@ -7,4 +7,4 @@ export { clampTarget, clampDecision, actionFor } from './clamp.ts';
 export type { ClampLimits, ClampResult, ClampBound } from './clamp.ts';
 export { checkCooldown } from './cooldown.ts';
 export { makeObservation } from './observation.ts';
-export { renderPolicyReference } from './reference.ts';
+export { renderPolicyReference, renderPolicyHelp } from './reference.ts';

@@ -46,3 +46,15 @@ export function renderPolicyReference(skip: readonly string[] = []): string {
   }
   return out.join('\n').trimEnd();
 }
+
+/** Plain text for `--help`: one line per policy with its presets (the default marked *). */
+export function renderPolicyHelp(): string {
+  const list = listPolicies();
+  const width = Math.max(...list.map((p) => p.name.length));
+  return list
+    .map((p) => {
+      const presets = p.presets.map((n) => (n === p.defaultPreset ? `${n}*` : n)).join(', ');
+      return `  ${p.name.padEnd(width)}  ${p.summary}${presets ? ` Presets: ${presets}.` : ''}`;
+    })
+    .join('\n');
+}

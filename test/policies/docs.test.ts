@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { renderPolicyReference } from '../../src/policies/index.ts';
+import { listPolicies, renderPolicyHelp, renderPolicyReference } from '../../src/policies/index.ts';
 
 test('docs/policies.md lists every option and preset as the knob tables say (regenerate with TIDEPOOL_WRITE_DOCS=1)', () => {
   const docPath = new URL('../../docs/policies.md', import.meta.url);
@@ -15,4 +15,12 @@ test('docs/policies.md lists every option and preset as the knob tables say (reg
   const expected = `${begin}\n${renderPolicyReference(['adaptive'])}\n${end}`;
   if (process.env.TIDEPOOL_WRITE_DOCS) writeFileSync(docPath, doc.slice(0, i) + expected + doc.slice(j + end.length));
   else assert.equal(doc.slice(i, j + end.length), expected, 'docs/policies.md is out of step: run TIDEPOOL_WRITE_DOCS=1 node --test test/policies/docs.test.ts');
+});
+
+test('the --help text lists every policy with its presets, the default marked', () => {
+  const help = renderPolicyHelp();
+  const lines = help.split('\n');
+  assert.equal(lines.length, listPolicies().length);
+  assert.match(lines[0], /^  threshold +Up\/down thresholds .* Presets: conservative\*, aggressive, cost-optimized, production\.$/);
+  assert.match(help, /^  fixed:N +Always N workers/m);
 });
