@@ -7,27 +7,15 @@
 //                  [--limits off|standard] [--rate-limit N] [--max-queue-depth N]
 //                  [--tenant-concurrency N] [--lease-ms MS] [--retention-ms MS] ...
 import { parseArgs } from 'node:util';
-import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import {
-  ConfigInvalidError,
-  OPTIONS,
-  POOL_OPTIONS,
-  configFileSchema,
-  defaultConfig,
-  describeRange,
-  parseDurationMs,
-  poolsForTypes,
-  systemClock,
-} from '../core/index.ts';
+import { ConfigInvalidError, OPTIONS, POOL_OPTIONS, systemClock } from '../core/index.ts';
 import type { Clock, OptionSpec, TidepoolConfig } from '../core/index.ts';
-import { openStore } from '../store/index.ts';
 import type { Store } from '../store/index.ts';
-import { InProcessPool } from '../pools/index.ts';
 import type { HandlerMap, Pool } from '../pools/index.ts';
-import { Autoscaler, policyBounds } from '../autoscaler/index.ts';
-import type { PolicyChoice } from '../autoscaler/index.ts';
+import type { Autoscaler } from '../autoscaler/index.ts';
+import { createTidepool } from '../tidepool.ts';
+import { configFlagOptions, loadConfig } from './config-load.ts';
 import { TidepoolServer, autoscaledRuntime, loadKeyFile, parseApiKeys } from '../server/index.ts';
 
 /** The server section of the config (rows `server.*` in OPTIONS). */
@@ -66,73 +54,31 @@ export interface RunningTidepool {
   stop(timeoutMs?: number): Promise<void>;
 }
 
-/** Starts store, pools, autoscaler and server from a resolved config. */
+/** Starts store, pools, autoscaler (createTidepool) and the HTTP server from a resolved config. */
 export async function startTidepool(input: StartInput): Promise<RunningTidepool> {
-  const { config, handlers } = input;
+  const { handlers } = input;
   const clock = input.clock ?? systemClock;
-  const server = config.server as ServerSection;
+  const server = input.config.server as ServerSection;
   const isStandard = server.limits === 'standard';
-  const maxQueueDepth = config.maxQueueDepth || (isStandard ? STANDARD_LIMITS.maxQueueDepth : 0);
-  const tenantConcurrency = config.tenantConcurrency || (isStandard ? STANDARD_LIMITS.tenantConcurrency : 0);
+  // `limits: standard` fills in the seeds' numbers for the limits left at 0 (off).
+  const config: TidepoolConfig = {
+    ...input.config,
+    maxQueueDepth: input.config.maxQueueDepth || (isStandard ? STANDARD_LIMITS.maxQueueDepth : 0),
+    tenantConcurrency: input.config.tenantConcurrency || (isStandard ? STANDARD_LIMITS.tenantConcurrency : 0),
+  };
   const rateLimitPerSec = server.rateLimitPerSec || (isStandard ? STANDARD_LIMITS.rateLimitPerSec : 0);
+  const keysEnv = input.apiKeysEnv ?? process.env.TIDEPOOL_API_KEYS;
+  const apiKeys = [...(server.apiKeysFile ? loadKeyFile(server.apiKeysFile) : []), ...(keysEnv ? parseApiKeys(keysEnv, 'TIDEPOOL_API_KEYS (environment)') : [])];
+  if (Object.keys(handlers).length === 0) throw new ConfigInvalidError(['handlers: the module exports no task types; expected a default export { type: async (payload, ctx) => result }']);
 
-  const apiKeys = [
-    ...(server.apiKeysFile ? loadKeyFile(server.apiKeysFile) : []),
-    ...((input.apiKeysEnv ?? process.env.TIDEPOOL_API_KEYS) ? parseApiKeys((input.apiKeysEnv ?? process.env.TIDEPOOL_API_KEYS)!, 'TIDEPOOL_API_KEYS (environment)') : []),
-  ];
-  const types = Object.keys(handlers);
-  if (types.length === 0) throw new ConfigInvalidError(['handlers: the module exports no task types; expected a default export { type: async (payload, ctx) => result }']);
-
-  const store = await openStore(config.store, {
-    clock,
-    durability: config.durability,
-    retry: config.retry,
-    maxQueueDepth,
-    tenantConcurrency,
-    defaultTimeoutMs: config.taskTimeoutMs,
-  });
+  const tidepool = await createTidepool(config, handlers, { clock });
   // Tasks a killed server held come back once their lease (leaseMs, 30 s by default) expires.
-  await store.reclaimExpired();
-
-  const pools: Pool[] = [];
-  const scaled = [];
-  for (const pc of poolsForTypes(config, types)) {
-    const missing = pc.types.filter((t) => !handlers[t]);
-    if (missing.length) throw new ConfigInvalidError([`pools ${pc.name}: types ${missing.join(', ')} have no handler in the handlers module`]);
-    const choice: PolicyChoice = { name: pc.policy, ...(pc.preset ? { preset: pc.preset } : {}), overrides: pc.policyOptions };
-    const bounds = policyBounds(choice);
-    const pool = new InProcessPool({
-      name: pc.name,
-      types: pc.types,
-      handlers: Object.fromEntries(pc.types.map((t) => [t, handlers[t]])),
-      store,
-      clock,
-      minWorkers: pc.minWorkers ?? bounds.minWorkers,
-      maxWorkers: pc.maxWorkers ?? bounds.maxWorkers,
-      leaseMs: config.leaseMs,
-      heartbeatMs: config.heartbeatMs,
-      pollMs: pc.pollMs,
-      maxTasksPerWorker: pc.maxTasksPerWorker,
-      stallTimeoutMs: pc.stallTimeoutMs,
-      shutdownTimeoutMs: pc.shutdownTimeoutMs,
-      windowMs: pc.windowMs,
-    });
-    pools.push(pool);
-    scaled.push({ pool, policy: choice, ...(pc.intervalMs ? { intervalMs: pc.intervalMs } : {}) });
-  }
-  const autoscaler = new Autoscaler({
-    store,
-    pools: scaled,
-    clock,
-    intervalMs: config.autoscaler.intervalMs,
-    sampleEveryTicks: config.autoscaler.sampleEveryTicks,
-    applyDecisions: config.autoscaler.enabled,
-  });
-  autoscaler.on('error', (err: Error) => input.log?.(`autoscaler: ${err.message}`));
-  autoscaler.start();
+  await tidepool.store.reclaimExpired();
+  tidepool.autoscaler.on('error', (err: Error) => input.log?.(`autoscaler: ${err.message}`));
+  const pools = [...tidepool.pools.values()];
 
   const httpServer = await TidepoolServer.create({
-    runtime: autoscaledRuntime({ store, pools, autoscaler }),
+    runtime: autoscaledRuntime({ store: tidepool.store, pools, autoscaler: tidepool.autoscaler }),
     clock,
     apiKeys,
     rateLimit: rateLimitPerSec > 0 ? { ratePerSec: rateLimitPerSec, burst: server.rateLimitBurst || Math.max(1, Math.ceil(rateLimitPerSec)) } : null,
@@ -144,23 +90,22 @@ export async function startTidepool(input: StartInput): Promise<RunningTidepool>
   try {
     url = await httpServer.listen({ port: server.port, host: server.host });
   } catch (err) {
-    await autoscaler.stop();
-    await Promise.all(pools.map((p) => p.close(0)));
     await httpServer.close();
-    await store.close();
+    await tidepool.close(0);
     throw err;
   }
   let stopping: Promise<void> | null = null;
   return {
     url,
-    store,
+    store: tidepool.store,
     pools,
-    autoscaler,
+    autoscaler: tidepool.autoscaler,
     server: httpServer,
     stop(timeoutMs = server.drainTimeoutMs) {
       stopping ??= (async () => {
+        // Drain (autoscaler stopped, pools closed within timeoutMs, HTTP closed), then the store.
         await httpServer.drain(timeoutMs);
-        await store.close();
+        await tidepool.close(0);
       })();
       return stopping;
     },
@@ -169,112 +114,15 @@ export async function startTidepool(input: StartInput): Promise<RunningTidepool>
 
 // ---- the command ----------------------------------------------------------------
 
-/** Pool options (--min, --max, --policy, ...) set poolDefaults, which every pool starts from. */
-const POOL_ROWS: OptionSpec[] = POOL_OPTIONS.filter((o) => o.path !== 'name' && o.path !== 'types').map((o) => ({ ...o, path: `poolDefaults.${o.path}` }));
-const ROWS: OptionSpec[] = [...OPTIONS, ...POOL_ROWS];
-const FLAG_ROWS = ROWS.filter((o) => o.flag);
+const FLAG_ROWS = [...OPTIONS, ...POOL_OPTIONS].filter((o) => o.flag);
 
-function flagName(o: OptionSpec): string {
-  return o.flag!.replace(/^--/, '');
-}
-
-/** Converts a flag or env text to the option's value; a problem names the source. */
-function coerce(o: OptionSpec, text: string, source: string): unknown {
-  const bad = () => new ConfigInvalidError([`${source}: got ${JSON.stringify(text)}; expected ${describeRange(o)}`]);
-  let value: unknown;
-  switch (o.kind) {
-    case 'int':
-      value = /^-?\d+$/.test(text.trim()) ? Number(text) : NaN;
-      break;
-    case 'number':
-      value = text.trim() === '' ? NaN : Number(text);
-      break;
-    case 'duration':
-      value = parseDurationMs(text) ?? NaN;
-      break;
-    case 'bool':
-      value = /^(true|1|yes)$/i.test(text) ? true : /^(false|0|no)$/i.test(text) ? false : undefined;
-      break;
-    case 'enum':
-    case 'string':
-      value = text;
-      break;
-    case 'list':
-      value = text.split(',').map((s) => s.trim()).filter(Boolean);
-      break;
-    case 'record':
-      try {
-        value = JSON.parse(text);
-      } catch {
-        throw bad();
-      }
-      break;
-  }
-  if (value === undefined || (typeof value === 'number' && !Number.isFinite(value))) throw bad();
-  if (typeof value === 'number' && ((o.min !== undefined && value < o.min) || (o.max !== undefined && value > o.max))) throw bad();
-  if (o.kind === 'enum' && !o.values!.includes(String(value))) throw bad();
-  if (o.kind === 'string' && String(value).length === 0) throw bad();
-  return value;
-}
-
-function setPath(target: Record<string, any>, path: string, value: unknown): void {
-  const parts = path.split('.');
-  let node = target;
-  for (const p of parts.slice(0, -1)) node = node[p] ??= {};
-  node[parts.at(-1)!] = value;
-}
-
-function deepMerge(base: Record<string, any>, over: Record<string, any>): Record<string, any> {
-  for (const [k, v] of Object.entries(over)) {
-    if (v && typeof v === 'object' && !Array.isArray(v) && base[k] && typeof base[k] === 'object' && !Array.isArray(base[k])) deepMerge(base[k], v);
-    else base[k] = v;
-  }
-  return base;
-}
-
-/** Defaults < config file < environment < flags. Every problem is collected and reported at once. */
-export function resolveStartConfig(values: Record<string, string | boolean | undefined>, env: NodeJS.ProcessEnv): TidepoolConfig {
-  const config = defaultConfig() as Record<string, any>;
-  const problems: string[] = [];
-  const file = values.config as string | undefined;
-  if (file) {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(readFileSync(file, 'utf8'));
-    } catch (err) {
-      throw new ConfigInvalidError([`--config (flag): cannot read ${JSON.stringify(file)} as JSON (${(err as Error).message})`]);
-    }
-    const result = configFileSchema().safeParse(parsed);
-    if (!result.success) {
-      for (const issue of result.error.issues) problems.push(`${issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '') || '(root)'} (${file}): ${issue.message}`);
-    } else deepMerge(config, result.data as Record<string, any>);
-  }
-  for (const o of ROWS) {
-    for (const name of o.env ?? []) {
-      const text = env[name];
-      if (text === undefined || text === '') continue;
-      try {
-        let v = coerce(o, text, `${name} (environment)`);
-        if (typeof v === 'number' && o.envScale) v = v * o.envScale;
-        if (typeof v === 'number' && o.envOffset) v = v + o.envOffset;
-        setPath(config, o.path, v);
-      } catch (err) {
-        problems.push(...(err as ConfigInvalidError).problems);
-      }
-      break;
-    }
-  }
-  for (const o of FLAG_ROWS) {
-    const text = values[flagName(o)];
-    if (typeof text !== 'string') continue;
-    try {
-      setPath(config, o.path, coerce(o, text, `${o.flag} (flag)`));
-    } catch (err) {
-      problems.push(...(err as ConfigInvalidError).problems);
-    }
-  }
-  if (problems.length) throw new ConfigInvalidError(problems);
-  return config as TidepoolConfig;
+/** Defaults < config file (values.config) < environment < flags; every problem reported at once (src/cli/config-load.ts). */
+export function resolveStartConfig(values: Record<string, string | boolean | undefined>, env: Record<string, string | undefined>): TidepoolConfig {
+  const flags = { ...values };
+  delete flags.config;
+  delete flags.handlers;
+  delete flags.help;
+  return loadConfig({ ...(typeof values.config === 'string' ? { file: values.config } : {}), env, flags }).config;
 }
 
 /** Loads a handlers module (TypeScript or JavaScript): its default export maps each task type to a handler. */
@@ -308,11 +156,10 @@ server serves one 'default' tenant on loopback only), and the variables in docs/
 
 export async function run(argv: string[]): Promise<number> {
   const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = {
+    ...configFlagOptions(),
     handlers: { type: 'string' },
-    config: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   };
-  for (const o of FLAG_ROWS) options[flagName(o)] = { type: o.kind === 'bool' ? 'boolean' : 'string' };
   let values: Record<string, string | boolean | undefined>;
   try {
     ({ values } = parseArgs({ args: argv, options, allowPositionals: false, strict: true }));
@@ -324,7 +171,6 @@ export async function run(argv: string[]): Promise<number> {
     process.stdout.write(HELP + '\n');
     return 0;
   }
-  for (const o of FLAG_ROWS) if (o.kind === 'bool' && typeof values[flagName(o)] === 'boolean') values[flagName(o)] = String(values[flagName(o)]);
   const config = resolveStartConfig(values, process.env);
   const handlersPath = (values.handlers as string | undefined) ?? new URL('../../examples/handlers.ts', import.meta.url).pathname;
   const handlers = await loadHandlers(handlersPath);
