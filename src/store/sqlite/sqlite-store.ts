@@ -53,27 +53,6 @@ import type { TxContext } from './write-queue.ts';
 
 const PURGE_CHUNK = 5_000;
 
-/** Count changes of one operation, applied to task_counts before its savepoint is released. */
-class CountDeltas {
-  private readonly deltas = new Map<string, number>();
-  add(type: string, status: string, n: number): void {
-    const key = `${status}\u0000${type}`;
-    this.deltas.set(key, (this.deltas.get(key) ?? 0) + n);
-  }
-  move(type: string, from: string, to: string): void {
-    this.add(type, from, -1);
-    this.add(type, to, +1);
-  }
-  apply(s: Statements): void {
-    for (const [key, n] of this.deltas) {
-      if (n === 0) continue;
-      const sep = key.indexOf('\u0000');
-      s.addCount.run(key.slice(sep + 1), key.slice(0, sep), n);
-    }
-    this.deltas.clear();
-  }
-}
-
 export class SqliteStore implements Store {
   readonly kind = 'sqlite';
   readonly capabilities: readonly StoreCapability[] = ['durable', 'multiProcess'];
@@ -174,13 +153,12 @@ export class SqliteStore implements Store {
       newCount++;
     }
     if (this.options.maxQueueDepth > 0 && newCount > 0) {
-      const depth = Number((s.pendingDepth.get() as { n: number }).n);
+      const depth = Number((s.pendingDepth.get() as { n: number }).n) + tx.pendingDelta();
       const max = this.options.maxQueueDepth;
       if (depth + newCount > max) {
         throw new QueueFullError(depth, max, estimateRetryAfterMs(depth + newCount - max, this.completions.perSecond(nowMs)));
       }
     }
-    const deltas = new CountDeltas();
     const types = new Set<string>();
     for (let i = 0; i < inputs.length; i++) {
       if (results[i] !== undefined) continue;
@@ -189,11 +167,10 @@ export class SqliteStore implements Store {
         task.id, task.type, task.tenant, task.priority, task.runAtMs,
         task.maxAttempts, task.timeoutMs, task.idempotencyKey, payloads[i], nowMs,
       );
-      deltas.add(task.type, 'queued', 1);
+      tx.counts.add(task.type, 'queued', 1);
       types.add(task.type);
       results[i] = { task, created: true };
     }
-    deltas.apply(s);
     if (types.size) {
       tx.memo.clear();
       tx.afterCommit(() => this.listeners.emit({ kind: 'submitted', types: [...types] }));
@@ -259,9 +236,7 @@ export class SqliteStore implements Store {
       rows = s.claimSeqs.all(nowMs, req.workerId, expiresMs, JSON.stringify(picked.map((c) => c.seq))) as unknown as TaskRow[];
       rows.sort((a, b) => order.get(a.seq)! - order.get(b.seq)!);
     }
-    const deltas = new CountDeltas();
-    for (const row of rows) deltas.move(row.type, row.claimed_from ?? 'queued', 'running');
-    deltas.apply(s);
+    for (const row of rows) tx.counts.move(row.type, row.claimed_from ?? 'queued', 'running');
     return rows.map(toClaimed);
   }
 
@@ -288,9 +263,7 @@ export class SqliteStore implements Store {
         | { seq: number; type: string }
         | undefined;
       if (!row) throw this.leaseError(taskId);
-      const deltas = new CountDeltas();
-      deltas.move(row.type, 'running', 'succeeded');
-      deltas.apply(this.s);
+        tx.counts.move(row.type, 'running', 'succeeded');
       this.afterFinish(row.seq, nowMs, tx);
       return hasNext ? this.claimIn(next!, nowMs, tx) : [];
     });
@@ -305,18 +278,16 @@ export class SqliteStore implements Store {
       const nowMs = this.options.clock.now();
       const current = s.byId.get(taskId) as TaskRow | undefined;
       if (!current || current.status !== 'running' || current.lease_token !== leaseToken) throw this.leaseError(taskId, current);
-      const deltas = new CountDeltas();
-      if (options.retryable === false || current.attempts >= current.max_attempts) {
+        if (options.retryable === false || current.attempts >= current.max_attempts) {
         const row = s.bury.get({ id: taskId, error: errorJson, now: nowMs }) as unknown as TaskRow;
-        deltas.move(row.type, 'running', 'dead');
+        tx.counts.move(row.type, 'running', 'dead');
         this.afterFinish(row, nowMs, tx);
       } else {
         const runAt = nowMs + backoffMs(current.attempts, this.options.retry, this.options.random);
         s.retry.get({ id: taskId, error: errorJson, runAt, now: nowMs });
         tx.memo.clear();
-        deltas.move(current.type, 'running', 'retrying');
+        tx.counts.move(current.type, 'running', 'retrying');
       }
-      deltas.apply(s);
       return hasNext ? this.claimIn(next!, nowMs, tx) : [];
     });
   }
@@ -363,9 +334,7 @@ export class SqliteStore implements Store {
       }
       const nowMs = this.options.clock.now();
       const row = s.cancelTask.get({ id: taskId, now: nowMs }) as unknown as TaskRow;
-      const deltas = new CountDeltas();
-      deltas.move(row.type, current.status, 'cancelled');
-      deltas.apply(s);
+        tx.counts.move(row.type, current.status, 'cancelled');
       this.afterFinish(row, nowMs, tx);
       return toTask(row);
     });
@@ -382,10 +351,8 @@ export class SqliteStore implements Store {
         if (!current) throw new TaskNotFoundError(taskId);
         throw new TaskConflictError(`task ${taskId} is ${current.status}; only dead tasks can be retried`);
       }
-      const deltas = new CountDeltas();
-      deltas.move(row.type, 'dead', 'queued');
+        tx.counts.move(row.type, 'dead', 'queued');
       tx.memo.clear();
-      deltas.apply(s);
       tx.afterCommit(() => this.listeners.emit({ kind: 'submitted', types: [row.type] }));
       return toTask(row);
     });
@@ -401,7 +368,6 @@ export class SqliteStore implements Store {
     const s = this.s;
     const rows = s.expired.all(nowMs) as unknown as TaskRow[];
     if (rows.length === 0) return 0;
-    const deltas = new CountDeltas();
     const requeued = new Set<string>();
     for (const row of rows) {
       const error = JSON.stringify({
@@ -410,16 +376,15 @@ export class SqliteStore implements Store {
       });
       if (row.attempts >= row.max_attempts) {
         const dead = s.bury.get({ id: row.id, error, now: nowMs }) as unknown as TaskRow;
-        deltas.move(row.type, 'running', 'dead');
+        tx.counts.move(row.type, 'running', 'dead');
         this.afterFinish(dead, nowMs, tx);
       } else {
         s.retry.get({ id: row.id, error, runAt: nowMs, now: nowMs });
         tx.memo.delete(`tenants:${row.type}`);
-        deltas.move(row.type, 'running', 'retrying');
+        tx.counts.move(row.type, 'running', 'retrying');
         requeued.add(row.type);
       }
     }
-    deltas.apply(s);
     if (requeued.size) tx.afterCommit(() => this.listeners.emit({ kind: 'submitted', types: [...requeued] }));
     return rows.length;
   }
@@ -432,11 +397,9 @@ export class SqliteStore implements Store {
     let total = 0;
     for (;;) {
       // Chunks keep each transaction short; other writes interleave between them.
-      const n = await this.queue.enqueue(() => {
+      const n = await this.queue.enqueue((tx) => {
         const rows = this.s.purgeChunk.all({ before: beforeMs, limit: PURGE_CHUNK }) as { type: string; status: string }[];
-        const deltas = new CountDeltas();
-        for (const r of rows) deltas.add(r.type, r.status, -1);
-        deltas.apply(this.s);
+            for (const r of rows) tx.counts.add(r.type, r.status, -1);
         return rows.length;
       });
       total += n;

@@ -6,6 +6,7 @@
 // node:sqlite is synchronous, so a flush blocks the event loop while it runs; it stops
 // taking operations after FLUSH_BUDGET_MS or MAX_OPS_PER_FLUSH and yields before the next.
 import { monotonicMs, yieldToEventLoop } from '../../core/index.ts';
+import { CountDeltas } from './counts.ts';
 import type { Statements } from './sql.ts';
 
 export const FLUSH_BUDGET_MS = 4;
@@ -20,6 +21,10 @@ export interface TxContext {
    * read before its writes or cleared by them.
    */
   readonly memo: Map<string, unknown>;
+  /** This operation's changes to task counts (written before COMMIT if it succeeds). */
+  readonly counts: CountDeltas;
+  /** Pending tasks added or removed by this group transaction so far, not yet in task_counts. */
+  pendingDelta(): number;
 }
 
 interface PendingOp {
@@ -70,6 +75,7 @@ export class WriteQueue {
     const isAlone = batch.length === 1;
     const done: { op: PendingOp; ok: boolean; value: unknown; effects: (() => void)[] }[] = [];
     const memo = new Map<string, unknown>();
+    const flushCounts = new CountDeltas();
     try {
       s.begin.run();
     } catch (err) {
@@ -81,10 +87,17 @@ export class WriteQueue {
       if (i > 0 && monotonicMs() - startMs >= FLUSH_BUDGET_MS) break;
       const op = batch[i];
       const effects: (() => void)[] = [];
+      const counts = new CountDeltas();
       if (!isAlone) s.savepoint.run();
       try {
-        const value = op.run({ afterCommit: (effect) => effects.push(effect), memo });
+        const value = op.run({
+          afterCommit: (effect) => effects.push(effect),
+          memo,
+          counts,
+          pendingDelta: () => flushCounts.pending() + counts.pending(),
+        });
         if (!isAlone) s.release.run();
+        counts.mergeInto(flushCounts);
         done.push({ op, ok: true, value, effects });
       } catch (err) {
         memo.clear();
@@ -110,6 +123,7 @@ export class WriteQueue {
     // Operations past the time budget wait for the next transaction, ahead of newer ones.
     if (i < batch.length) this.queue = batch.slice(i).concat(this.queue);
     try {
+      flushCounts.apply(s);
       s.commit.run();
     } catch (err) {
       this.abort(done, err);
