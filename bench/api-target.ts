@@ -9,6 +9,8 @@ import { openStore } from '../src/store/index.ts';
 import { TidepoolServer } from '../src/server/index.ts';
 
 const [kind, storeUrl] = process.argv.slice(2);
+// Exit cleanly on SIGINT so --cpu-prof can write its profile.
+process.on('SIGINT', () => process.exit(0));
 if (kind === 'bare') {
   const app = Fastify({ logger: false, bodyLimit: 1_048_576 });
   let n = 0;
