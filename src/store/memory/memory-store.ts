@@ -44,6 +44,7 @@ import type { ResolvedStoreOptions } from '../shared/options.ts';
 import { CompletionRate, estimateRetryAfterMs } from '../shared/rate.ts';
 import { buildTask, tenantOf, validateClaim, validateLeaseMs, validateSubmit } from '../shared/submit.ts';
 import { checkListFilter, filterRange, statusSet, zeroCounts } from '../shared/queries.ts';
+import { leaseLostDetail, normalizeError } from '../shared/lease.ts';
 
 interface Rec {
   task: Task;
@@ -464,30 +465,6 @@ function isPending(status: TaskStatus): boolean {
 
 function copy(task: Task): Task {
   return { ...task, error: task.error ? { ...task.error } : null };
-}
-
-function normalizeError(error: TaskError): TaskError {
-  const message = typeof error?.message === 'string' ? error.message : String(error?.message ?? error);
-  return error?.code === undefined ? { message } : { message, code: String(error.code) };
-}
-
-export function leaseLostDetail(status: TaskStatus): string {
-  switch (status) {
-    case 'running':
-      return 'the lease expired and the task was claimed again by another worker';
-    case 'queued':
-    case 'retrying':
-      return `the lease expired and the task went back to the queue (${status})`;
-    case 'succeeded':
-    case 'dead':
-      return `the task already ended (${status})`;
-    case 'cancelled':
-      return 'the task was cancelled and its lease revoked';
-    default: {
-      const never: never = status;
-      return `unexpected status ${String(never)}`;
-    }
-  }
 }
 
 function insertByTime<T extends { atMs: number }>(items: T[], item: T): T[] {

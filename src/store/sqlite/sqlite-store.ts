@@ -44,7 +44,7 @@ import type { ResolvedStoreOptions } from '../shared/options.ts';
 import { checkListFilter, rangeLimit, statusSet, zeroCounts } from '../shared/queries.ts';
 import { CompletionRate, estimateRetryAfterMs } from '../shared/rate.ts';
 import { buildTask, tenantOf, validateClaim, validateLeaseMs, validateSubmit } from '../shared/submit.ts';
-import { leaseLostDetail } from '../memory/memory-store.ts';
+import { leaseLostDetail, normalizeError } from '../shared/lease.ts';
 import { translateSqliteError } from './errors.ts';
 import { SCHEMA, SCHEMA_VERSION, Statements, pragmas } from './sql.ts';
 import type { CandidateRow, TaskRow } from './sql.ts';
@@ -560,9 +560,4 @@ function toTask(row: TaskRow): Task {
 
 function toClaimed(row: TaskRow): ClaimedTask {
   return { ...toTask(row), leaseToken: row.lease_token! };
-}
-
-function normalizeError(error: TaskError): TaskError {
-  const message = typeof error?.message === 'string' ? error.message : String(error?.message ?? error);
-  return error?.code === undefined ? { message } : { message, code: String(error.code) };
 }
