@@ -89,3 +89,11 @@ test('--compare prints every policy and the smallest fixed pool meeting the SLO'
   assert.equal(names.at(-1), `fixed:${j.smallestFixedPool}`);
   assert.ok(j.results.at(-1).sloAttainment >= 0.95);
 });
+
+test('--max caps every policy but fixed:N', () => {
+  const capped = simulate(['--scenario', 'spike', '--policy', 'adaptive', '--max', '5', '--json']);
+  assert.equal(capped.code, 0, capped.stderr);
+  assert.equal(JSON.parse(capped.stdout.trim()).maxWorkers, 5);
+  const fixed = simulate(['--scenario', 'spike', '--policy', 'fixed:8', '--max', '5', '--json']);
+  assert.equal(JSON.parse(fixed.stdout.trim()).maxWorkers, 8);
+});
