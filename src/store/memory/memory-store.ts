@@ -9,6 +9,8 @@
 import {
   InvalidInputError,
   LeaseLostError,
+  monotonicMs,
+  yieldToEventLoop,
   QueueFullError,
   TASK_STATUSES,
   TaskConflictError,
@@ -62,6 +64,9 @@ interface Entry {
   runAtMs: number;
 }
 
+/** Longest stretch of store work without letting the event loop turn, ms. */
+const PACE_MS = 4;
+
 const byPriorityThenAge = (a: Entry, b: Entry) => b.priority - a.priority || a.seq - b.seq;
 const byRunAt = (a: Entry, b: Entry) => a.runAtMs - b.runAtMs || a.seq - b.seq;
 
@@ -84,6 +89,8 @@ export class MemoryStore implements Store {
   private metricSamples: MetricSample[] = [];
   private seq = 0;
   private isClosed = false;
+  private lastYieldMs = monotonicMs();
+  private yielding: Promise<void> | null = null;
 
   constructor(options: StoreOptions = {}) {
     this.options = resolveStoreOptions(options);
@@ -95,6 +102,7 @@ export class MemoryStore implements Store {
 
   async submitBatch(inputs: readonly SubmitInput[]): Promise<SubmitResult[]> {
     this.checkOpen();
+    await this.pace();
     if (!Array.isArray(inputs)) throw new InvalidInputError('tasks: expected an array of submits');
     const single = inputs.length === 1;
     inputs.forEach((input, i) => validateSubmit(input, single ? undefined : i));
@@ -133,6 +141,7 @@ export class MemoryStore implements Store {
 
   async claim(req: ClaimRequest): Promise<ClaimedTask[]> {
     this.checkOpen();
+    await this.pace();
     if (!validateClaim(req)) return [];
     return this.claimNow(req, this.options.clock.now());
   }
@@ -149,6 +158,7 @@ export class MemoryStore implements Store {
 
   async complete(taskId: string, leaseToken: string, result: Json, next?: ClaimRequest): Promise<ClaimedTask[]> {
     this.checkOpen();
+    await this.pace();
     const hasNext = next ? validateClaim(next, 'next') : false;
     const rec = this.leased(taskId, leaseToken);
     const nowMs = this.options.clock.now();
@@ -162,6 +172,7 @@ export class MemoryStore implements Store {
 
   async fail(taskId: string, leaseToken: string, error: TaskError, options: FailOptions = {}, next?: ClaimRequest): Promise<ClaimedTask[]> {
     this.checkOpen();
+    await this.pace();
     const hasNext = next ? validateClaim(next, 'next') : false;
     const rec = this.leased(taskId, leaseToken);
     const nowMs = this.options.clock.now();
@@ -303,6 +314,24 @@ export class MemoryStore implements Store {
 
   private checkOpen(): void {
     if (this.isClosed) throw new InvalidInputError('the store is closed');
+  }
+
+  /**
+   * Every operation here completes in microtasks, so a busy claim/complete loop would never
+   * let the event loop turn (timers, sockets). Yield once every PACE_MS of such work.
+   */
+  private async pace(): Promise<void> {
+    if (!this.yielding) {
+      if (monotonicMs() - this.lastYieldMs < PACE_MS) return;
+      // One shared turn: every caller that arrives meanwhile waits for the same one, so
+      // the budget restarts once per turn, not once per caller.
+      this.yielding = yieldToEventLoop().then(() => {
+        this.lastYieldMs = monotonicMs();
+        this.yielding = null;
+      });
+    }
+    await this.yielding;
+    this.checkOpen();
   }
 
   private find(taskId: string): Rec {
