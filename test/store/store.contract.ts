@@ -3,7 +3,7 @@
 // that need a capability skip by capability name, never by adapter name. Time is virtual.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { LeaseLostError, QueueFullError, TaskConflictError, TaskNotFoundError, VirtualClock } from '../../src/core/index.ts';
+import { LeaseLostError, QueueFullError, StoreUnavailableError, TaskConflictError, TaskNotFoundError, VirtualClock } from '../../src/core/index.ts';
 import type { ClaimRequest, ClaimedTask, SubmitInput, Task } from '../../src/core/index.ts';
 import type { Store, StoreCapability, StoreEvent, StoreOptions } from '../../src/store/index.ts';
 
@@ -539,6 +539,7 @@ export function runStoreContract(adapter: StoreAdapter): void {
 
   it('a closed store refuses further calls with a clear message', async ({ store }) => {
     await store.close();
-    await rejectsWith(store.submit({ type: 'email' }), Error, /closed/);
+    await rejectsWith(store.submit({ type: 'email' }), StoreUnavailableError, /store.* is closed$/);
+    await rejectsWith(store.get('x'), StoreUnavailableError, /is closed$/);
   });
 }

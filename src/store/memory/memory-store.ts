@@ -12,6 +12,7 @@ import {
   monotonicMs,
   yieldToEventLoop,
   QueueFullError,
+  StoreUnavailableError,
   TASK_STATUSES,
   TaskConflictError,
   TaskNotFoundError,
@@ -65,7 +66,7 @@ interface Entry {
 }
 
 /** Longest stretch of store work without letting the event loop turn, ms. */
-const PACE_MS = 4;
+const PACE_MS = 2;
 
 const byPriorityThenAge = (a: Entry, b: Entry) => b.priority - a.priority || a.seq - b.seq;
 const byRunAt = (a: Entry, b: Entry) => a.runAtMs - b.runAtMs || a.seq - b.seq;
@@ -313,7 +314,7 @@ export class MemoryStore implements Store {
   // --- internals -------------------------------------------------------------------
 
   private checkOpen(): void {
-    if (this.isClosed) throw new InvalidInputError('the store is closed');
+    if (this.isClosed) throw new StoreUnavailableError('the memory store is closed');
   }
 
   /**

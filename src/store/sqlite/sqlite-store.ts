@@ -509,7 +509,7 @@ export class SqliteStore implements Store {
   }
 
   private checkOpen(): void {
-    if (this.isClosed) throw new InvalidInputError(`SQLite store ${this.path} is closed`);
+    if (this.isClosed) throw new StoreUnavailableError(`SQLite store ${this.path} is closed`);
   }
 
   private read<T>(during: string, fn: () => T): T {
