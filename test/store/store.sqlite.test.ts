@@ -108,6 +108,21 @@ test('writes arriving in the same tick commit together, and a refused one does n
   await store.close();
 });
 
+test('a group of only claims and heartbeats commits without its own fsync, and the store returns to synchronous=FULL', async () => {
+  const store = await openStore(`sqlite:${join(dir, 'relaxed.db')}`);
+  const db = (store as unknown as { db: DatabaseSync }).db;
+  const level = () => (db.prepare('PRAGMA synchronous').get() as { synchronous: number }).synchronous;
+  assert.equal(level(), 2, 'FULL');
+  await store.submitBatch([{ type: 'x' }, { type: 'x' }]);
+  const [t] = await store.claim({ workerId: 'w', types: ['x'], limit: 1, leaseMs: 1000 });
+  await store.heartbeat(t.id, t.leaseToken, 2000);
+  assert.equal(level(), 2, 'back to FULL after a relaxed group');
+  await store.close();
+  const normal = await openStore(`sqlite:${join(dir, 'relaxed-normal.db')}`, { durability: 'normal' });
+  assert.equal((normal as unknown as { db: DatabaseSync }).db.prepare('PRAGMA synchronous').get()!.synchronous, 1, 'NORMAL');
+  await normal.close();
+});
+
 test('more concurrent writes than one group transaction takes all commit, in order, across several transactions', async () => {
   const store = await openStore(`sqlite:${join(dir, 'many.db')}`, { durability: 'normal' });
   const results = await Promise.all(Array.from({ length: 2_500 }, (_, i) => store.submit({ type: 'x', payload: i })));

@@ -168,6 +168,8 @@ export class Statements {
   readonly savepoint: StatementSync;
   readonly release: StatementSync;
   readonly rollbackTo: StatementSync;
+  readonly syncNormal: StatementSync;
+  readonly syncFull: StatementSync;
 
   readonly insertTask: StatementSync;
   readonly byId: StatementSync;
@@ -212,6 +214,8 @@ export class Statements {
     this.savepoint = p('SAVEPOINT op');
     this.release = p('RELEASE op');
     this.rollbackTo = p('ROLLBACK TO op');
+    this.syncNormal = p('PRAGMA synchronous = NORMAL');
+    this.syncFull = p('PRAGMA synchronous = FULL');
 
     this.insertTask = p(`INSERT INTO tasks (id, type, tenant, status, priority, run_at_ms, attempts, max_attempts,
       timeout_ms, idempotency_key, payload, created_at_ms, updated_at_ms)

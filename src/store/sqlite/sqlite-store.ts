@@ -90,7 +90,7 @@ export class SqliteStore implements Store {
       this.db.close();
       throw translateSqliteError(err, path, 'open');
     }
-    this.queue = new WriteQueue(this.s, (err, during) => translateSqliteError(err, path, during));
+    this.queue = new WriteQueue(this.s, (err, during) => translateSqliteError(err, path, during), this.options.durability);
   }
 
   private migrate(): void {
@@ -187,7 +187,7 @@ export class SqliteStore implements Store {
   async claim(req: ClaimRequest): Promise<ClaimedTask[]> {
     this.checkOpen();
     if (!validateClaim(req)) return [];
-    return this.queue.enqueue((tx) => this.claimIn(req, this.options.clock.now(), tx));
+    return this.queue.enqueue((tx) => this.claimIn(req, this.options.clock.now(), tx), true);
   }
 
   private claimIn(req: ClaimRequest, nowMs: number, tx: TxContext): ClaimedTask[] {
@@ -250,7 +250,7 @@ export class SqliteStore implements Store {
         | undefined;
       if (!row) throw this.leaseError(taskId);
       return { leaseExpiresAtMs: row.lease_expires_at_ms };
-    });
+    }, true);
   }
 
   async complete(taskId: string, leaseToken: string, result: Json, next?: ClaimRequest): Promise<ClaimedTask[]> {
@@ -360,7 +360,7 @@ export class SqliteStore implements Store {
 
   async reclaimExpired(): Promise<number> {
     this.checkOpen();
-    return this.queue.enqueue((tx) => this.reclaimIn(this.options.clock.now(), tx));
+    return this.queue.enqueue((tx) => this.reclaimIn(this.options.clock.now(), tx), true);
   }
 
   /** Puts running tasks whose lease expired back (attempt counted): retrying now, or dead when attempts are used. */

@@ -5,6 +5,12 @@
 //
 // node:sqlite is synchronous, so a flush blocks the event loop while it runs; it stops
 // taking operations after FLUSH_BUDGET_MS or MAX_OPS_PER_FLUSH and yields before the next.
+//
+// Relaxed operations (claims, heartbeats, lease reclaims) need no fsync of their own: if
+// power fails, losing one only puts a task back as it was, and the workers that held it
+// died with the machine. A group made only of relaxed operations therefore commits with
+// synchronous=NORMAL even on a `full` store; the next full commit syncs the WAL, and the
+// frames before it with it, so nothing acknowledged as durable depends on them.
 import { monotonicMs, yieldToEventLoop } from '../../core/index.ts';
 import { CountDeltas } from './counts.ts';
 import type { Statements } from './sql.ts';
@@ -29,6 +35,7 @@ export interface TxContext {
 
 interface PendingOp {
   run: (tx: TxContext) => unknown;
+  isRelaxed: boolean;
   resolve: (value: unknown) => void;
   reject: (err: unknown) => void;
 }
@@ -40,15 +47,21 @@ export class WriteQueue {
   private readonly statements: Statements;
   private readonly translate: (err: unknown, during: string) => Error;
 
-  constructor(statements: Statements, translate: (err: unknown, during: string) => Error) {
+  private readonly isFull: boolean;
+
+  constructor(statements: Statements, translate: (err: unknown, during: string) => Error, durability: 'full' | 'normal') {
     this.statements = statements;
     this.translate = translate;
+    this.isFull = durability === 'full';
   }
 
-  /** Runs `run` inside the next group transaction; settles after it commits. */
-  enqueue<T>(run: (tx: TxContext) => T): Promise<T> {
+  /**
+   * Runs `run` inside the next group transaction; settles after it commits. `relaxed`:
+   * the operation's own commit need not be synced to disk (see above).
+   */
+  enqueue<T>(run: (tx: TxContext) => T, relaxed = false): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.queue.push({ run, resolve: resolve as (v: unknown) => void, reject });
+      this.queue.push({ run, isRelaxed: relaxed, resolve: resolve as (v: unknown) => void, reject });
       this.schedule();
     });
   }
@@ -76,11 +89,13 @@ export class WriteQueue {
     const done: { op: PendingOp; ok: boolean; value: unknown; effects: (() => void)[] }[] = [];
     const memo = new Map<string, unknown>();
     const flushCounts = new CountDeltas();
+    const isRelaxed = this.isFull && batch.every((op) => op.isRelaxed);
     try {
+      if (isRelaxed) s.syncNormal.run();
       s.begin.run();
     } catch (err) {
       this.failAll(batch, this.translate(err, 'begin transaction'));
-      return this.afterFlush();
+      return this.afterFlush(isRelaxed);
     }
     let i = 0;
     for (; i < batch.length; i++) {
@@ -105,7 +120,7 @@ export class WriteQueue {
         if (isAlone) {
           this.rollbackQuietly();
           op.reject(refusal);
-          return this.afterFlush();
+          return this.afterFlush(isRelaxed);
         }
         try {
           s.rollbackTo.run();
@@ -115,7 +130,7 @@ export class WriteQueue {
           done.push({ op, ok: false, value: refusal, effects: [] });
           this.abort(done, rollbackErr);
           this.queue = batch.slice(i + 1).concat(this.queue);
-          return this.afterFlush();
+          return this.afterFlush(isRelaxed);
         }
         done.push({ op, ok: false, value: refusal, effects: [] });
       }
@@ -127,7 +142,7 @@ export class WriteQueue {
       s.commit.run();
     } catch (err) {
       this.abort(done, err);
-      return this.afterFlush();
+      return this.afterFlush(isRelaxed);
     }
     for (const d of done) {
       if (d.ok) {
@@ -135,7 +150,7 @@ export class WriteQueue {
         d.op.resolve(d.value);
       } else d.op.reject(d.value);
     }
-    this.afterFlush();
+    this.afterFlush(isRelaxed);
   }
 
   private rollbackQuietly(): void {
@@ -155,7 +170,8 @@ export class WriteQueue {
     for (const op of ops) op.reject(err);
   }
 
-  private afterFlush(): void {
+  private afterFlush(wasRelaxed = false): void {
+    if (wasRelaxed) this.statements.syncFull.run();
     if (this.queue.length > 0) this.schedule();
     else {
       const waiters = this.idleWaiters.splice(0);
