@@ -168,8 +168,6 @@ export class Statements {
   readonly savepoint: StatementSync;
   readonly release: StatementSync;
   readonly rollbackTo: StatementSync;
-  readonly syncNormal: StatementSync;
-  readonly syncFull: StatementSync;
 
   readonly insertTask: StatementSync;
   readonly byId: StatementSync;
@@ -214,8 +212,7 @@ export class Statements {
     this.savepoint = p('SAVEPOINT op');
     this.release = p('RELEASE op');
     this.rollbackTo = p('ROLLBACK TO op');
-    this.syncNormal = p('PRAGMA synchronous = NORMAL');
-    this.syncFull = p('PRAGMA synchronous = FULL');
+
 
     this.insertTask = p(`INSERT INTO tasks (id, type, tenant, status, priority, run_at_ms, attempts, max_attempts,
       timeout_ms, idempotency_key, payload, created_at_ms, updated_at_ms)
@@ -285,6 +282,14 @@ export class Statements {
         WHERE at_ms >= :from AND at_ms <= :to AND (:pool IS NULL OR pool = :pool)
         ORDER BY at_ms DESC, seq DESC LIMIT :limit
       ) ORDER BY at_ms, seq`);
+  }
+
+  /**
+   * Sets the connection's sync level. Not a prepared statement: SQLite applies a PRAGMA
+   * when it compiles it, so preparing `synchronous = FULL` once would switch it on the spot.
+   */
+  setSynchronous(level: 'FULL' | 'NORMAL'): void {
+    this.db.exec(`PRAGMA synchronous = ${level}`);
   }
 
   // A LIMIT bound as a parameter made the claim statement about 3x slower than a literal

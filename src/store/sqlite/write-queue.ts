@@ -91,7 +91,7 @@ export class WriteQueue {
     const flushCounts = new CountDeltas();
     const isRelaxed = this.isFull && batch.every((op) => op.isRelaxed);
     try {
-      if (isRelaxed) s.syncNormal.run();
+      if (isRelaxed) s.setSynchronous('NORMAL');
       s.begin.run();
     } catch (err) {
       this.failAll(batch, this.translate(err, 'begin transaction'));
@@ -171,7 +171,7 @@ export class WriteQueue {
   }
 
   private afterFlush(wasRelaxed = false): void {
-    if (wasRelaxed) this.statements.syncFull.run();
+    if (wasRelaxed) this.statements.setSynchronous('FULL');
     if (this.queue.length > 0) this.schedule();
     else {
       const waiters = this.idleWaiters.splice(0);
