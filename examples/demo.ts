@@ -17,10 +17,11 @@ const config = resolveStartConfig(
   },
   process.env,
 );
-// The LLM pool scales 1..16 on queue depth and wait; the CPU pool 1..4.
+// The LLM pool scales 1..16 on queue depth and wait; the CPU pool 1..4. A 15 s stats
+// window (instead of 60 s) lets the demo show scale-downs within its pauses.
 config.pools = [
-  { name: 'llm', types: ['llm'], minWorkers: 1, maxWorkers: 16, policy: 'queue-latency', policyOptions: { targetQueueDepth: 10, targetP95Ms: 1500, decisionIntervalMs: 2000 } },
-  { name: 'cpu', types: ['cpu'], minWorkers: 1, maxWorkers: 4, policy: 'threshold', policyOptions: {} },
+  { name: 'llm', types: ['llm'], minWorkers: 1, maxWorkers: 16, policy: 'queue-latency', windowMs: 15_000, policyOptions: { targetQueueDepth: 10, targetP95Ms: 1500, decisionIntervalMs: 2000 } },
+  { name: 'cpu', types: ['cpu'], minWorkers: 1, maxWorkers: 4, policy: 'threshold', windowMs: 15_000, policyOptions: {} },
 ] as typeof config.pools;
 
 const running = await startTidepool({ config, handlers, log: (l) => process.stderr.write(`tidepool: ${l}\n`) });
@@ -44,13 +45,13 @@ async function demoLoad(): Promise<void> {
     fetch(`${running.url}/v1/tasks/batch`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ tasks }) }).catch(() => undefined);
   for (let wave = 1; !isStopping; wave++) {
     const size = 40 + ((wave * 37) % 80);
-    process.stderr.write(`demo load: wave ${wave}: ${size} llm tasks over ~10 s, then 10 cpu tasks, then a pause\n`);
+    process.stderr.write(`demo load: wave ${wave}: ${size} llm tasks over ~10 s, then 10 cpu tasks, then a 35 s pause\n`);
     for (let i = 0; i < 10 && !isStopping; i++) {
       await post(Array.from({ length: Math.ceil(size / 10) }, (_, j) => ({ type: 'llm', payload: { prompt: `wave ${wave} question ${i * 10 + j}`, meanMs: 900 } })));
       await systemClock.sleep(1000);
     }
     await post(Array.from({ length: 10 }, (_, j) => ({ type: 'cpu', payload: { text: `block ${wave}.${j}`, rounds: 30_000 } })));
-    await systemClock.sleep(25_000);
+    await systemClock.sleep(35_000);
   }
 }
 if (process.env.DEMO_LOAD !== '0') void demoLoad();
