@@ -394,17 +394,39 @@ export class SqliteStore implements Store {
     if (typeof beforeMs !== 'number' || !Number.isFinite(beforeMs)) {
       throw new InvalidInputError(`beforeMs: got ${String(beforeMs)}; expected epoch milliseconds`);
     }
+    const bound = this.read('purgeFinished', () => this.lastSeqCreatedBefore(beforeMs));
     let total = 0;
+    let after = 0;
     for (;;) {
       // Chunks keep each transaction short; other writes interleave between them.
-      const n = await this.queue.enqueue((tx) => {
-        const rows = this.s.purgeChunk.all({ before: beforeMs, limit: PURGE_CHUNK }) as { type: string; status: string }[];
-            for (const r of rows) tx.counts.add(r.type, r.status, -1);
-        return rows.length;
+      const { n, lastSeq } = await this.queue.enqueue((tx) => {
+        const rows = this.s.purgeChunk.all({ after, bound, before: beforeMs, limit: PURGE_CHUNK }) as {
+          seq: number; type: string; status: string;
+        }[];
+        let last = after;
+        for (const r of rows) {
+          tx.counts.add(r.type, r.status, -1);
+          last = Math.max(last, r.seq);
+        }
+        return { n: rows.length, lastSeq: last };
       });
       total += n;
+      after = lastSeq;
       if (n < PURGE_CHUNK) return total;
     }
+  }
+
+  /** The highest seq whose task was created before `beforeMs` (binary search: seq follows creation). */
+  private lastSeqCreatedBefore(beforeMs: number): number {
+    let lo = 0;
+    let hi = (this.s.maxSeq.get() as { seq: number }).seq;
+    while (lo < hi) {
+      const mid = Math.floor((lo + hi + 1) / 2);
+      const row = this.s.firstFrom.get(mid) as { seq: number; created_at_ms: number } | undefined;
+      if (row && row.created_at_ms < beforeMs) lo = Math.max(mid, Math.min(row.seq, hi));
+      else hi = mid - 1;
+    }
+    return lo;
   }
 
   // --- reads ----------------------------------------------------------------------
@@ -421,8 +443,8 @@ export class SqliteStore implements Store {
     const statuses = statusSet(filter.status);
     const params = { after: afterSeq, type: filter.type ?? null, tenant: filter.tenant ?? null, limit: limit + 1 };
     const rows = this.read('list', () =>
-      statuses && statuses.size === 1 && isFinal([...statuses][0])
-        ? this.s.listByStatus.all({ ...params, status: [...statuses][0] })
+      statuses && statuses.size === 1 && statuses.has('dead')
+        ? this.s.listDead.all(params)
         : this.s.listPage.all({ ...params, statuses: statuses ? JSON.stringify([...statuses]) : null }),
     ) as unknown as TaskRow[];
     const more = rows.length > limit;
@@ -519,10 +541,6 @@ export class SqliteStore implements Store {
       throw translateSqliteError(err, this.path, during);
     }
   }
-}
-
-function isFinal(status: TaskStatus): boolean {
-  return status === 'succeeded' || status === 'dead' || status === 'cancelled';
 }
 
 function rangeParams(range: TimeRange) {
