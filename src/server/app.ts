@@ -58,6 +58,7 @@ export async function buildApp(options: ServerOptions): Promise<BuiltApp> {
     },
     onEvent: (e) => metrics.onScalingEvent(e),
   });
+  metrics.watchHeld(() => waiter.heldCount, () => feed.clientCount);
   const ctx = new ServerContext({ runtime, clock, metrics, waiter, feed, isMultiTenant: keys.size > 0 });
   const unsubscribeStore = runtime.store.subscribe((e) => {
     if (e.kind === 'finished') metrics.onTaskFinished(e.task);
@@ -117,9 +118,13 @@ export async function buildApp(options: ServerOptions): Promise<BuiltApp> {
   registerDashboardRoutes(app);
   app.get('/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
-  app.addHook('onClose', async () => {
+  // Before the HTTP server closes: end the never-ending streams and release held
+  // ?wait requests, or close() would wait for them.
+  app.addHook('preClose', async () => {
     feed.stop();
     waiter.close();
+  });
+  app.addHook('onClose', async () => {
     unsubscribeStore();
   });
   return { app, ctx };

@@ -147,6 +147,26 @@ export class ServerMetrics {
     });
   }
 
+  /** Gauges of requests the server holds open: ?wait requests and dashboard streams. */
+  watchHeld(heldWaits: () => number, streamClients: () => number): void {
+    new Gauge({
+      name: 'tidepool_http_held_waits',
+      help: 'Requests held open by ?wait=MS until their task ends.',
+      registers: [this.registry],
+      collect() {
+        this.set(heldWaits());
+      },
+    });
+    new Gauge({
+      name: 'tidepool_stream_clients',
+      help: 'Dashboards connected to /v1/stream.',
+      registers: [this.registry],
+      collect() {
+        this.set(streamClients());
+      },
+    });
+  }
+
   poolOfType(type: string): string {
     for (const p of this.runtime.pools()) if (p.stats().types.includes(type)) return p.name;
     return 'none';

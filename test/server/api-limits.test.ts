@@ -241,3 +241,20 @@ test('the OpenAPI document is generated from the schemas that validate requests'
     await s.close();
   }
 });
+
+test('closing the server ends open dashboard streams and answers held ?wait requests at once', async () => {
+  const s = await startServer();
+  const stream = await fetch(s.url + '/v1/stream');
+  await stream.body!.getReader().read();
+  const task = await s.call('POST', '/v1/tasks', { body: { type: 'never-served' } });
+  const held = s.call('GET', `/v1/tasks/${task.body.id}?wait=300000`);
+  // Ask the server (real I/O each turn) until it holds the request.
+  while (!/tidepool_http_held_waits 1\b/.test((await s.call('GET', '/metrics')).body));
+  assert.match((await s.call('GET', '/metrics')).body, /tidepool_stream_clients 1\b/);
+  const started = performance.now();
+  await s.close();
+  const res = await held;
+  assert.equal(res.status, 200);
+  assert.equal(res.body.status, 'queued');
+  assert.ok(performance.now() - started < 5000, 'close did not wait for the stream or the held request');
+});
