@@ -135,7 +135,7 @@
       li.appendChild(text('span', 'move', e.from + ' → ' + e.to + (e.action === 'scale_up' ? ' ▲' : e.action === 'scale_down' ? ' ▼' : '')));
       var why = text('span', 'why');
       why.appendChild(text('span', 'code', e.code));
-      why.appendChild(document.createTextNode(e.reason));
+      why.appendChild(document.createTextNode(' ' + e.reason));
       li.appendChild(why);
       list.appendChild(li);
     });
