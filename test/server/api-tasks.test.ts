@@ -2,6 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer } from './helpers.ts';
+import { TaskSchema } from '../../src/server/schemas.ts';
 
 const MAX = Number.MAX_SAFE_INTEGER;
 
@@ -97,6 +98,9 @@ test('POST /v1/tasks/batch stores up to 1,000 tasks, and nothing when one item i
     assert.equal(ok.status, 201);
     assert.equal(ok.body.tasks.length, 1000);
     assert.equal(ok.body.created.every(Boolean), true);
+    // The batch answer carries exactly the documented task fields (it skips the zod serializer).
+    assert.deepEqual(Object.keys(ok.body.tasks[0]).sort(), Object.keys(TaskSchema.shape).sort());
+    assert.deepEqual(ok.body.tasks[7].payload, 7);
     const bad = await s.call('POST', '/v1/tasks/batch', { body: { tasks: [{ type: 'c' }, { type: 'c', priority: 'high' }] } });
     assert.equal(bad.status, 400);
     assert.match(bad.body.error.message, /^body\.tasks\[1\]\.priority: /);

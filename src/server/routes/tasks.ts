@@ -31,6 +31,31 @@ export function toSubmitInput(body: SubmitBody, tenant: string): SubmitInput {
   return input;
 }
 
+/** The documented task fields, nothing else (TaskSchema's keys). */
+export function toTaskJson(t: Task) {
+  return {
+    id: t.id,
+    type: t.type,
+    status: t.status,
+    payload: t.payload,
+    priority: t.priority,
+    attempts: t.attempts,
+    maxAttempts: t.maxAttempts,
+    timeoutMs: t.timeoutMs,
+    tenant: t.tenant,
+    idempotencyKey: t.idempotencyKey,
+    result: t.result,
+    error: t.error,
+    runAtMs: t.runAtMs,
+    createdAtMs: t.createdAtMs,
+    updatedAtMs: t.updatedAtMs,
+    startedAtMs: t.startedAtMs,
+    finishedAtMs: t.finishedAtMs,
+    workerId: t.workerId,
+    leaseExpiresAtMs: t.leaseExpiresAtMs,
+  };
+}
+
 export function registerTaskRoutes(app: FastifyInstance, ctx: ServerContext): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
   const { store } = ctx.runtime;
@@ -101,7 +126,12 @@ export function registerTaskRoutes(app: FastifyInstance, ctx: ServerContext): vo
         if (err instanceof QueueFullError) ctx.metrics.onBackpressure(inputs[0].type);
         throw err;
       }
-      return reply.code(201).send({ tasks: results.map((x) => x.task), created: results.map((x) => x.created) });
+      // The store's tasks already have the documented shape; a plain stringify of the
+      // picked fields saves the zod pass over 1,000 payloads (about a fifth of the request).
+      return reply
+        .code(201)
+        .serializer((data: unknown) => JSON.stringify(data))
+        .send({ tasks: results.map((x) => toTaskJson(x.task)), created: results.map((x) => x.created) });
     },
   );
 
