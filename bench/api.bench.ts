@@ -7,7 +7,7 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 import type { BenchCase } from './run.ts';
@@ -92,6 +92,8 @@ function summarize(name: string, unitPerRequest: number, ours: Load[], peer: Loa
     peerP95LatencyMs: round(median(peer.map((r) => r.p95Ms))),
     ratio: round(m / pm),
     connections: unitPerRequest === 1 ? CONNECTIONS : BATCH_CONNECTIONS,
+    // The machine is shared (2 cores): a load average above ~2 means other work competed.
+    loadAvg1m: round(loadavg()[0]),
   };
 }
 
