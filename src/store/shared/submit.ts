@@ -60,11 +60,11 @@ export function tenantOf(input: SubmitInput): string {
   return input.tenant ?? DEFAULT_TENANT;
 }
 
-/** A new queued task for a validated submit. */
-export function buildTask(input: SubmitInput, options: ResolvedStoreOptions, nowMs: number): Task {
+/** A new queued task for a validated submit; `id` when the adapter makes its own ids. */
+export function buildTask(input: SubmitInput, options: ResolvedStoreOptions, nowMs: number, id?: string): Task {
   const runAtMs = input.runAtMs ?? nowMs + (input.delayMs ?? 0);
   return {
-    id: newTaskId(nowMs),
+    id: id ?? newTaskId(nowMs),
     type: input.type,
     payload: input.payload === undefined ? null : input.payload,
     priority: input.priority ?? 0,

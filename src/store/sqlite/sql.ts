@@ -15,7 +15,7 @@
 // transaction as every change, so counts and the queue-depth check never scan tasks.
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 const PENDING = `status IN ('queued', 'retrying')`;
 const FINAL = `status IN ('succeeded', 'dead', 'cancelled')`;
@@ -23,7 +23,10 @@ const FINAL = `status IN ('succeeded', 'dead', 'cancelled')`;
 export const SCHEMA = `
 CREATE TABLE IF NOT EXISTS tasks (
   seq INTEGER PRIMARY KEY,
-  id TEXT NOT NULL UNIQUE,
+  -- A task's id is its seq (12 hex digits) followed by a random tail (14 hex digits): lookups
+  -- by id are rowid lookups, and no index on id has to be written with every task.
+  id_tail TEXT NOT NULL,
+  id TEXT GENERATED ALWAYS AS (printf('%012x', seq) || id_tail) VIRTUAL,
   type TEXT NOT NULL,
   tenant TEXT NOT NULL,
   status TEXT NOT NULL,
@@ -217,10 +220,10 @@ export class Statements {
     this.rollbackTo = p('ROLLBACK TO op');
 
 
-    this.insertTask = p(`INSERT INTO tasks (id, type, tenant, status, priority, run_at_ms, attempts, max_attempts,
+    this.insertTask = p(`INSERT INTO tasks (id_tail, type, tenant, status, priority, run_at_ms, attempts, max_attempts,
       timeout_ms, idempotency_key, payload, created_at_ms, updated_at_ms)
       VALUES (?1, ?2, ?3, 'queued', ?4, ?5, 0, ?6, ?7, ?8, ?9, ?10, ?10)`);
-    this.byId = p(`SELECT ${TASK_COLUMNS} FROM tasks WHERE id = ?`);
+    this.byId = p(`SELECT ${TASK_COLUMNS} FROM tasks WHERE seq = ? AND id_tail = ?`);
     this.bySeq = p(`SELECT ${TASK_COLUMNS} FROM tasks WHERE seq = ?`);
     this.byIdempotencyKey = p(`SELECT ${TASK_COLUMNS} FROM tasks WHERE tenant = ? AND idempotency_key = ?`);
     this.pendingDepth = p(`SELECT COALESCE(SUM(n), 0) AS n FROM task_counts WHERE ${PENDING}`);
@@ -237,23 +240,23 @@ export class Statements {
     this.expired = p(`SELECT ${TASK_COLUMNS} FROM tasks INDEXED BY tasks_running WHERE status = 'running' AND lease_expires_at_ms <= ?`);
 
     this.heartbeat = p(`UPDATE tasks SET lease_expires_at_ms = :expires, updated_at_ms = :now
-      WHERE id = :id AND lease_token = :token AND status = 'running' RETURNING lease_expires_at_ms`);
-    // ?1 result, ?2 now, ?3 id, ?4 lease token
+      WHERE seq = :seq AND id_tail = :tail AND lease_token = :token AND status = 'running' RETURNING lease_expires_at_ms`);
+    // ?1 result, ?2 now, ?3 seq, ?4 lease token, ?5 id tail
     this.succeed = p(`UPDATE tasks SET status = 'succeeded', result = ?1, error = NULL, finished_at_ms = ?2,
       updated_at_ms = ?2, lease_token = NULL, lease_expires_at_ms = NULL
-      WHERE id = ?3 AND lease_token = ?4 AND status = 'running' RETURNING seq, type`);
+      WHERE seq = ?3 AND id_tail = ?5 AND lease_token = ?4 AND status = 'running' RETURNING seq, type`);
     this.retry = p(`UPDATE tasks SET status = 'retrying', error = :error, run_at_ms = :runAt, updated_at_ms = :now,
       worker_id = NULL, lease_token = NULL, lease_expires_at_ms = NULL
-      WHERE id = :id AND status = 'running' RETURNING ${TASK_COLUMNS}`);
+      WHERE seq = :seq AND id_tail = :tail AND status = 'running' RETURNING ${TASK_COLUMNS}`);
     this.bury = p(`UPDATE tasks SET status = 'dead', error = :error, finished_at_ms = :now, updated_at_ms = :now,
       lease_token = NULL, lease_expires_at_ms = NULL
-      WHERE id = :id AND status = 'running' RETURNING ${TASK_COLUMNS}`);
+      WHERE seq = :seq AND id_tail = :tail AND status = 'running' RETURNING ${TASK_COLUMNS}`);
     this.cancelTask = p(`UPDATE tasks SET status = 'cancelled', finished_at_ms = :now, updated_at_ms = :now,
       lease_token = NULL, lease_expires_at_ms = NULL
-      WHERE id = :id AND status IN ('queued', 'retrying', 'running') RETURNING ${TASK_COLUMNS}`);
+      WHERE seq = :seq AND id_tail = :tail AND status IN ('queued', 'retrying', 'running') RETURNING ${TASK_COLUMNS}`);
     this.requeueDead = p(`UPDATE tasks SET status = 'queued', attempts = 0, run_at_ms = :now, error = NULL,
       result = NULL, finished_at_ms = NULL, updated_at_ms = :now, worker_id = NULL
-      WHERE id = :id AND status = 'dead' RETURNING ${TASK_COLUMNS}`);
+      WHERE seq = :seq AND id_tail = :tail AND status = 'dead' RETURNING ${TASK_COLUMNS}`);
 
     // Filters are optional: a NULL parameter matches everything. Statuses come as a JSON array.
     this.listPage = p(`SELECT ${TASK_COLUMNS} FROM tasks

@@ -4,6 +4,7 @@
 //
 // Task states and transitions: see src/core/types.ts. Every transition updates task_counts
 // in the same savepoint, so counts stay exact even when an operation is refused.
+import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
@@ -101,6 +102,11 @@ export class SqliteStore implements Store {
       );
     }
     if (version === SCHEMA_VERSION) return;
+    if (version !== 0) {
+      throw new StoreUnavailableError(
+        `SQLite store ${this.path}: schema version ${version} is a pre-release layout this Tidepool cannot open; move the file away or use a new path`,
+      );
+    }
     this.db.exec('BEGIN IMMEDIATE');
     try {
       this.db.exec(SCHEMA);
@@ -162,11 +168,13 @@ export class SqliteStore implements Store {
     const types = new Set<string>();
     for (let i = 0; i < inputs.length; i++) {
       if (results[i] !== undefined) continue;
-      const task = buildTask(inputs[i], this.options, nowMs);
-      s.insertTask.run(
-        task.id, task.type, task.tenant, task.priority, task.runAtMs,
+      const tail = newIdTail();
+      const task = buildTask(inputs[i], this.options, nowMs, '');
+      const { lastInsertRowid } = s.insertTask.run(
+        tail, task.type, task.tenant, task.priority, task.runAtMs,
         task.maxAttempts, task.timeoutMs, task.idempotencyKey, payloads[i], nowMs,
       );
+      task.id = formatId(Number(lastInsertRowid), tail);
       tx.counts.add(task.type, 'queued', 1);
       types.add(task.type);
       results[i] = { task, created: true };
@@ -245,7 +253,7 @@ export class SqliteStore implements Store {
     validateLeaseMs(leaseMs);
     return this.queue.enqueue(() => {
       const nowMs = this.options.clock.now();
-      const row = this.s.heartbeat.get({ id: taskId, token: leaseToken, expires: nowMs + leaseMs, now: nowMs }) as
+      const row = this.s.heartbeat.get({ ...idKey(taskId), token: leaseToken, expires: nowMs + leaseMs, now: nowMs }) as
         | { lease_expires_at_ms: number }
         | undefined;
       if (!row) throw this.leaseError(taskId);
@@ -259,7 +267,8 @@ export class SqliteStore implements Store {
     const resultJson = JSON.stringify(result === undefined ? null : result);
     return this.queue.enqueue((tx) => {
       const nowMs = this.options.clock.now();
-      const row = this.s.succeed.get(resultJson, nowMs, taskId, leaseToken) as
+      const { seq, tail } = idKey(taskId);
+      const row = this.s.succeed.get(resultJson, nowMs, seq, leaseToken, tail) as
         | { seq: number; type: string }
         | undefined;
       if (!row) throw this.leaseError(taskId);
@@ -276,15 +285,15 @@ export class SqliteStore implements Store {
     return this.queue.enqueue((tx) => {
       const s = this.s;
       const nowMs = this.options.clock.now();
-      const current = s.byId.get(taskId) as TaskRow | undefined;
+      const current = this.byId(taskId);
       if (!current || current.status !== 'running' || current.lease_token !== leaseToken) throw this.leaseError(taskId, current);
         if (options.retryable === false || current.attempts >= current.max_attempts) {
-        const row = s.bury.get({ id: taskId, error: errorJson, now: nowMs }) as unknown as TaskRow;
+        const row = s.bury.get({ ...idKey(taskId), error: errorJson, now: nowMs }) as unknown as TaskRow;
         tx.counts.move(row.type, 'running', 'dead');
         this.afterFinish(row, nowMs, tx);
       } else {
         const runAt = nowMs + backoffMs(current.attempts, this.options.retry, this.options.random);
-        s.retry.get({ id: taskId, error: errorJson, runAt, now: nowMs });
+        s.retry.get({ ...idKey(taskId), error: errorJson, runAt, now: nowMs });
         tx.memo.clear();
         tx.counts.move(current.type, 'running', 'retrying');
       }
@@ -294,7 +303,7 @@ export class SqliteStore implements Store {
 
   /** LeaseLostError saying why, or TaskNotFoundError. Runs inside the transaction that found no lease. */
   private leaseError(taskId: string, row?: TaskRow): Error {
-    const current = row ?? (this.s.byId.get(taskId) as TaskRow | undefined);
+    const current = row ?? this.byId(taskId);
     if (!current) return new TaskNotFoundError(taskId);
     return new LeaseLostError(taskId, leaseLostDetail(current.status as TaskStatus));
   }
@@ -327,13 +336,13 @@ export class SqliteStore implements Store {
     this.checkOpen();
     return this.queue.enqueue((tx) => {
       const s = this.s;
-      const current = s.byId.get(taskId) as TaskRow | undefined;
+      const current = this.byId(taskId);
       if (!current) throw new TaskNotFoundError(taskId);
       if (current.status === 'succeeded' || current.status === 'dead' || current.status === 'cancelled') {
         throw new TaskConflictError(`task ${taskId} is ${current.status}; only queued, retrying or running tasks can be cancelled`);
       }
       const nowMs = this.options.clock.now();
-      const row = s.cancelTask.get({ id: taskId, now: nowMs }) as unknown as TaskRow;
+      const row = s.cancelTask.get({ ...idKey(taskId), now: nowMs }) as unknown as TaskRow;
         tx.counts.move(row.type, current.status, 'cancelled');
       this.afterFinish(row, nowMs, tx);
       return toTask(row);
@@ -345,9 +354,9 @@ export class SqliteStore implements Store {
     return this.queue.enqueue((tx) => {
       const s = this.s;
       const nowMs = this.options.clock.now();
-      const row = s.requeueDead.get({ id: taskId, now: nowMs }) as TaskRow | undefined;
+      const row = s.requeueDead.get({ ...idKey(taskId), now: nowMs }) as TaskRow | undefined;
       if (!row) {
-        const current = s.byId.get(taskId) as TaskRow | undefined;
+        const current = this.byId(taskId);
         if (!current) throw new TaskNotFoundError(taskId);
         throw new TaskConflictError(`task ${taskId} is ${current.status}; only dead tasks can be retried`);
       }
@@ -375,11 +384,11 @@ export class SqliteStore implements Store {
         message: `lease of worker ${row.worker_id} expired at ${row.lease_expires_at_ms} during attempt ${row.attempts}`,
       });
       if (row.attempts >= row.max_attempts) {
-        const dead = s.bury.get({ id: row.id, error, now: nowMs }) as unknown as TaskRow;
+        const dead = s.bury.get({ ...idKey(row.id), error, now: nowMs }) as unknown as TaskRow;
         tx.counts.move(row.type, 'running', 'dead');
         this.afterFinish(dead, nowMs, tx);
       } else {
-        s.retry.get({ id: row.id, error, runAt: nowMs, now: nowMs });
+        s.retry.get({ ...idKey(row.id), error, runAt: nowMs, now: nowMs });
         tx.memo.delete(`tenants:${row.type}`);
         tx.counts.move(row.type, 'running', 'retrying');
         requeued.add(row.type);
@@ -433,7 +442,7 @@ export class SqliteStore implements Store {
 
   async get(taskId: string): Promise<Task | null> {
     this.checkOpen();
-    const row = this.read('get', () => this.s.byId.get(taskId)) as TaskRow | undefined;
+    const row = this.read('get', () => this.byId(taskId));
     return row ? toTask(row) : null;
   }
 
@@ -530,6 +539,11 @@ export class SqliteStore implements Store {
     }
   }
 
+  private byId(taskId: string): TaskRow | undefined {
+    const { seq, tail } = idKey(taskId);
+    return this.s.byId.get(seq, tail) as unknown as TaskRow | undefined;
+  }
+
   private checkOpen(): void {
     if (this.isClosed) throw new StoreUnavailableError(`SQLite store ${this.path} is closed`);
   }
@@ -541,6 +555,32 @@ export class SqliteStore implements Store {
       throw translateSqliteError(err, this.path, during);
     }
   }
+}
+
+const ID_PATTERN = /^[0-9a-f]{26}$/;
+
+// Random bytes for id tails, drawn 4 KiB at a time (one crypto call per 585 tasks).
+let randomPool = randomBytes(4096);
+let randomAt = 0;
+
+/** A fresh random id tail: 14 hex digits. */
+function newIdTail(): string {
+  if (randomAt + 7 > randomPool.length) {
+    randomPool = randomBytes(4096);
+    randomAt = 0;
+  }
+  randomAt += 7;
+  return randomPool.toString('hex', randomAt - 7, randomAt);
+}
+
+function formatId(seq: number, tail: string): string {
+  return seq.toString(16).padStart(12, '0') + tail;
+}
+
+/** The row key an id stands for; an id of another shape matches no row. */
+function idKey(taskId: string): { seq: number; tail: string } {
+  if (typeof taskId !== 'string' || !ID_PATTERN.test(taskId)) return { seq: -1, tail: '' };
+  return { seq: parseInt(taskId.slice(0, 12), 16), tail: taskId.slice(12) };
 }
 
 function rangeParams(range: TimeRange) {
