@@ -47,7 +47,7 @@ export function parseApiKeys(text: string, source: string): Array<{ tenant: stri
   entries.forEach((entry, i) => {
     const eq = entry.indexOf('=');
     if (eq < 0) {
-      problems.push(`${source} entry ${i + 1}: got ${JSON.stringify(redact(entry))}; expected tenant=key`);
+      problems.push(`${source} entry ${i + 1}: got ${JSON.stringify(redact(entry))} (${entry.length} characters); expected tenant=key`);
       return;
     }
     const tenant = entry.slice(0, eq).trim();
@@ -73,8 +73,9 @@ export function loadKeyFile(path: string): Array<{ tenant: string; key: string }
   return parseApiKeys(text, `server.apiKeysFile (${path})`);
 }
 
+/** An entry without `=` may be a bare key: show only its first characters. */
 function redact(entry: string): string {
-  return entry.length > 6 ? entry.slice(0, 3) + '...' : entry;
+  return entry.slice(0, 3) + '...';
 }
 
 /** Extracts the key from `Authorization: Bearer KEY`, or null. */

@@ -39,7 +39,8 @@ export class TokenBucket {
       this.tokens -= 1;
       return { isAllowed: true };
     }
-    const retryAfterMs = Math.ceil(((1 - this.tokens) * 1000) / this.ratePerSec);
+    // The epsilon keeps float dust (0.996 tokens -> 1.0000000000000009 ms) from adding a millisecond.
+    const retryAfterMs = Math.max(1, Math.ceil(((1 - this.tokens) * 1000) / this.ratePerSec - 1e-9));
     return { isAllowed: false, retryAfterMs };
   }
 }

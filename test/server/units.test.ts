@@ -1,0 +1,95 @@
+// The server's small pure parts: the token bucket (virtual time, including a clock
+// that steps back), API key parsing, and seed 003's health table.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { VirtualClock } from '../../src/core/index.ts';
+import type { PoolStats } from '../../src/core/index.ts';
+import { TokenBucket, parseApiKeys, poolHealth, combineHealth, isLoopbackHost } from '../../src/server/index.ts';
+
+test('the token bucket allows its burst, then one token per 1/rate seconds, and says how long to wait', async () => {
+  const clock = new VirtualClock();
+  const bucket = new TokenBucket({ ratePerSec: 4, burst: 2 }, clock);
+  assert.deepEqual([bucket.take(), bucket.take(), bucket.take()], [{ isAllowed: true }, { isAllowed: true }, { isAllowed: false, retryAfterMs: 250 }]);
+  await clock.advance(249);
+  assert.deepEqual(bucket.take(), { isAllowed: false, retryAfterMs: 1 });
+  await clock.advance(1);
+  assert.deepEqual(bucket.take(), { isAllowed: true });
+  await clock.advance(60_000);
+  assert.deepEqual([bucket.take(), bucket.take(), bucket.take().isAllowed], [{ isAllowed: true }, { isAllowed: true }, false], 'refills up to the burst only');
+});
+
+test('a clock that steps backwards adds no tokens and removes none', () => {
+  const clock = new VirtualClock(1_000_000);
+  const bucket = new TokenBucket({ ratePerSec: 1, burst: 1 }, clock);
+  assert.equal(bucket.take().isAllowed, true);
+  clock.set(500_000);
+  assert.equal(bucket.take().isAllowed, false);
+  clock.set(1_000_999);
+  assert.equal(bucket.take().isAllowed, false, 'the step back did not count as elapsed time');
+  clock.set(1_001_000);
+  assert.equal(bucket.take().isAllowed, true);
+});
+
+test('a bad rate or burst is refused naming the setting', () => {
+  assert.throws(() => new TokenBucket({ ratePerSec: 0, burst: 1 }, new VirtualClock()), { message: 'rateLimit.ratePerSec: got 0; expected a number > 0' });
+  assert.throws(() => new TokenBucket({ ratePerSec: 1, burst: 0.5 }, new VirtualClock()), { message: 'rateLimit.burst: got 0.5; expected a number >= 1' });
+});
+
+test('API keys parse from tenant=key pairs, and every bad entry is reported at once with its source', () => {
+  assert.deepEqual(parseApiKeys('acme=key-acme-1, globex=key-globex-2\n# comment\n', 'TIDEPOOL_API_KEYS (environment)'), [
+    { tenant: 'acme', key: 'key-acme-1' },
+    { tenant: 'globex', key: 'key-globex-2' },
+  ]);
+  assert.throws(
+    () => parseApiKeys('acme=short,bad tenant=long-enough-key,nokey,dup=long-enough-key', 'keys.txt'),
+    (err: Error & { problems: string[] }) => {
+      assert.deepEqual(err.problems, [
+        'keys.txt entry 1 (tenant acme): key has 5 characters; expected at least 8',
+        'keys.txt entry 2: tenant "bad tenant" is not 1-100 letters, digits, _ . -',
+        'keys.txt entry 3: got "nok..." (5 characters); expected tenant=key',
+        'keys.txt entry 4 (tenant dup): the same key is given twice',
+      ]);
+      return true;
+    },
+  );
+});
+
+test('loopback hosts are told apart from the rest', () => {
+  const table = [
+    { host: '127.0.0.1', isLoopback: true },
+    { host: '127.5.0.9', isLoopback: true },
+    { host: '::1', isLoopback: true },
+    { host: 'localhost', isLoopback: true },
+    { host: '0.0.0.0', isLoopback: false },
+    { host: '::', isLoopback: false },
+    { host: '10.0.0.5', isLoopback: false },
+  ];
+  for (const row of table) assert.equal(isLoopbackHost(row.host), row.isLoopback, row.host);
+});
+
+function stats(fields: Partial<PoolStats>): PoolStats {
+  const p = { p50: 0, p95: 0, p99: 0, count: 0 };
+  return {
+    name: 'p', types: ['t'], status: 'active', total: 1, starting: 0, idle: 1, busy: 0, draining: 0, failedWorkers: 0, target: 1, minWorkers: 1, maxWorkers: 2,
+    utilization: 0, queueDepth: 0, completed: 0, failed: 0, failedAttempts: 0, stalls: 0, waitMs: p, runMs: p, throughputPerMin: 0, successRate: 1, health: 'healthy', maxIdleMs: 0,
+    ...fields,
+  };
+}
+
+test("health follows seed 003's table: success rate and stalls, healthy before any task ended", () => {
+  const table = [
+    { name: 'nothing ended yet', fields: { completed: 0, failed: 0, successRate: 0 }, status: 'healthy', why: 'an unknown rate is not a bad one' },
+    { name: 'all succeeded', fields: { completed: 10, successRate: 1 }, status: 'healthy', why: '>= 80%' },
+    { name: 'exactly 80%', fields: { completed: 8, failed: 2, successRate: 0.8 }, status: 'healthy', why: 'the bound is inclusive' },
+    { name: '79%', fields: { completed: 79, failed: 21, successRate: 0.79 }, status: 'degraded', why: '50-80%' },
+    { name: 'exactly 50%', fields: { completed: 5, failed: 5, successRate: 0.5 }, status: 'degraded', why: 'unhealthy is < 50%' },
+    { name: '49%', fields: { completed: 49, failed: 51, successRate: 0.49 }, status: 'unhealthy', why: '< 50%' },
+    { name: 'one stall', fields: { stalls: 1 }, status: 'degraded', why: '1-2 stalls' },
+    { name: 'two stalls', fields: { stalls: 2 }, status: 'degraded', why: '1-2 stalls' },
+    { name: 'three stalls', fields: { stalls: 3 }, status: 'unhealthy', why: '> 2 stalls' },
+  ] as const;
+  for (const row of table) assert.equal(poolHealth(stats(row.fields)).status, row.status, `${row.name}: ${row.why}`);
+  assert.deepEqual(poolHealth(stats({ name: 'llm', completed: 45, failed: 55, successRate: 0.45 })).reasons, ['pool llm: success rate 45.0% < 50% (45 succeeded, 55 dead)']);
+  const combined = combineHealth([stats({ name: 'a' }), stats({ name: 'b', stalls: 1 })]);
+  assert.deepEqual(combined, { status: 'degraded', reasons: ['pool b: 1 stalled worker'] });
+});
