@@ -1,7 +1,8 @@
 // The autoscaler loop on a real in-process pool and the memory store, in virtual time.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { VirtualClock, flushMicrotasks, type Json } from '../../src/core/index.ts';
+import { VirtualClock, type Json } from '../../src/core/index.ts';
+import { advance, settle } from '../pools/settle.ts';
 import { openStore } from '../../src/store/index.ts';
 import { InProcessPool, type TaskContext } from '../../src/pools/index.ts';
 import { Autoscaler, type PolicyChoice } from '../../src/autoscaler/index.ts';
@@ -42,7 +43,7 @@ async function setup(policy: PolicyChoice = EAGER, opts: { intervalMs?: number; 
   const autoscaler = new Autoscaler({ store, clock, pools: [{ pool, policy, intervalMs: opts.intervalMs ?? 1000 }], sampleEveryTicks: opts.sampleEveryTicks ?? 5 });
   const release = async () => {
     for (const r of held.splice(0)) r('ok');
-    await flushMicrotasks(50);
+    await settle();
   };
   return { clock, store, pool, autoscaler, held, release };
 }
@@ -52,8 +53,9 @@ test('a tick applies the policy decision to the pool and logs the event with its
   const resized: unknown[] = [];
   autoscaler.on('pool.resized', (e) => resized.push(e));
   await store.submitBatch(Array.from({ length: 20 }, () => ({ type: 'infer' })));
-  await flushMicrotasks();
+  await settle();
   const d = await autoscaler.tick('gpu');
+  await settle();
   assert.deepEqual([d.action, d.from, d.to, d.code], ['scale_up', 1, 3, 'scale_up_depth']);
   assert.match(d.reason, /^depth 19 > 5 for 1 check: \+2$/);
   assert.equal(pool.stats().total, 3);
@@ -74,7 +76,7 @@ test('a tick applies the policy decision to the pool and logs the event with its
 test('a decision to hold is kept as the last decision but logs no event', async () => {
   const { store, pool, autoscaler } = await setup();
   await store.submit({ type: 'infer' });
-  await flushMicrotasks();
+  await settle();
   const d = await autoscaler.tick('gpu');
   assert.equal(d.action, 'none');
   assert.equal(autoscaler.lastDecision('gpu')?.code, d.code);
@@ -89,16 +91,16 @@ test('the loop ticks every intervalMs in virtual time and scales down when the l
   autoscaler.on('decision', (d: { action: string }) => decisions.push(d.action));
   autoscaler.start();
   await store.submitBatch(Array.from({ length: 20 }, () => ({ type: 'infer' })));
-  await clock.advance(499);
+  await advance(clock, 499);
   assert.equal(decisions.length, 0);
-  await clock.advance(1);
+  await advance(clock, 1);
   assert.deepEqual(decisions, ['scale_up']);
-  await clock.advance(500);
+  await advance(clock, 500);
   assert.equal(pool.stats().total, 5);
   // Let every task finish: the queue empties, utilization drops, the pool steps down to its minimum.
   for (let i = 0; i < 10; i++) {
     await release();
-    await clock.advance(500);
+    await advance(clock, 500);
   }
   assert.equal(pool.stats().total, 1);
   const events = await store.listScalingEvents({ pool: 'gpu' });
@@ -125,7 +127,7 @@ test('setPolicy replaces the policy at runtime and the next tick follows the new
 test('setBounds moves the target inside the new bounds at once and the policy respects them', async () => {
   const { store, pool, autoscaler, release } = await setup();
   await store.submitBatch(Array.from({ length: 40 }, () => ({ type: 'infer' })));
-  await flushMicrotasks();
+  await settle();
   await autoscaler.tick('gpu');
   await autoscaler.tick('gpu');
   assert.equal(pool.target, 5);
@@ -148,10 +150,10 @@ test('an error in a tick is emitted and counted, and the loop keeps running', as
   autoscaler.on('error', (e: Error) => errors.push(e));
   autoscaler.start();
   await store.close();
-  await clock.advance(1000);
+  await advance(clock, 1000);
   assert.equal(autoscaler.errors(), 1);
   assert.match(errors[0]!.message, /autoscaler tick for pool "gpu"/);
-  await clock.advance(1000);
+  await advance(clock, 1000);
   assert.equal(autoscaler.errors(), 2, 'the next tick ran too');
   await autoscaler.stop();
   await pool.close(0);
@@ -161,7 +163,7 @@ test('a metric sample per pool goes to the store every sampleEveryTicks ticks', 
   const { clock, store, pool, autoscaler } = await setup(EAGER, { sampleEveryTicks: 2 });
   autoscaler.start();
   await store.submit({ type: 'infer' });
-  await clock.advance(4000);
+  await advance(clock, 4000);
   const samples = await store.listMetricSamples({ pool: 'gpu' });
   assert.equal(samples.length, 2);
   assert.equal(samples[0]!.values.busy, 1);

@@ -5,7 +5,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
-import { VirtualClock, flushMicrotasks } from '../../src/core/index.ts';
+import { VirtualClock } from '../../src/core/index.ts';
 import { createTidepool } from '../../src/tidepool.ts';
 
 test('createTidepool makes one pool per handler type, named after it, and runs submitted tasks', async () => {
@@ -17,9 +17,11 @@ test('createTidepool makes one pool per handler type, named after it, and runs s
   );
   assert.deepEqual([...tp.pools.keys()], ['double', 'shout']);
   assert.deepEqual(tp.stats().map((s) => [s.name, s.total, s.minWorkers, s.maxWorkers]), [['double', 2, 2, 2], ['shout', 2, 2, 2]]);
+  const doubled = once(tp.pools.get('double')!, 'task.completed');
+  const shouted = once(tp.pools.get('shout')!, 'task.completed');
   const a = await tp.submit({ type: 'double', payload: 21 });
   const b = await tp.submit({ type: 'shout', payload: 'hi' });
-  await flushMicrotasks();
+  await Promise.all([doubled, shouted]);
   assert.equal((await tp.store.get(a.task.id))!.result, 42);
   assert.equal((await tp.store.get(b.task.id))!.result, 'HI');
   await tp.close(0);
@@ -66,15 +68,18 @@ test('createTidepool on SQLite runs tasks end to end and its autoscaler scales t
       store: `sqlite:${join(dir, 'q.db')}`,
       durability: 'normal',
       autoscaler: { intervalMs: 20 },
-      pools: [{ types: ['work'], policy: 'threshold', minWorkers: 1, maxWorkers: 4, intervalMs: 20, policyOptions: { scaleUpThreshold: 1, scaleUpCooldownMs: 0, maxQueueDepth: 3, minQueueDepth: 0 } }],
+      pools: [{ types: ['work'], policy: 'threshold', minWorkers: 1, maxWorkers: 4, intervalMs: 20, policyOptions: { scaleUpThreshold: 1, scaleUpCooldownMs: 0, maxQueueDepth: 3, minQueueDepth: 0, minIdleWorkers: 0, maxUtilization: 1 } }],
     },
     { work: async (ms: number) => { await new Promise((r) => setTimeout(r, ms)); return ms; } },
   );
-  const resized = once(tp.autoscaler, 'pool.resized');
-  const submitted = await tp.submitBatch(Array.from({ length: 30 }, () => ({ type: 'work', payload: 20 })));
-  const [event] = (await resized) as [{ from: number; to: number; code: string }];
-  assert.deepEqual([event.from, event.to, event.code], [1, 3, 'scale_up_depth']);
-  while (tp.pools.get('work')!.stats().completed < 30) await once(tp.pools.get('work')!, 'task.completed');
-  for (const s of submitted) assert.equal((await tp.store.get(s.task.id))!.status, 'succeeded');
-  await tp.close(1000);
+  try {
+    const resized = once(tp.autoscaler, 'pool.resized');
+    const submitted = await tp.submitBatch(Array.from({ length: 30 }, () => ({ type: 'work', payload: 20 })));
+    const [event] = (await resized) as [{ from: number; to: number; code: string }];
+    assert.deepEqual([event.from, event.to, event.code], [1, 3, 'scale_up_depth']);
+    while (tp.pools.get('work')!.stats().completed < 30) await once(tp.pools.get('work')!, 'task.completed');
+    for (const s of submitted) assert.equal((await tp.store.get(s.task.id))!.status, 'succeeded');
+  } finally {
+    await tp.close(1000);
+  }
 });

@@ -2,7 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { VirtualClock, flushMicrotasks, type Json } from '../../src/core/index.ts';
+import { VirtualClock, type Json } from '../../src/core/index.ts';
+import { advance, settle } from './settle.ts';
 import { openStore, type Store, type StoreOptions } from '../../src/store/index.ts';
 import { InProcessPool, type InProcessPoolOptions, type TaskContext } from '../../src/pools/index.ts';
 
@@ -24,7 +25,7 @@ test('an idle worker picks up a task submitted in the same process without waiti
   const seen: string[] = [];
   const { store, pool } = await setup({ handlers: { echo: async (payload: Json) => { seen.push(String(payload)); return payload; } } });
   const { task } = await store.submit({ type: 'echo', payload: 'hi' });
-  await flushMicrotasks();
+  await settle();
   assert.deepEqual(seen, ['hi']);
   assert.equal((await store.get(task.id))!.status, 'succeeded');
   assert.deepEqual((await store.get(task.id))!.result, 'hi');
@@ -35,7 +36,7 @@ test('several idle workers are filled by one batch of submits and every task run
   const runs = new Map<string, number>();
   const { store, pool } = await setup({ initialWorkers: 4, handlers: { t: async (_p: unknown, ctx: TaskContext) => { runs.set(ctx.id, (runs.get(ctx.id) ?? 0) + 1); } } });
   const results = await store.submitBatch(Array.from({ length: 50 }, (_, i) => ({ type: 't', payload: i })));
-  await flushMicrotasks(200);
+  await settle();
   assert.equal(runs.size, 50);
   assert.ok([...runs.values()].every((n) => n === 1));
   for (const r of results) assert.equal((await store.get(r.task.id))!.status, 'succeeded');
@@ -58,7 +59,7 @@ test('scaleTo down removes idle workers first, then drains busy ones without dro
   const { clock, store, pool } = await setup({ initialWorkers: 4, handlers: { slow: g.handler } });
   const a = await store.submit({ type: 'slow' });
   const b = await store.submit({ type: 'slow' });
-  await flushMicrotasks();
+  await settle();
   assert.equal(g.waiting.length, 2);
   assert.deepEqual([pool.stats().busy, pool.stats().idle], [2, 2]);
 
@@ -71,11 +72,11 @@ test('scaleTo down removes idle workers first, then drains busy ones without dro
   assert.equal(s.status, 'scaling_down');
 
   const c = await store.submit({ type: 'slow' });
-  await clock.advance(10);
+  await advance(clock, 10);
   assert.equal(g.waiting.length, 2, 'no worker is free for a third task');
   // Each gated run ends; the draining worker leaves, the remaining one takes the third task.
   for (const w of g.waiting.splice(0)) w.resolve('done');
-  await flushMicrotasks(50);
+  await settle();
   assert.equal((await store.get(a.task.id))!.status, 'succeeded');
   assert.equal((await store.get(b.task.id))!.status, 'succeeded');
   s = pool.stats();
@@ -83,7 +84,7 @@ test('scaleTo down removes idle workers first, then drains busy ones without dro
   assert.equal(s.draining, 0);
   assert.equal(g.waiting.length, 1, 'the kept worker took the third task');
   g.waiting[0]!.resolve('done');
-  await flushMicrotasks(50);
+  await settle();
   assert.equal((await store.get(c.task.id))!.status, 'succeeded');
   await pool.close(0);
 });
@@ -97,9 +98,9 @@ test("a task's timeout aborts the handler's signal and records a Timeout failure
     },
   }, { retry: { maxAttempts: 1 } });
   const { task } = await store.submit({ type: 'hang', timeoutMs: 500 });
-  await clock.advance(499);
+  await advance(clock, 499);
   assert.equal(aborted, null);
-  await clock.advance(1);
+  await advance(clock, 1);
   assert.match(String((aborted as unknown as Error).message), /attempt 1 passed its timeout of 500 ms/);
   const after = (await store.get(task.id))!;
   assert.equal(after.status, 'dead');
@@ -112,14 +113,14 @@ test("heartbeats keep a long task's lease, so nobody else can take it over", asy
   const g = gate();
   const { clock, store, pool } = await setup({ leaseMs: 1000, handlers: { long: g.handler } });
   const { task } = await store.submit({ type: 'long', timeoutMs: 60_000 });
-  await flushMicrotasks();
+  await settle();
   for (let t = 0; t < 10; t++) {
-    await clock.advance(500);
+    await advance(clock, 500);
     const stolen = await store.claim({ workerId: 'thief', types: ['long'], limit: 1, leaseMs: 1000 });
     assert.equal(stolen.length, 0, `still leased after ${(t + 1) * 500} ms`);
   }
   g.waiting[0]!.resolve('finally');
-  await flushMicrotasks(50);
+  await settle();
   const done = (await store.get(task.id))!;
   assert.equal(done.status, 'succeeded');
   assert.equal(done.attempts, 1);
@@ -133,12 +134,12 @@ test('a handler that runs past its lease without heartbeats loses it, and its la
   const { clock, store, pool } = await setup({ leaseMs: 1000, heartbeatMs: 5000, handlers: { t: g.handler } });
   pool.on('task.lease_lost', (e: { taskId: string }) => lost.push(e.taskId));
   const { task } = await store.submit({ type: 't', timeoutMs: 60_000 });
-  await flushMicrotasks();
-  await clock.advance(1500);
+  await settle();
+  await advance(clock, 1500);
   const [takeover] = await store.claim({ workerId: 'other', types: ['t'], limit: 1, leaseMs: 10_000 });
   assert.ok(takeover, 'the expired lease was taken over');
   g.waiting[0]!.resolve('late result');
-  await flushMicrotasks(50);
+  await settle();
   assert.deepEqual(lost, [task.id]);
   assert.equal((await store.get(task.id))!.status, 'running', 'the late result was not recorded');
   await store.complete(task.id, takeover.leaseToken, 'second run');
@@ -158,11 +159,11 @@ test("a heartbeat refused after a takeover aborts the handler's signal", async (
     handlers: { t: (_p: unknown, ctx: TaskContext) => new Promise<Json>((_r, reject) => ctx.signal.addEventListener('abort', () => { reasons.push((ctx.signal.reason as Error).message); reject(ctx.signal.reason); })) },
   });
   const { task } = await store.submit({ type: 't', timeoutMs: 60_000 });
-  await flushMicrotasks();
-  await clock.advance(1500);
+  await settle();
+  await advance(clock, 1500);
   const [takeover] = await store.claim({ workerId: 'other', types: ['t'], limit: 1, leaseMs: 10_000 });
   assert.ok(takeover);
-  await clock.advance(500);
+  await advance(clock, 500);
   assert.equal(reasons.length, 1);
   assert.match(reasons[0]!, new RegExp(`task ${task.id}`));
   assert.equal((await store.get(task.id))!.status, 'running', 'the takeover still holds it');
@@ -177,12 +178,12 @@ test('a failing task is retried with backoff until it succeeds, and stats count 
     { retry: { maxAttempts: 3, baseMs: 200, maxMs: 1000, jitter: 0 } },
   );
   const { task } = await store.submit({ type: 'flaky' });
-  await flushMicrotasks();
+  await settle();
   assert.equal(calls, 1);
   assert.equal((await store.get(task.id))!.status, 'retrying');
   assert.equal((await store.get(task.id))!.error?.message, 'boom 1');
-  await clock.advance(1000);
-  await clock.advance(1000);
+  await advance(clock, 1000);
+  await advance(clock, 1000);
   const done = (await store.get(task.id))!;
   assert.equal(done.status, 'succeeded');
   assert.equal(done.attempts, 3);
@@ -196,7 +197,7 @@ test('a failing task is retried with backoff until it succeeds, and stats count 
 test('an error with retryable false ends the task dead at once', async () => {
   const { store, pool } = await setup({ handlers: { bad: async () => { throw Object.assign(new Error('invalid payload'), { retryable: false, code: 'BadPayload' }); } } });
   const { task } = await store.submit({ type: 'bad' });
-  await flushMicrotasks();
+  await settle();
   const t = (await store.get(task.id))!;
   assert.equal(t.status, 'dead');
   assert.deepEqual([t.attempts, t.error?.code], [1, 'BadPayload']);
@@ -211,7 +212,7 @@ test('stats report wait and run percentiles, throughput and success rate over th
   assert.equal(pool.stats().health, 'healthy', 'healthy before anything ended');
   assert.equal(pool.stats().successRate, 1);
   await store.submitBatch([{ type: 't', payload: { ms: 100 } }, { type: 't', payload: { ms: 300 } }, { type: 't', payload: { ms: 200, fail: true } }]);
-  await clock.advance(1000);
+  await advance(clock, 1000);
   const s = pool.stats();
   assert.equal(s.completed, 2);
   assert.equal(s.failed, 1);
@@ -230,7 +231,7 @@ test('a worker is recycled after maxTasksPerWorker tasks and a fresh one takes i
   const removed: string[] = [];
   pool.on('worker.removed', (e: { workerId: string }) => removed.push(e.workerId));
   await store.submitBatch(Array.from({ length: 6 }, () => ({ type: 't' })));
-  await flushMicrotasks(200);
+  await settle();
   assert.equal(pool.stats().completed, 6);
   assert.equal(workersSeen.size, 3, 'three workers of two tasks each');
   assert.equal(removed.length, 3);
@@ -244,15 +245,15 @@ test('a task with no progress for stallTimeoutMs counts as a stall, goes back to
   const { clock, store, pool } = await setup({ stallTimeoutMs: 1000, handlers: { t: g.handler } });
   const stalls = once(pool, 'stall');
   const { task } = await store.submit({ type: 't', timeoutMs: 60_000 });
-  await flushMicrotasks();
+  await settle();
   g.waiting[0]!.ctx.progress();
-  await clock.advance(900);
+  await advance(clock, 900);
   g.waiting[0]!.ctx.progress();
-  await clock.advance(900);
+  await advance(clock, 900);
   assert.equal(pool.stats().stalls, 0, 'progress reset the stall clock');
-  await clock.advance(200);
+  await advance(clock, 200);
   await stalls;
-  await flushMicrotasks(50);
+  await settle();
   const s = pool.stats();
   assert.equal(s.stalls, 1);
   assert.equal(pool.windowFigures().recentStalls, 1, 'the stall counts toward health for one window');
@@ -266,13 +267,13 @@ test('a task with no progress for stallTimeoutMs counts as a stall, goes back to
 test('close waits for running tasks to finish within its timeout and takes no new ones', async () => {
   const { clock, store, pool } = await setup({ initialWorkers: 2, handlers: { t: async (p: { ms: number }) => { await clock.sleep(p.ms); return p.ms; } } });
   const a = await store.submit({ type: 't', payload: { ms: 300 } });
-  await flushMicrotasks();
+  await settle();
   let closed = false;
   const closing = pool.close(1000).then(() => (closed = true));
   const b = await store.submit({ type: 't', payload: { ms: 10 } });
-  await clock.advance(299);
+  await advance(clock, 299);
   assert.equal(closed, false);
-  await clock.advance(1);
+  await advance(clock, 1);
   await closing;
   assert.equal((await store.get(a.task.id))!.status, 'succeeded');
   assert.equal((await store.get(b.task.id))!.status, 'queued', 'a closing pool claims nothing new');
@@ -283,12 +284,12 @@ test('close aborts tasks still running at its timeout and hands them back to the
   const g = gate();
   const { clock, store, pool } = await setup({ handlers: { t: g.handler } });
   const { task } = await store.submit({ type: 't', timeoutMs: 60_000 });
-  await flushMicrotasks();
+  await settle();
   let closed = false;
   const closing = pool.close(1000).then(() => (closed = true));
-  await clock.advance(999);
+  await advance(clock, 999);
   assert.equal(closed, false);
-  await clock.advance(1);
+  await advance(clock, 1);
   await closing;
   assert.equal(g.waiting[0]!.ctx.signal.aborted, true);
   const t = (await store.get(task.id))!;
