@@ -228,7 +228,8 @@ export class Autoscaler extends EventEmitter {
     const decision: Decision<unknown> = e.policy.definition.decide(observation, e.policy.config, e.policy.state, nowMs);
     e.policy.state = decision.state;
     const from = e.pool.target;
-    const clamped = clampDecision(decision, e.policy.config, from);
+    // The pool's bounds are the last word (fixed:N carries its own, which may lie outside them).
+    const clamped = clampDecision(decision, { minWorkers: e.pool.minWorkers, maxWorkers: e.pool.maxWorkers }, from);
     const to = clamped.target;
     const action: ScaleAction = to > from ? 'scale_up' : to < from ? 'scale_down' : 'none';
     const last: LastDecision = {

@@ -309,3 +309,23 @@ test('a pool without a handler for one of its types is refused at construction, 
     /pool "x": maxWorkers got 2; expected an integer >= minWorkers \(3\)/,
   );
 });
+
+test('a clock that steps backwards mid-task records no negative times and the pool keeps working', async () => {
+  const g = gate();
+  const { clock, store, pool } = await setup({ handlers: { t: g.handler } });
+  const first = await store.submit({ type: 't', timeoutMs: 60_000 });
+  await settle();
+  await advance(clock, 500);
+  clock.set(clock.now() - 10_000);
+  g.waiting[0]!.resolve('done');
+  await settle();
+  assert.equal((await store.get(first.task.id))!.status, 'succeeded');
+  const s = pool.stats();
+  assert.ok(s.runMs.p50 >= 0 && s.waitMs.p50 >= 0, JSON.stringify([s.runMs, s.waitMs]));
+  const second = await store.submit({ type: 't', timeoutMs: 60_000 });
+  await settle();
+  g.waiting[1]!.resolve('again');
+  await settle();
+  assert.equal((await store.get(second.task.id))!.status, 'succeeded');
+  await pool.close(0);
+});
