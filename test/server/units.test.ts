@@ -76,20 +76,32 @@ function stats(fields: Partial<PoolStats>): PoolStats {
   };
 }
 
-test("health follows seed 003's table: success rate and stalls, healthy before any task ended", () => {
+test("/health takes each pool's own verdict (seed 003's table), the worst pool winning, with reasons", () => {
   const table = [
-    { name: 'nothing ended yet', fields: { completed: 0, failed: 0, successRate: 0 }, status: 'healthy', why: 'an unknown rate is not a bad one' },
-    { name: 'all succeeded', fields: { completed: 10, successRate: 1 }, status: 'healthy', why: '>= 80%' },
-    { name: 'exactly 80%', fields: { completed: 8, failed: 2, successRate: 0.8 }, status: 'healthy', why: 'the bound is inclusive' },
-    { name: '79%', fields: { completed: 79, failed: 21, successRate: 0.79 }, status: 'degraded', why: '50-80%' },
-    { name: 'exactly 50%', fields: { completed: 5, failed: 5, successRate: 0.5 }, status: 'degraded', why: 'unhealthy is < 50%' },
-    { name: '49%', fields: { completed: 49, failed: 51, successRate: 0.49 }, status: 'unhealthy', why: '< 50%' },
-    { name: 'one stall', fields: { stalls: 1 }, status: 'degraded', why: '1-2 stalls' },
-    { name: 'two stalls', fields: { stalls: 2 }, status: 'degraded', why: '1-2 stalls' },
-    { name: 'three stalls', fields: { stalls: 3 }, status: 'unhealthy', why: '> 2 stalls' },
+    { name: 'all healthy', pools: [stats({ name: 'a' }), stats({ name: 'b' })], status: 'healthy', reasons: [] },
+    {
+      name: 'a low success rate',
+      pools: [stats({ name: 'a' }), stats({ name: 'llm', health: 'unhealthy', successRate: 0.45 })],
+      status: 'unhealthy',
+      reasons: ['pool llm: success rate 45.0% < 50.0% (recent window)'],
+    },
+    {
+      name: 'stalls with a good success rate',
+      pools: [stats({ name: 'cpu', health: 'degraded', successRate: 0.95, stalls: 1 })],
+      status: 'degraded',
+      reasons: ['pool cpu: stalled workers in the recent window (1 stalls since start)'],
+    },
+    {
+      name: 'the worst of a degraded and an unhealthy pool',
+      pools: [stats({ name: 'a', health: 'degraded', successRate: 0.7 }), stats({ name: 'b', health: 'unhealthy', successRate: 0.2 })],
+      status: 'unhealthy',
+      reasons: ['pool a: success rate 70.0% < 80.0% (recent window)', 'pool b: success rate 20.0% < 50.0% (recent window)'],
+    },
   ] as const;
-  for (const row of table) assert.equal(poolHealth(stats(row.fields)).status, row.status, `${row.name}: ${row.why}`);
-  assert.deepEqual(poolHealth(stats({ name: 'llm', completed: 45, failed: 55, successRate: 0.45 })).reasons, ['pool llm: success rate 45.0% < 50% (45 succeeded, 55 dead)']);
-  const combined = combineHealth([stats({ name: 'a' }), stats({ name: 'b', stalls: 1 })]);
-  assert.deepEqual(combined, { status: 'degraded', reasons: ['pool b: 1 stalled worker'] });
+  for (const row of table) {
+    const got = combineHealth(row.pools);
+    assert.equal(got.status, row.status, row.name);
+    assert.deepEqual(got.reasons, row.reasons, row.name);
+  }
+  assert.deepEqual(poolHealth(stats({})), { status: 'healthy', reasons: [] });
 });
