@@ -7,9 +7,12 @@ import { VirtualClock } from '../../src/core/index.ts';
 import type { TaskContext } from '../../src/pools/index.ts';
 import { resolveStartConfig, startTidepool } from '../../src/cli/start.ts';
 
-async function start(options: { keys?: string; retentionMs?: string } = {}) {
+async function start(options: { keys?: string; retentionMs?: string; limits?: string } = {}) {
   const clock = new VirtualClock();
-  const config = resolveStartConfig({ store: 'memory', port: '0', 'interval-ms': '1000', ...(options.retentionMs ? { 'retention-ms': options.retentionMs } : {}) }, {});
+  const config = resolveStartConfig(
+    { store: 'memory', port: '0', 'interval-ms': '1000', ...(options.retentionMs ? { 'retention-ms': options.retentionMs } : {}), ...(options.limits ? { limits: options.limits } : {}) },
+    {},
+  );
   config.autoscaler.sampleEveryTicks = 1;
   config.pools = [{ name: 'gen', types: ['gen', 'gen2'], minWorkers: 1, maxWorkers: 6, policy: 'queue-latency', policyOptions: { targetQueueDepth: 2, decisionIntervalMs: 0 } }] as typeof config.pools;
   const gate: Array<() => void> = [];
@@ -171,6 +174,28 @@ test('ended tasks are purged once the retention passes', async () => {
     assert.equal((await t.call('GET', `/v1/tasks/${task.body.id}`)).status, 200, 'kept within the retention');
     await t.clock.advance(40_000);
     assert.equal((await t.call('GET', `/v1/tasks/${task.body.id}`)).status, 404, 'purged after it');
+  } finally {
+    t.release();
+    await t.running.stop(0);
+  }
+});
+
+test('--limits standard applies the seeds\' 3 running tasks per tenant: the excess waits, it is not refused, and other tenants still run', async () => {
+  const t = await start({ keys: 'a=tenant-a-key-1,b=tenant-b-key-2', limits: 'standard' });
+  try {
+    await t.call('POST', '/v1/pools/gen/scale', { count: 6 }, 'tenant-a-key-1');
+    const a = await t.call('POST', '/v1/tasks/batch', { tasks: Array.from({ length: 5 }, () => ({ type: 'gen' })) }, 'tenant-a-key-1');
+    assert.equal(a.status, 201, 'the excess is accepted, never rejected');
+    const b = await t.call('POST', '/v1/tasks', { type: 'gen' }, 'tenant-b-key-2');
+    assert.equal(b.status, 201);
+    // Let idle workers poll (virtual time) until the claims settle.
+    await t.clock.advance(3000);
+    const runningA = await t.call('GET', '/v1/tasks?status=running', undefined, 'tenant-a-key-1');
+    const queuedA = await t.call('GET', '/v1/tasks?status=queued', undefined, 'tenant-a-key-1');
+    const runningB = await t.call('GET', '/v1/tasks?status=running', undefined, 'tenant-b-key-2');
+    assert.equal(runningA.body.tasks.length, 3, 'tenant a runs at most 3');
+    assert.equal(queuedA.body.tasks.length, 2, 'its other 2 wait');
+    assert.equal(runningB.body.tasks.length, 1, 'tenant b runs beside it');
   } finally {
     t.release();
     await t.running.stop(0);
