@@ -19,7 +19,8 @@ import type { BenchCase } from './run.ts';
 
 const RUNS = 3;
 const SLOW_FSYNC_MS = 1;
-const MAX_RETRIES_FOR_SLOW_DISK = 4;
+const MAX_RETRIES_FOR_SLOW_DISK = 12;
+const SLOW_DISK_PAUSE_MS = 5_000;
 /** A run whose raw ceiling falls under this share of the best seen in the process is repeated. */
 const SLOW_RAW_SHARE = 0.5;
 let bestRawSeen = 0;
@@ -86,40 +87,43 @@ interface Measured {
   raw: number;
   fsyncMs: number;
   extra?: Record<string, number>;
+  isDiskSlow?: boolean;
 }
 
-/** Runs `measure` RUNS times, each beside a raw-ceiling measurement; repeats runs on a slow disk. */
+/**
+ * Runs `measure` RUNS times, each beside a raw-ceiling measurement. A run during which the
+ * disk was slow (fsync median over SLOW_FSYNC_MS before or after it, or a raw ceiling under
+ * SLOW_RAW_SHARE of the best seen) is noted on stderr and repeated after a pause; once the
+ * retries are used up it is kept but marked, and the result says `diskSlow: true`.
+ */
 async function repeat(
   kind: StoreKind,
   measure: () => Promise<{ value: number; raw?: number; extra?: Record<string, number> }>,
 ): Promise<Measured[]> {
   const out: Measured[] = [];
   let slowRetries = 0;
+  const retryOnSlowDisk = async (why: string): Promise<boolean> => {
+    if (slowRetries >= MAX_RETRIES_FOR_SLOW_DISK) {
+      note(`${why}; out of retries, keeping this run marked diskSlow`);
+      return false;
+    }
+    slowRetries++;
+    note(`${why}; repeating this run in ${SLOW_DISK_PAUSE_MS / 1000} s`);
+    await new Promise((r) => setTimeout(r, SLOW_DISK_PAUSE_MS));
+    return true;
+  };
   while (out.length < RUNS) {
     const fsyncMs = kind === 'sqlite' ? fsyncLatencyMs() : 0;
-    if (fsyncMs > SLOW_FSYNC_MS && slowRetries < MAX_RETRIES_FOR_SLOW_DISK) {
-      slowRetries++;
-      note(`fsync median ${fsyncMs.toFixed(2)} ms > ${SLOW_FSYNC_MS} ms: the disk is slow right now; repeating this run`);
-      await new Promise((r) => setTimeout(r, 2_000));
-      continue;
-    }
+    if (fsyncMs > SLOW_FSYNC_MS && (await retryOnSlowDisk(`fsync median ${fsyncMs.toFixed(2)} ms > ${SLOW_FSYNC_MS} ms: the disk is slow right now`))) continue;
     let raw = kind === 'sqlite' ? rawCommitsPerSec() : 0;
     const { value, extra, raw: interleavedRaw } = await measure();
     if (interleavedRaw !== undefined) raw = interleavedRaw;
     if (kind === 'sqlite') bestRawSeen = Math.max(bestRawSeen, raw);
-    if (kind === 'sqlite' && raw < bestRawSeen * SLOW_RAW_SHARE && slowRetries < MAX_RETRIES_FOR_SLOW_DISK) {
-      slowRetries++;
-      note(`raw ceiling ${round(raw)}/s is under ${SLOW_RAW_SHARE * 100}% of the best seen (${round(bestRawSeen)}/s): the disk slowed; repeating this run`);
-      continue;
-    }
     const after = kind === 'sqlite' ? fsyncLatencyMs(30) : 0;
-    if (after > SLOW_FSYNC_MS && slowRetries < MAX_RETRIES_FOR_SLOW_DISK) {
-      slowRetries++;
-      note(`fsync median ${after.toFixed(2)} ms after the run: the disk slowed during it; repeating this run`);
-      continue;
-    }
+    const isSlow = kind === 'sqlite' && (fsyncMs > SLOW_FSYNC_MS || after > SLOW_FSYNC_MS || raw < bestRawSeen * SLOW_RAW_SHARE);
+    if (isSlow && (await retryOnSlowDisk(`the disk slowed during the run (raw ${round(raw)}/s, best ${round(bestRawSeen)}/s; fsync ${after.toFixed(2)} ms after)`))) continue;
     note(`run ${out.length + 1}: ${round(value)}${raw ? ` (raw ${round(raw)}/s, fsync ${fsyncMs.toFixed(3)} ms)` : ''}`);
-    out.push({ value, raw, fsyncMs, extra });
+    out.push({ value, raw, fsyncMs, extra, isDiskSlow: isSlow });
   }
   return out;
 }
@@ -146,6 +150,7 @@ function result(name: string, unit: string, kind: StoreKind, runs: Measured[], t
   if (target.minValue !== undefined) ok &&= value >= target.minValue;
   if (target.maxValue !== undefined) ok &&= value <= target.maxValue;
   for (const key of extras) rec[key] = round(median(runs.map((r) => r.extra?.[key] ?? NaN)));
+  if (runs.some((r) => r.isDiskSlow)) rec.diskSlow = true;
   const hasTarget = Object.keys(target).length > 0;
   if (hasTarget) {
     rec.target = target;
