@@ -136,7 +136,7 @@ export class LiveFeed {
   }
 
   private async tick(): Promise<void> {
-    if (this.isTicking) return this.schedule();
+    if (this.isTicking) return;
     this.isTicking = true;
     try {
       await this.pollEvents();

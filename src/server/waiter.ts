@@ -4,10 +4,14 @@ import type { Clock, Task } from '../core/index.ts';
 import { FINAL_STATUSES } from '../core/index.ts';
 import type { Store } from '../store/index.ts';
 
+/** A held request re-reads its task this often, ms (tasks ended by another process). */
+export const RECHECK_MS = 1000;
+
 export class TaskWaiter {
   private readonly waiting = new Map<string, Set<() => void>>();
   private readonly unsubscribe: () => void;
   private readonly clock: Clock;
+  private isClosed = false;
 
   constructor(store: Store, clock: Clock) {
     this.clock = clock;
@@ -23,8 +27,21 @@ export class TaskWaiter {
   /**
    * Resolves when the task ends, `ms` passes or `signal` aborts, then reads it again.
    * `read` is called after registering, so an end between read and wait is not missed.
+   * The task is also re-read every RECHECK_MS, for tasks another process (sharing the
+   * store) finishes: this process hears no event for those.
    */
   async waitForEnd(taskId: string, ms: number, read: () => Promise<Task | null>, signal?: AbortSignal): Promise<Task | null> {
+    const deadlineMs = this.clock.now() + ms;
+    let task = await this.waitOnce(taskId, Math.min(ms, RECHECK_MS), read, signal);
+    while (task && !isEnded(task) && !signal?.aborted && !this.isClosed) {
+      const leftMs = deadlineMs - this.clock.now();
+      if (leftMs <= 0) break;
+      task = await this.waitOnce(taskId, Math.min(leftMs, RECHECK_MS), read, signal);
+    }
+    return task;
+  }
+
+  private async waitOnce(taskId: string, ms: number, read: () => Promise<Task | null>, signal?: AbortSignal): Promise<Task | null> {
     let wake!: () => void;
     const woken = new Promise<void>((resolve) => (wake = resolve));
     let set = this.waiting.get(taskId);
@@ -35,7 +52,7 @@ export class TaskWaiter {
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
       const first = await read();
-      if (!first || isEnded(first)) return first;
+      if (!first || isEnded(first) || signal?.aborted || this.isClosed) return first;
       await woken;
       return await read();
     } finally {
@@ -57,6 +74,7 @@ export class TaskWaiter {
   }
 
   close(): void {
+    this.isClosed = true;
     this.unsubscribe();
     for (const set of this.waiting.values()) for (const wake of set) wake();
     this.waiting.clear();

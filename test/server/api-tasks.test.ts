@@ -1,7 +1,9 @@
 // The /v1/tasks API on a real server (ephemeral port) over a real store.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer } from './helpers.ts';
+import { join } from 'node:path';
+import { openStore } from '../../src/store/index.ts';
+import { startServer, tempDir } from './helpers.ts';
 import { TaskSchema } from '../../src/server/schemas.ts';
 
 const MAX = Number.MAX_SAFE_INTEGER;
@@ -241,5 +243,26 @@ test('an error inside the server is a 500 with a generic message and no stack tr
     assert.deepEqual(res.body, { error: { code: 'Internal', message: 'internal error; the server log has the details' } });
   } finally {
     await s.close();
+  }
+});
+
+test('a ?wait request also sees a task ended by another process sharing the SQLite file', async () => {
+  const tmp = tempDir();
+  const s = await startServer({ storeUrl: `sqlite:${join(tmp.dir, 'shared.db')}` });
+  const other = await openStore(`sqlite:${join(tmp.dir, 'shared.db')}`);
+  try {
+    const t = await s.call('POST', '/v1/tasks', { body: { type: 'elsewhere' } });
+    const held = s.call('GET', `/v1/tasks/${t.body.id}?wait=20000`);
+    const [claimed] = await other.claim({ workerId: 'other-process', types: ['elsewhere'], limit: 1, leaseMs: 10_000 });
+    await other.complete(claimed.id, claimed.leaseToken, 'done elsewhere');
+    const started = performance.now();
+    const res = await held;
+    assert.equal(res.body.status, 'succeeded');
+    assert.equal(res.body.result, 'done elsewhere');
+    assert.ok(performance.now() - started < 5000, 'answered on a re-check, not at the end of the wait');
+  } finally {
+    await other.close();
+    await s.close();
+    tmp.remove();
   }
 });
