@@ -35,7 +35,7 @@ function isNonNegativeInteger(s: string): boolean {
  * Throws InvalidInputError: `trace.csv line 418: arrival_ms "12a" is not a non-negative integer`.
  */
 export function parseTrace(text: string, source = 'trace'): Workload {
-  const lines = text.split('\n');
+  const lines = (text.charCodeAt(0) === 0xfeff ? text.slice(1) : text).split('\n');
   const header = (lines[0] ?? '').replace(/\r$/, '').trim();
   const cols = header.split(',').map((c) => c.trim());
   for (const name of REQUIRED) {

@@ -11,6 +11,11 @@ test('a trace with extra columns is read, unknown columns ignored', () => {
   assert.deepEqual(w.tenant, ['a', 'b']);
 });
 
+test('a byte-order mark and Windows line ends are accepted', () => {
+  const w = parseTrace('\ufeffarrival_ms,service_ms\r\n0,10\r\n5,20\r\n', 't.csv');
+  assert.deepEqual([...w.serviceMs], [10, 20]);
+});
+
 const bad = [
   { name: 'a non-integer arrival', text: 'arrival_ms,service_ms\n0,1\n12a,5\n', message: 't.csv line 3: arrival_ms "12a" is not a non-negative integer' },
   { name: 'a negative service time', text: 'arrival_ms,service_ms\n0,-1\n', message: 't.csv line 2: service_ms "-1" is not a non-negative integer' },
