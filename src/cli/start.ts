@@ -16,7 +16,7 @@ import type { HandlerMap, Pool } from '../pools/index.ts';
 import type { Autoscaler } from '../autoscaler/index.ts';
 import { createTidepool } from '../tidepool.ts';
 import { configFlagOptions, loadConfig } from './config-load.ts';
-import { TidepoolServer, autoscaledRuntime, loadKeyFile, parseApiKeys } from '../server/index.ts';
+import { TidepoolServer, autoscaledRuntime, isLoopbackHost, loadKeyFile, parseApiKeys } from '../server/index.ts';
 
 /** The server section of the config (rows `server.*` in OPTIONS). */
 export interface ServerSection {
@@ -70,6 +70,10 @@ export async function startTidepool(input: StartInput): Promise<RunningTidepool>
   const keysEnv = input.apiKeysEnv ?? process.env.TIDEPOOL_API_KEYS;
   const apiKeys = [...(server.apiKeysFile ? loadKeyFile(server.apiKeysFile) : []), ...(keysEnv ? parseApiKeys(keysEnv, 'TIDEPOOL_API_KEYS (environment)') : [])];
   if (Object.keys(handlers).length === 0) throw new ConfigInvalidError(['handlers: the module exports no task types; expected a default export { type: async (payload, ctx) => result }']);
+  // Checked again by listen(); refusing here opens no store and starts no pool.
+  if (apiKeys.length === 0 && !isLoopbackHost(server.host)) {
+    throw new ConfigInvalidError([`server.host: got ${JSON.stringify(server.host)}; without API keys the server listens on loopback only (127.0.0.1, ::1, localhost). Configure keys (TIDEPOOL_API_KEYS=tenant=key or server.apiKeysFile) to listen on other addresses`]);
+  }
 
   const tidepool = await createTidepool(config, handlers, { clock });
   // Tasks a killed server held come back once their lease (leaseMs, 30 s by default) expires.

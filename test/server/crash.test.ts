@@ -160,3 +160,21 @@ test('SIGTERM drains: /health answers 503, the running task finishes, then the p
     tmp.remove();
   }
 });
+
+test('tidepool start without API keys refuses a non-loopback host before opening anything, exit code 2', async () => {
+  const tmp = tempDir('tidepool-host-');
+  try {
+    const proc = spawn(process.execPath, [MAIN, 'start', '--store', `sqlite:${join(tmp.dir, 'x.db')}`, '--host', '0.0.0.0', '--handlers', HANDLERS], {
+      env: { ...process.env, TIDEPOOL_TEST_EXEC_LOG: join(tmp.dir, 'x.log'), TIDEPOOL_API_KEYS: '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let err = '';
+    proc.stderr!.on('data', (c) => (err += c));
+    const [code] = await once(proc, 'exit');
+    assert.equal(code, 2);
+    assert.match(err, /server\.host: got "0\.0\.0\.0"; without API keys the server listens on loopback only/);
+    assert.equal(existsSync(join(tmp.dir, 'x.db')), false, 'no store was opened');
+  } finally {
+    tmp.remove();
+  }
+});
