@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import type { ParseArgsConfig } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { systemClock } from '../core/index.ts';
+import { describeTask, eventList, poolTable, policyLabel, taskDetail, taskTable, topScreen } from './client-views.ts';
 
 export const DEFAULT_URL = 'http://127.0.0.1:7700';
 
@@ -280,82 +281,4 @@ function readPayloadFile(path: string): string {
   } catch (err) {
     throw new UsageError(`--payload-file (flag): cannot read ${JSON.stringify(path)} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
   }
-}
-
-function describeTask(t: any): string {
-  return `${t.id} (${t.type}) status ${t.status}, attempt ${t.attempts}/${t.maxAttempts}`;
-}
-
-function iso(ms: number | null): string {
-  return ms === null || ms === undefined ? '-' : new Date(ms).toISOString();
-}
-
-function taskDetail(t: any): string {
-  const lines = [
-    `task      ${t.id}`,
-    `type      ${t.type}`,
-    `status    ${t.status}`,
-    `tenant    ${t.tenant}`,
-    `attempts  ${t.attempts}/${t.maxAttempts}`,
-    `priority  ${t.priority}`,
-    `created   ${iso(t.createdAtMs)}`,
-    `runAt     ${iso(t.runAtMs)}`,
-    `started   ${iso(t.startedAtMs)}`,
-    `finished  ${iso(t.finishedAtMs)}`,
-  ];
-  if (t.result !== null) lines.push(`result    ${JSON.stringify(t.result)}`);
-  if (t.error) lines.push(`error     ${t.error.code ? `${t.error.code}: ` : ''}${t.error.message}`);
-  return lines.join('\n');
-}
-
-function table(header: string[], rows: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
-  return [line(header), ...rows.map(line)].join('\n');
-}
-
-function taskTable(tasks: any[]): string {
-  if (tasks.length === 0) return '(no tasks)';
-  return table(
-    ['ID', 'TYPE', 'STATUS', 'ATTEMPTS', 'PRIORITY', 'CREATED'],
-    tasks.map((t) => [t.id, t.type, t.status, `${t.attempts}/${t.maxAttempts}`, String(t.priority), iso(t.createdAtMs)]),
-  );
-}
-
-function policyLabel(p: any): string {
-  return p.preset ? `${p.policy}/${p.preset}` : p.policy;
-}
-
-function poolTable(pools: any[]): string {
-  if (pools.length === 0) return '(no pools)';
-  return table(
-    ['POOL', 'STATUS', 'CURRENT', 'TARGET', 'MIN..MAX', 'BUSY', 'IDLE', 'QUEUE', 'P95 WAIT', 'POLICY'],
-    pools.map((p) => [p.name, p.status, String(p.current), String(p.target), `${p.min}..${p.max}`, String(p.busy), String(p.idle), String(p.queueDepth), `${Math.round(p.waitMs.p95)} ms`, policyLabel(p)]),
-  );
-}
-
-function eventList(events: any[]): string {
-  if (events.length === 0) return '(no scaling events in the range)';
-  return events.map((e) => `${iso(e.atMs)}  ${e.pool}  ${e.action.padEnd(10)} ${e.from} -> ${e.to}  [${e.code}] ${e.reason}  (${e.policy})`).join('\n');
-}
-
-/** The live view, in the spirit of seed 004's statistics print. */
-export function topScreen(view: { pools: any[]; health: any; recentEvents: any[] }, url: string, nowMs: number): string {
-  const bar = '='.repeat(60);
-  const out = [bar, `Tidepool ${url}   health ${view.health.status}   ${iso(nowMs)}`, bar, ''];
-  for (const p of view.pools) {
-    out.push(`Pool ${p.name} [${p.status}]  workers ${p.current} -> target ${p.target} (${p.min}..${p.max})  policy ${policyLabel(p)}`);
-    out.push(`  queue ${p.queueDepth}   busy ${p.busy}  idle ${p.idle}  starting ${p.starting}  draining ${p.draining}   utilization ${(p.utilization * 100).toFixed(0)}%`);
-    out.push(`  wait p50 ${Math.round(p.waitMs.p50)} ms  p95 ${Math.round(p.waitMs.p95)} ms   run p95 ${Math.round(p.runMs.p95)} ms   ${p.throughputPerMin.toFixed(0)}/min   success ${(p.successRate * 100).toFixed(1)}%`);
-    for (const w of p.workers.slice(0, 12)) out.push(`    • ${w.id}: ${w.status.padEnd(8)} | ${w.tasksDone} done${w.taskId ? ` | on ${w.taskId}` : ''}`);
-    if (p.workers.length > 12) out.push(`    ... and ${p.workers.length - 12} more workers`);
-    out.push('');
-  }
-  if (view.pools.length === 0) out.push('(no pools)', '');
-  if (view.health.reasons?.length) out.push(`Health: ${view.health.reasons.join('; ')}`, '');
-  out.push('Recent scaling events:');
-  if (view.recentEvents.length === 0) out.push('  (none in the last hour)');
-  for (const e of view.recentEvents) out.push(`  ${iso(e.atMs)} ${e.pool} ${e.from} -> ${e.to} [${e.code}] ${e.reason}`);
-  out.push(bar);
-  return out.join('\n');
 }
