@@ -12,6 +12,8 @@
 //   busy     -> failed   (stalled: no progress for stallTimeoutMs) -> removed, replaced
 //   any      -> removed  after maxTasksPerWorker tasks (recycled: a fresh worker replaces it)
 //
+// One attempt's handler, heartbeats, timeout and stall watch live in attempt.ts.
+//
 // Throughput: idle workers are filled by one batch claim (limit = idle workers), and a
 // worker that finishes passes `next` to complete()/fail(), so recording the result and
 // claiming its next task share one store transaction.
@@ -25,7 +27,6 @@ import {
   type ClaimRequest,
   type ClaimedTask,
   type Clock,
-  type Json,
   type PoolStats,
   type PoolStatus,
   type TaskError,
@@ -37,6 +38,7 @@ import type { Store } from '../../store/index.ts';
 import type { HandlerMap, Pool, TaskContext } from '../types.ts';
 import { assessHealth } from './health.ts';
 import { PoolWindow } from './window.ts';
+import { Attempt } from './attempt.ts';
 
 export interface InProcessPoolOptions {
   name: string;
@@ -67,19 +69,6 @@ export interface InProcessPoolOptions {
   startupMs?: number;
 }
 
-interface Running {
-  task: ClaimedTask;
-  controller: AbortController;
-  startedAtMs: number;
-  lastProgressMs: number;
-  /** Why the attempt was cut short, when it was. */
-  cut: null | { kind: 'timeout' | 'lease_lost' | 'stalled' | 'shutdown'; error: TidepoolError };
-  timers: TimerHandle[];
-  /** Resolves when the attempt is cut short (timeout, lease lost, stall, hard shutdown). */
-  whenCut: Promise<void>;
-  cutNow: () => void;
-}
-
 interface Worker {
   id: string;
   status: WorkerStatus;
@@ -89,7 +78,7 @@ interface Worker {
   tasksDone: number;
   /** Chosen for an in-flight batch claim; scaleTo must not remove it outright. */
   reserved: boolean;
-  running: Running | null;
+  running: Attempt | null;
   /** Settles when the worker's current run loop ends. */
   loop: Promise<void> | null;
   startTimer: TimerHandle | null;
@@ -319,7 +308,7 @@ export class InProcessPool extends EventEmitter implements Pool {
     if (outcome === 'timeout') {
       for (const w of this.workerMap.values()) {
         const r = w.running;
-        if (r && !r.cut) this.cut(r, 'shutdown', new TidepoolError('ShuttingDown', `task ${r.task.id}: the pool ${JSON.stringify(this.name)} closed before the task finished (waited ${timeoutMs} ms)`));
+        if (r && !r.isCut) r.cut('shutdown', new TidepoolError('ShuttingDown', `task ${r.task.id}: the pool ${JSON.stringify(this.name)} closed before the task finished (waited ${timeoutMs} ms)`));
       }
       await this.waitForRunning();
     }
@@ -471,77 +460,69 @@ export class InProcessPool extends EventEmitter implements Pool {
   /** Runs one attempt and records its outcome; returns the next task when one was claimed with it. */
   private async runOne(w: Worker, task: ClaimedTask): Promise<ClaimedTask | undefined> {
     const nowMs = this.clock.now();
-    const startedAtMs = task.startedAtMs ?? nowMs;
-    this.window.recordStart(nowMs, startedAtMs - Math.max(task.createdAtMs, task.runAtMs));
-    let cutNow!: () => void;
-    const whenCut = new Promise<void>((resolve) => (cutNow = resolve));
-    const r: Running = { task, controller: new AbortController(), startedAtMs: nowMs, lastProgressMs: nowMs, cut: null, timers: [], whenCut, cutNow };
-    w.running = r;
-    w.lastHeartbeatMs = nowMs;
-    this.armTimers(w, r);
-    this.emit('task.started', { pool: this.name, workerId: w.id, taskId: task.id, attempt: task.attempts });
-
-    const ctx: TaskContext = {
-      id: task.id,
-      attempt: task.attempts,
-      signal: r.controller.signal,
-      type: task.type,
-      tenant: task.tenant,
-      workerId: w.id,
-      progress: () => {
-        r.lastProgressMs = this.clock.now();
+    this.window.recordStart(nowMs, (task.startedAtMs ?? nowMs) - Math.max(task.createdAtMs, task.runAtMs));
+    const attempt = new Attempt(task, {
+      store: this.store,
+      clock: this.clock,
+      leaseMs: this.leaseMs,
+      heartbeatMs: this.heartbeatMs,
+      stallTimeoutMs: this.stallTimeoutMs,
+      onHeartbeat: (atMs) => (w.lastHeartbeatMs = atMs),
+      onStall: (quietMs) => {
+        this.stallCount++;
+        this.window.recordStall(this.clock.now());
+        this.setStatus(w, 'failed');
+        this.emit('stall', { pool: this.name, workerId: w.id, taskId: task.id, quietMs });
       },
-    };
-    type Outcome = { ok: true; value: Json } | { ok: false; error: unknown } | { cut: true };
-    let outcome: Outcome;
-    try {
-      const handler = this.handlers[task.type]!;
-      const run = Promise.resolve()
-        .then(() => handler(task.payload, ctx))
-        .then(
-          (value): Outcome => ({ ok: true, value: (value ?? null) as Json }),
-          (error): Outcome => ({ ok: false, error }),
-        );
-      outcome = await Promise.race([run, whenCut.then((): Outcome => ({ cut: true }))]);
-    } finally {
-      for (const t of r.timers) t.cancel();
-    }
+      onError: (err, doing) => this.report(err, doing),
+    });
+    w.running = attempt;
+    w.lastHeartbeatMs = nowMs;
+    this.emit('task.started', { pool: this.name, workerId: w.id, taskId: task.id, attempt: task.attempts });
+    const outcome = await attempt.run(this.handlers[task.type]!, w.id);
     const endMs = this.clock.now();
+    const runMs = endMs - attempt.startedAtMs;
     w.tasksDone++;
     w.running = null;
     const next: ClaimRequest | undefined = this.wantsNext(w) ? { workerId: w.id, types: this.types, limit: 1, leaseMs: this.leaseMs } : undefined;
+    // A success counts once the store accepted it; everything else is a failed attempt.
+    if (outcome.kind !== 'ok') this.window.recordEnd(endMs, runMs, false);
+    switch (outcome.kind) {
+      case 'cut':
+        if (outcome.cut === 'lease_lost') {
+          // Fenced: another worker owns the task now (or it was cancelled); the result is dropped.
+          this.noteLeaseLost(w, task, outcome.error.message);
+          return undefined;
+        }
+        return this.recordFailure(w, task, { message: outcome.error.message, code: outcome.cut === 'shutdown' ? 'ShuttingDown' : outcome.cut === 'stalled' ? 'Stalled' : 'Timeout' }, true, next, runMs);
+      case 'ok':
+        try {
+          const claimed = await this.store.complete(task.id, task.leaseToken, outcome.value, next);
+          this.completedCount++;
+          this.window.recordEnd(endMs, runMs, true);
+          this.emit('task.completed', { pool: this.name, workerId: w.id, taskId: task.id, result: outcome.value, runMs });
+          return claimed[0];
+        } catch (err) {
+          this.window.recordEnd(endMs, runMs, false);
+          if (err instanceof LeaseLostError) this.noteLeaseLost(w, task, err.message);
+          else this.report(err, `completing task ${task.id}`);
+          return undefined;
+        }
+      case 'error': {
+        const e = outcome.error as { message?: unknown; code?: unknown; retryable?: unknown };
+        const error: TaskError = { message: typeof e?.message === 'string' ? e.message : String(outcome.error), code: typeof e?.code === 'string' ? e.code : 'HandlerError' };
+        return this.recordFailure(w, task, error, e?.retryable !== false, next, runMs);
+      }
+      default: {
+        const never: never = outcome;
+        throw new Error(`unknown outcome ${JSON.stringify(never)}`);
+      }
+    }
+  }
 
-    if ('cut' in outcome || r.cut) {
-      const cut = r.cut!;
-      this.window.recordEnd(endMs, endMs - r.startedAtMs, false);
-      if (cut.kind === 'lease_lost') {
-        // Fenced: another worker owns the task now (or it was cancelled); the result is dropped.
-        this.leaseLostCount++;
-        this.emit('task.lease_lost', { pool: this.name, workerId: w.id, taskId: task.id, reason: cut.error.message });
-        return undefined;
-      }
-      return this.recordFailure(w, task, { message: cut.error.message, code: cut.error.code === 'ShuttingDown' ? 'ShuttingDown' : cut.kind === 'stalled' ? 'Stalled' : 'Timeout' }, true, next, endMs - r.startedAtMs);
-    }
-    if (outcome.ok) {
-      try {
-        const claimed = await this.store.complete(task.id, task.leaseToken, outcome.value, next);
-        this.completedCount++;
-        this.window.recordEnd(endMs, endMs - r.startedAtMs, true);
-        this.emit('task.completed', { pool: this.name, workerId: w.id, taskId: task.id, result: outcome.value, runMs: endMs - r.startedAtMs });
-        return claimed[0];
-      } catch (err) {
-        this.window.recordEnd(endMs, endMs - r.startedAtMs, false);
-        if (err instanceof LeaseLostError) {
-          this.leaseLostCount++;
-          this.emit('task.lease_lost', { pool: this.name, workerId: w.id, taskId: task.id, reason: err.message });
-        } else this.report(err, `completing task ${task.id}`);
-        return undefined;
-      }
-    }
-    const e = outcome.error as { message?: unknown; code?: unknown; retryable?: unknown };
-    const error: TaskError = { message: typeof e?.message === 'string' ? e.message : String(outcome.error), code: typeof e?.code === 'string' ? e.code : 'HandlerError' };
-    this.window.recordEnd(endMs, endMs - r.startedAtMs, false);
-    return this.recordFailure(w, task, error, e?.retryable !== false, next, endMs - r.startedAtMs);
+  private noteLeaseLost(w: Worker, task: ClaimedTask, reason: string): void {
+    this.leaseLostCount++;
+    this.emit('task.lease_lost', { pool: this.name, workerId: w.id, taskId: task.id, reason });
   }
 
   private async recordFailure(w: Worker, task: ClaimedTask, error: TaskError, retryable: boolean, next: ClaimRequest | undefined, runMs: number): Promise<ClaimedTask | undefined> {
@@ -553,63 +534,10 @@ export class InProcessPool extends EventEmitter implements Pool {
       this.emit('task.failed', { pool: this.name, workerId: w.id, taskId: task.id, error, dead: !willRetry, runMs });
       return claimed.find(isTask);
     } catch (err) {
-      if (err instanceof LeaseLostError) {
-        this.leaseLostCount++;
-        this.emit('task.lease_lost', { pool: this.name, workerId: w.id, taskId: task.id, reason: err.message });
-      } else this.report(err, `recording the failure of task ${task.id}`);
+      if (err instanceof LeaseLostError) this.noteLeaseLost(w, task, err.message);
+      else this.report(err, `recording the failure of task ${task.id}`);
       return undefined;
     }
-  }
-
-  private armTimers(w: Worker, r: Running): void {
-    const task = r.task;
-    const beat = () => {
-      r.timers.push(
-        this.clock.setTimer(() => {
-          if (r.cut || w.running !== r) return;
-          this.store.heartbeat(task.id, task.leaseToken, this.leaseMs).then(
-            () => {
-              w.lastHeartbeatMs = this.clock.now();
-            },
-            (err) => {
-              if (err instanceof LeaseLostError) this.cut(r, 'lease_lost', err);
-              else this.report(err, `extending the lease of task ${task.id}`);
-            },
-          );
-          beat();
-        }, this.heartbeatMs),
-      );
-    };
-    beat();
-    if (task.timeoutMs > 0)
-      r.timers.push(
-        this.clock.setTimer(
-          () => this.cut(r, 'timeout', new TidepoolError('Timeout', `task ${task.id}: attempt ${task.attempts} passed its timeout of ${task.timeoutMs} ms`)),
-          task.timeoutMs,
-        ),
-      );
-    const watchStall = (afterMs: number) => {
-      r.timers.push(
-        this.clock.setTimer(() => {
-          if (r.cut || w.running !== r) return;
-          const quietMs = this.clock.now() - r.lastProgressMs;
-          if (quietMs < this.stallTimeoutMs) return watchStall(this.stallTimeoutMs - quietMs);
-          this.stallCount++;
-          this.window.recordStall(this.clock.now());
-          this.setStatus(w, 'failed');
-          this.emit('stall', { pool: this.name, workerId: w.id, taskId: task.id, quietMs });
-          this.cut(r, 'stalled', new TidepoolError('Timeout', `task ${task.id}: worker ${w.id} stalled (no progress for ${quietMs} ms >= stallTimeoutMs ${this.stallTimeoutMs})`));
-        }, afterMs),
-      );
-    };
-    watchStall(this.stallTimeoutMs);
-  }
-
-  private cut(r: Running, kind: NonNullable<Running['cut']>['kind'], error: TidepoolError): void {
-    if (r.cut) return;
-    r.cut = { kind, error };
-    r.controller.abort(error);
-    r.cutNow();
   }
 
   private report(err: unknown, doing: string): void {
