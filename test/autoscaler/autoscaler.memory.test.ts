@@ -26,7 +26,7 @@ const EAGER: PolicyChoice = {
   },
 };
 
-async function setup(policy: PolicyChoice = EAGER, opts: { intervalMs?: number; sampleEveryTicks?: number } = {}) {
+async function setup(policy: PolicyChoice = EAGER, opts: { intervalMs?: number; sampleEveryTicks?: number; applyDecisions?: boolean } = {}) {
   const clock = new VirtualClock(5_000_000);
   const store = await openStore('memory', { clock });
   const held: ((v: Json) => void)[] = [];
@@ -40,7 +40,7 @@ async function setup(policy: PolicyChoice = EAGER, opts: { intervalMs?: number; 
     maxWorkers: 10,
     pollMs: 3_600_000,
   });
-  const autoscaler = new Autoscaler({ store, clock, pools: [{ pool, policy, intervalMs: opts.intervalMs ?? 1000 }], sampleEveryTicks: opts.sampleEveryTicks ?? 5 });
+  const autoscaler = new Autoscaler({ store, clock, pools: [{ pool, policy, intervalMs: opts.intervalMs ?? 1000 }], sampleEveryTicks: opts.sampleEveryTicks ?? 5, applyDecisions: opts.applyDecisions });
   const release = async () => {
     for (const r of held.splice(0)) r('ok');
     await settle();
@@ -184,5 +184,18 @@ test('scaling by hand is logged as manual and an unknown pool is named in the er
   assert.deepEqual([e!.code, e!.from, e!.to, e!.reason], ['manual', 1, 6, 'set by hand from 1 to 6 workers']);
   await assert.rejects(autoscaler.scaleByHand('cpu', 2), /pool "cpu" not found; known pools: gpu/);
   await assert.rejects(autoscaler.scaleByHand('gpu', 11), /count 11 is outside its bounds; expected an integer in \[1, 10\]/);
+  await pool.close(0);
+});
+
+test('with decisions switched off (autoscaler.enabled false) it decides and samples but never resizes', async () => {
+  const { store, pool, autoscaler, release } = await setup(EAGER, { applyDecisions: false, sampleEveryTicks: 1 });
+  await store.submitBatch(Array.from({ length: 20 }, () => ({ type: 'infer' })));
+  await settle();
+  const d = await autoscaler.tick('gpu');
+  assert.equal(d.action, 'scale_up', 'the policy still says what it would do');
+  assert.equal(pool.stats().total, 1);
+  assert.deepEqual(await store.listScalingEvents(), []);
+  assert.equal((await store.listMetricSamples({ pool: 'gpu' })).length, 1);
+  await release();
   await pool.close(0);
 });
