@@ -329,3 +329,19 @@ test('a clock that steps backwards mid-task records no negative times and the po
   assert.equal((await store.get(second.task.id))!.status, 'succeeded');
   await pool.close(0);
 });
+
+test("an idle worker's last heartbeat follows the poll, a busy one's follows its lease extensions", async () => {
+  const g = gate();
+  const { clock, store, pool } = await setup({ initialWorkers: 2, pollMs: 1000, leaseMs: 3000, handlers: { t: g.handler } });
+  await store.submit({ type: 't', timeoutMs: 60_000 });
+  await settle();
+  const start = clock.now();
+  await advance(clock, 2500, 100);
+  const [busy, idle] = [...pool.workers()].sort((a, b) => (a.taskId ? -1 : 1) - (b.taskId ? -1 : 1));
+  assert.equal(busy!.status, 'busy');
+  assert.equal(busy!.lastHeartbeatMs, start + 2000, 'lease extended every leaseMs / 3 = 1000 ms');
+  assert.equal(idle!.status, 'idle');
+  assert.equal(idle!.lastHeartbeatMs, start + 2000, 'polled every 1000 ms');
+  g.waiting[0]!.resolve(null);
+  await pool.close(0);
+});

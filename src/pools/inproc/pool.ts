@@ -380,6 +380,9 @@ export class InProcessPool extends EventEmitter implements Pool {
   private schedulePoll(): void {
     if (this.isClosing) return;
     this.pollTimer = this.clock.setTimer(() => {
+      // An in-process worker without a task is alive as long as this loop runs: its heartbeat is the poll.
+      const nowMs = this.clock.now();
+      for (const w of this.workerMap.values()) if (!w.running) w.lastHeartbeatMs = nowMs;
       this.kick();
       if (this.clock.now() - this.lastRefreshMs >= Math.max(this.pollMs, 1000))
         this.refresh().catch((err) => this.report(err, 'refreshing the queue depth'));
