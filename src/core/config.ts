@@ -145,6 +145,7 @@ export const POLICY_ENV: readonly { env: string; knob: string; kind: 'int' | 'nu
   { env: 'SCALE_DECISION_INTERVAL_MS', knob: 'decisionIntervalMs', kind: 'duration', min: 0, doc: 'queue-latency: least time between scaling actions' },
   { env: 'AUTOSCALE_MAX_UTILIZATION', knob: 'maxUtilization', kind: 'number', min: 0, max: 1, doc: 'threshold: scale up above this utilization' },
   { env: 'AUTOSCALE_MIN_UTILIZATION', knob: 'minUtilization', kind: 'number', min: 0, max: 1, doc: 'threshold: scale down below this utilization' },
+  { env: 'AUTOSCALE_EVALUATION_INTERVAL', knob: 'evaluationIntervalMs', kind: 'duration', min: 10, max: 3_600_000, doc: "policies with their own evaluation interval (threshold, hpa, keda): how often they evaluate (also sets autoscaler.intervalMs)" },
 ];
 
 /** "an integer >= 1", "a number in [0, 1]", "one of full, normal": what a setting allows. */

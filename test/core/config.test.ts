@@ -84,6 +84,9 @@ test('a policy knob from the environment applies only to pools whose policy has 
   const { config } = loadConfig({ file: path, env: { AUTOSCALE_MAX_UTILIZATION: '0.75', TARGET_QUEUE_DEPTH: '9' } });
   assert.deepEqual(config.pools[0]!.policyOptions, { maxUtilization: 0.75 });
   assert.deepEqual(config.pools[1]!.policyOptions, { targetQueueDepth: 9 });
+  const { config: every } = loadConfig({ file: path, env: { AUTOSCALE_EVALUATION_INTERVAL: '10s' } });
+  assert.equal(every.autoscaler.intervalMs, 10_000);
+  assert.deepEqual(every.pools[0]!.policyOptions, { evaluationIntervalMs: 10_000 }, "threshold's own interval follows the seed's variable");
 });
 
 test('a bad value in the file is named with its path, the file, the value and what is allowed', () => {
