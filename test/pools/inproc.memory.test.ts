@@ -345,3 +345,20 @@ test("an idle worker's last heartbeat follows the poll, a busy one's follows its
   g.waiting[0]!.resolve(null);
   await pool.close(0);
 });
+
+test('scaling up again keeps draining workers on before adding new ones', async () => {
+  const g = gate();
+  const { store, pool } = await setup({ initialWorkers: 3, handlers: { t: g.handler } });
+  await store.submitBatch([{ type: 't' }, { type: 't' }, { type: 't' }]);
+  await settle();
+  pool.scaleTo(1);
+  assert.deepEqual([pool.stats().busy, pool.stats().draining], [1, 2]);
+  pool.scaleTo(3);
+  const s = pool.stats();
+  assert.deepEqual([s.total, s.busy, s.draining], [3, 3, 0]);
+  for (const w of g.waiting.splice(0)) w.resolve(null);
+  await settle();
+  assert.equal(pool.stats().total, 3);
+  assert.equal(pool.stats().idle, 3);
+  await pool.close(0);
+});

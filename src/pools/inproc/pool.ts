@@ -8,6 +8,7 @@
 //   busy     -> idle     (task ended and no next task was claimed)
 //   busy     -> busy     (task ended and the completion claimed the next one)
 //   busy     -> draining (scaleTo down with no idle worker left; close)
+//   draining -> busy     (scaleTo up again before its task ended: kept on instead of a new worker)
 //   draining -> removed  (its task ended; it claims nothing more)
 //   busy     -> failed   (stalled: no progress for stallTimeoutMs) -> removed, replaced
 //   any      -> removed  after maxTasksPerWorker tasks (recycled: a fresh worker replaces it)
@@ -202,7 +203,15 @@ export class InProcessPool extends EventEmitter implements Pool {
     this.targetCount = n;
     const live = [...this.workerMap.values()].filter((w) => w.status !== 'draining' && w.status !== 'failed');
     if (live.length < n) {
-      for (let i = live.length; i < n; i++) this.addWorker();
+      // Workers still draining their last task are kept on before new ones are added.
+      let missing = n - live.length;
+      for (const w of this.workerMap.values()) {
+        if (missing === 0) break;
+        if (w.status !== 'draining' || !w.running) continue;
+        this.setStatus(w, 'busy');
+        missing--;
+      }
+      for (let i = 0; i < missing; i++) this.addWorker();
       this.kick();
       return;
     }
