@@ -30,14 +30,15 @@ export interface BuiltApp {
 export async function buildApp(options: ServerOptions): Promise<BuiltApp> {
   const { runtime, clock } = options;
   const keys = new ApiKeys(options.apiKeys ?? []);
-  const bucket = options.rateLimit ? new TokenBucket({ ratePerSec: options.rateLimit.ratePerSec, burst: options.rateLimit.burst ?? options.rateLimit.ratePerSec }, clock) : null;
+  const bucket = options.rateLimit ? new TokenBucket({ ratePerSec: options.rateLimit.ratePerSec, burst: options.rateLimit.burst ?? Math.max(1, Math.ceil(options.rateLimit.ratePerSec)) }, clock) : null;
 
   const app = Fastify({
     logger: options.isLogging ? { level: 'info' } : false,
     bodyLimit: options.bodyLimitBytes ?? SERVER_DEFAULTS.bodyLimitBytes,
     // Keep-alive clients (load generators, the CLI's top) should not be cut mid-run.
     keepAliveTimeout: 65_000,
-    // A slow or stuck client cannot hold a socket forever (wait requests stay below this).
+    // No overall request deadline: ?wait requests are held up to 5 minutes by design
+    // (node's headersTimeout still bounds a client that never finishes its headers).
     requestTimeout: 0,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
