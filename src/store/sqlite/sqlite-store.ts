@@ -4,7 +4,6 @@
 //
 // Task states and transitions: see src/core/types.ts. Every transition updates task_counts
 // in the same savepoint, so counts stay exact even when an operation is refused.
-import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
@@ -49,6 +48,7 @@ import { leaseLostDetail, normalizeError } from '../shared/lease.ts';
 import { translateSqliteError } from './errors.ts';
 import { SCHEMA, SCHEMA_VERSION, Statements, pragmas } from './sql.ts';
 import type { CandidateRow, TaskRow } from './sql.ts';
+import { formatId, idKey, newIdTail, toClaimed, toTask } from './rows.ts';
 import { WriteQueue } from './write-queue.ts';
 import type { TxContext } from './write-queue.ts';
 
@@ -557,32 +557,6 @@ export class SqliteStore implements Store {
   }
 }
 
-const ID_PATTERN = /^[0-9a-f]{26}$/;
-
-// Random bytes for id tails, drawn 4 KiB at a time (one crypto call per 585 tasks).
-let randomPool = randomBytes(4096);
-let randomAt = 0;
-
-/** A fresh random id tail: 14 hex digits. */
-function newIdTail(): string {
-  if (randomAt + 7 > randomPool.length) {
-    randomPool = randomBytes(4096);
-    randomAt = 0;
-  }
-  randomAt += 7;
-  return randomPool.toString('hex', randomAt - 7, randomAt);
-}
-
-function formatId(seq: number, tail: string): string {
-  return seq.toString(16).padStart(12, '0') + tail;
-}
-
-/** The row key an id stands for; an id of another shape matches no row. */
-function idKey(taskId: string): { seq: number; tail: string } {
-  if (typeof taskId !== 'string' || !ID_PATTERN.test(taskId)) return { seq: -1, tail: '' };
-  return { seq: parseInt(taskId.slice(0, 12), 16), tail: taskId.slice(12) };
-}
-
 function rangeParams(range: TimeRange) {
   return {
     from: range.fromMs ?? Number.MIN_SAFE_INTEGER,
@@ -590,32 +564,4 @@ function rangeParams(range: TimeRange) {
     pool: range.pool ?? null,
     limit: rangeLimit(range),
   };
-}
-
-function toTask(row: TaskRow): Task {
-  return {
-    id: row.id,
-    type: row.type,
-    payload: JSON.parse(row.payload) as Json,
-    priority: row.priority,
-    runAtMs: row.run_at_ms,
-    attempts: row.attempts,
-    maxAttempts: row.max_attempts,
-    timeoutMs: row.timeout_ms,
-    tenant: row.tenant,
-    idempotencyKey: row.idempotency_key,
-    status: row.status as TaskStatus,
-    result: row.result === null ? null : (JSON.parse(row.result) as Json),
-    error: row.error === null ? null : (JSON.parse(row.error) as TaskError),
-    createdAtMs: row.created_at_ms,
-    updatedAtMs: row.updated_at_ms,
-    startedAtMs: row.started_at_ms,
-    finishedAtMs: row.finished_at_ms,
-    workerId: row.worker_id,
-    leaseExpiresAtMs: row.lease_expires_at_ms,
-  };
-}
-
-function toClaimed(row: TaskRow): ClaimedTask {
-  return { ...toTask(row), leaseToken: row.lease_token! };
 }
