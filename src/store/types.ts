@@ -58,7 +58,11 @@ export interface FailOptions {
   retryable?: boolean;
 }
 
-/** Events a store emits to listeners in the same process. */
+/**
+ * Events a store emits to listeners in the same process, after the change committed.
+ * `submitted`: tasks became pending (submit, lease reclaim, retryDead). `finished`: a task
+ * ended; read `task` inside the listener (the SQLite store reads it on first access).
+ */
 export type StoreEvent =
   | { kind: 'submitted'; types: string[] }
   | { kind: 'finished'; task: Task };
@@ -72,9 +76,10 @@ export interface Store {
   submitBatch(inputs: readonly SubmitInput[]): Promise<SubmitResult[]>;
 
   /**
-   * Claims up to `limit` runnable tasks of the given types, highest priority then
-   * oldest, respecting tenant limits; each gets a lease of `leaseMs`. Expired leases
-   * are reclaimed first.
+   * Claims up to `limit` runnable tasks of the given types: highest priority first, then
+   * the tenant with the fewest running tasks (fair sharing), then oldest; never beyond a
+   * tenant's concurrency limit. Each gets a lease of `leaseMs` and a fresh lease token.
+   * Expired leases are reclaimed first.
    */
   claim(req: ClaimRequest): Promise<ClaimedTask[]>;
   /** Extends the lease; LeaseLostError when the token is no longer the task's. */
