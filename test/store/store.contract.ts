@@ -403,6 +403,9 @@ export function runStoreContract(adapter: StoreAdapter): void {
     assert.equal((await store.list({ status: ['queued', 'running'] })).tasks.length, 3);
     assert.equal((await store.list({ status: 'queued', tenant: 'globex', type: 'email' })).tasks.length, 1);
     assert.deepEqual((await store.list({ status: 'dead' })).tasks, []);
+    await store.complete(t.id, t.leaseToken, 'ok');
+    assert.deepEqual((await store.list({ status: 'succeeded' })).tasks.map((x) => x.id), [t.id]);
+    assert.deepEqual((await store.list({ status: ['succeeded', 'queued'], tenant: 'acme' })).tasks.map((x) => x.type), ['email', 'sms']);
     await rejectsWith(store.list({ status: 'done' as never }), Error, /^status: got "done"; expected one of queued, running, retrying, succeeded, dead, cancelled$/);
   });
 

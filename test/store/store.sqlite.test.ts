@@ -87,6 +87,18 @@ test('a file that is not a database is refused with a StoreUnavailable error nam
   });
 });
 
+test('a file from the pre-release layout (schema version 1) is refused with a message saying what to do', async () => {
+  const path = join(dir, 'old-layout.db');
+  const old = new DatabaseSync(path);
+  old.exec('CREATE TABLE tasks (seq INTEGER PRIMARY KEY, id TEXT); PRAGMA user_version = 1');
+  old.close();
+  await assert.rejects(openStore(`sqlite:${path}`), (err: Error) => {
+    assert.ok(err instanceof StoreUnavailableError);
+    assert.match(err.message, /schema version 1 is a pre-release layout this Tidepool cannot open; move the file away or use a new path/);
+    return true;
+  });
+});
+
 test('writes arriving in the same tick commit together, and a refused one does not undo the others', async () => {
   const clock = new VirtualClock();
   const store = await openStore(`sqlite:${join(dir, 'group.db')}`, { clock });
