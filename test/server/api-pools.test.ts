@@ -83,8 +83,12 @@ test('a backlog makes the autoscaler scale up; the event with its reason, the hi
     const history = await t.call('GET', '/v1/metrics/history?from=0');
     assert.ok(history.body.samples.length >= 1);
     assert.equal(typeof history.body.samples[0].values.queueDepth, 'number');
+    // The live feed passes recorded events on at its next tick (scale operations counter).
+    await t.clock.advance(1000);
     const metrics: string = (await t.call('GET', '/metrics')).body;
-    assert.match(metrics, new RegExp(`tidepool_pool_desired_workers\\{pool="gen"\\} ${pools.body.pools[0].target}`));
+    assert.match(metrics, /tidepool_scale_operations_total\{pool="gen",action="scale_up"\} [1-9]/);
+    const target = (await t.call('GET', '/v1/pools')).body.pools[0].target;
+    assert.match(metrics, new RegExp(`tidepool_pool_desired_workers\\{pool="gen"\\} ${target}`));
     assert.match(metrics, /tidepool_queue_depth\{type="gen",pool="gen"\} \d+/);
     assert.match(metrics, /tidepool_workers\{pool="gen",status="busy"\} \d+/);
   } finally {
