@@ -1,6 +1,7 @@
 // What the server needs from the running queue. The CLI (`tidepool start`) adapts
 // createTidepool()'s pools and autoscaler to these shapes, so the server room depends
 // only on interfaces.
+import { OPTIONS } from '../core/index.ts';
 import type { Clock, PoolStats, WorkerInfo } from '../core/index.ts';
 import type { Store } from '../store/index.ts';
 
@@ -54,15 +55,19 @@ export interface ServerOptions {
   isLogging?: boolean;
 }
 
+/** The default of a `server.*` option, read from the one option table (src/core/config.ts). */
+function serverDefault<T>(name: string): T {
+  const row = OPTIONS.find((o) => o.path === `server.${name}`);
+  if (!row || row.default === undefined) throw new Error(`no default for server.${name} in the option table`);
+  return row.default as T;
+}
+
+/** Defaults when TidepoolServer.create/listen are not told otherwise (units: ms, bytes). */
 export const SERVER_DEFAULTS = {
-  /** TCP port (1..65535; 0 = ephemeral). */
-  port: 7700,
-  host: '127.0.0.1',
-  /** 1 MiB. */
-  bodyLimitBytes: 1_048_576,
-  /** 7 days. */
-  retentionMs: 7 * 24 * 3_600_000,
-  streamIntervalMs: 1000,
-  /** Time SIGTERM gives running tasks before they are aborted. */
-  drainTimeoutMs: 30_000,
+  port: serverDefault<number>('port'),
+  host: serverDefault<string>('host'),
+  bodyLimitBytes: serverDefault<number>('bodyLimitBytes'),
+  retentionMs: serverDefault<number>('retentionMs'),
+  streamIntervalMs: serverDefault<number>('streamIntervalMs'),
+  drainTimeoutMs: serverDefault<number>('drainTimeoutMs'),
 } as const;
