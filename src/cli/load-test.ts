@@ -16,6 +16,7 @@ import { QueueFullError, newToken, systemClock, type Clock, type SubmitInput, ty
 import { createTidepool } from '../tidepool.ts';
 import { nearestRank, type TaskContext } from '../pools/index.ts';
 import { SCENARIOS, judge, scaledPolicyOptions, type Criterion, type Scenario } from './load-scenarios.ts';
+import { createRng } from '../sim/index.ts';
 
 const HELP = `Usage: tidepool load-test --scenario NAME [--store memory|sqlite:PATH] [--policy NAME] [--preset NAME] [--seed N] [--json]
 
@@ -62,18 +63,6 @@ export interface LoadTestResult {
   passed: boolean;
 }
 
-/** A small seeded PRNG (mulberry32), so a run's draws repeat with its seed. */
-function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 export interface RunOptions {
   store: string;
   policy?: string;
@@ -86,7 +75,8 @@ export interface RunOptions {
 
 export async function runLoadTest(s: Scenario, options: RunOptions): Promise<LoadTestResult> {
   const clock = options.clock ?? systemClock;
-  const random = seededRandom(options.seed ?? 1);
+  const rng = createRng(options.seed ?? 1);
+  const random = (): number => rng.next();
   const policy = options.policy ?? s.policy;
   const preset = options.policy ? options.preset : (options.preset ?? s.preset);
   // A type of its own, so counts on a shared SQLite file see only this run's tasks.
