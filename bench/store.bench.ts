@@ -359,7 +359,9 @@ function casesFor(kind: StoreKind): BenchCase[] {
         const delays = runs.map((r) => ({ ...r, value: r.extra!.eventLoopDelayP99Ms, raw: r.raw }));
         return [
           result(`drain-${kind}`, 'tasks/s', kind, runs, sqlite ? { minValue: 10_000, minRatio: 3 } : {}, ['eventLoopDelayP99Ms', 'eventLoopDelayMaxMs']),
-          { ...result(`drain-event-loop-delay-p99-${kind}`, 'ms', 'memory', delays, { maxValue: 10 }), durability: sqlite ? durability : undefined },
+          // The < 10 ms target is the SQLite store's (node:sqlite blocks while it runs); the
+          // memory store's figure is shown for comparison (its pauses are mostly GC).
+          { ...result(`drain-event-loop-delay-p99-${kind}`, 'ms', 'memory', delays, sqlite ? { maxValue: 10 } : {}), durability: sqlite ? durability : undefined },
         ];
       },
     },
