@@ -330,7 +330,10 @@ async function pickupThroughPool(kind: StoreKind) {
 }
 
 function casesFor(kind: StoreKind): BenchCase[] {
-  const sqlite = kind === 'sqlite';
+  const isSqlite = kind === 'sqlite';
+  // Issue 3's targets are for SQLite at the default durability; with `normal` the raw
+  // ceiling is CPU-bound and the ratios mean something else, so no targets are set.
+  const sqlite = isSqlite && durability === 'full';
   return [
     {
       name: `batch-submit-${kind}`,
@@ -341,7 +344,7 @@ function casesFor(kind: StoreKind): BenchCase[] {
       run: async () => [
         result(
           `submit-sequential-${kind}`, 'tasks/s', kind,
-          await repeat(kind, () => (sqlite ? submitSequentialInterleaved() : submitOneAtATime(kind, 1, 20_000))),
+          await repeat(kind, () => (isSqlite ? submitSequentialInterleaved() : submitOneAtATime(kind, 1, 20_000))),
           sqlite ? { minRatio: 0.8 } : {},
         ),
       ],
@@ -361,7 +364,7 @@ function casesFor(kind: StoreKind): BenchCase[] {
           result(`drain-${kind}`, 'tasks/s', kind, runs, sqlite ? { minValue: 10_000, minRatio: 3 } : {}, ['eventLoopDelayP99Ms', 'eventLoopDelayMaxMs']),
           // The < 10 ms target is the SQLite store's (node:sqlite blocks while it runs); the
           // memory store's figure is shown for comparison (its pauses are mostly GC).
-          { ...result(`drain-event-loop-delay-p99-${kind}`, 'ms', 'memory', delays, sqlite ? { maxValue: 10 } : {}), durability: sqlite ? durability : undefined },
+          { ...result(`drain-event-loop-delay-p99-${kind}`, 'ms', 'memory', delays, isSqlite ? { maxValue: 10 } : {}), durability: isSqlite ? durability : undefined },
         ];
       },
     },
