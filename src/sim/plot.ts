@@ -27,14 +27,32 @@ export function plotOption(args: { rows: CompareRow[]; timeline: Timeline; timel
     value: [r.figures!.costRatio, Math.max(0.01, r.figures!.p95WaitMs / 1000)],
     attainment: r.figures!.sloAttainment,
   }));
-  const series: Record<string, unknown>[] = points.map((p) => ({
+  // Policies that land on almost the same spot (the seeds' at their bounds) would print
+  // their labels over each other: the first of a cluster carries one line per policy in it.
+  const xs = points.map((p) => p.value[0]);
+  const xSpan = Math.max(1e-9, Math.max(...xs) - Math.min(...xs));
+  const leaders: { x: number; y: number; lines: string[] }[] = [];
+  const leaderOf = points.map((p) => {
+    const x = p.value[0] / xSpan;
+    const y = Math.log10(p.value[1]);
+    const line = `${p.name} (${(p.attainment * 100).toFixed(1)}%)`;
+    const near = leaders.find((l) => Math.abs(l.x - x) < 0.1 && Math.abs(l.y - y) < 1);
+    if (near) {
+      near.lines.push(line);
+      return null;
+    }
+    const leader = { x, y, lines: [line] };
+    leaders.push(leader);
+    return leader;
+  });
+  const series: Record<string, unknown>[] = points.map((p, i) => ({
     name: p.name,
     type: 'scatter',
     xAxisIndex: 0,
     yAxisIndex: 0,
     symbolSize: 14,
     data: [p.value],
-    label: { show: true, position: 'right', formatter: `${p.name} (${(p.attainment * 100).toFixed(1)}%)`, fontSize: 11 },
+    label: { show: leaderOf[i] !== null, position: 'right', formatter: leaderOf[i]?.lines.join('\n') ?? '', fontSize: 11 },
   }));
   series.push({
     name: `p95 wait target ${sloMs / 1000} s`,
@@ -70,7 +88,7 @@ export function plotOption(args: { rows: CompareRow[]; timeline: Timeline; timel
       { text: `${tl}: queue depth (tasks waiting)`, left: 'center', top: 612, textStyle: { fontSize: 13 } },
       { text: `${tl}: p95 wait of tasks started in the last 60 s`, left: 'center', top: 832, textStyle: { fontSize: 13 } },
     ],
-    legend: [{ top: 392, right: 40, data: ['ready workers', 'starting workers'] }],
+    legend: [{ top: 392, right: 40, itemGap: 24, data: ['ready workers', 'starting workers'] }],
     tooltip: {},
     grid: [
       { left: 80, right: 220, top: 45, height: 290 },
