@@ -110,7 +110,7 @@ export async function buildApp(options: ServerOptions): Promise<BuiltApp> {
       security: [{ bearer: [] }],
     },
     transform: jsonSchemaTransform,
-    transformObject: jsonSchemaTransformObject,
+    transformObject: (documentObject) => describeResponses(jsonSchemaTransformObject(documentObject)),
   });
 
   registerTaskRoutes(app, ctx);
@@ -142,3 +142,27 @@ function queryKey(url: string): string | null {
   return new URLSearchParams(url.slice(q + 1)).get('key');
 }
 
+/** What each status means in this API, so the OpenAPI document says more than "Default Response". */
+const RESPONSE_DESCRIPTIONS: Record<string, string> = {
+  '200': 'OK',
+  '201': 'Created: the task is stored (on disk, at the default durability)',
+  '400': 'Bad request: the error message names the field and what was wrong',
+  '401': 'Missing or unknown API key',
+  '404': 'Not found (or another tenant\'s task)',
+  '409': 'Conflict with the task\'s status (e.g. cancelling an ended task)',
+  '413': 'Body over the size limit',
+  '429': 'Rate limited or queue full; see Retry-After',
+  '503': 'Draining or store unavailable',
+};
+
+function describeResponses<T>(doc: T): T {
+  const paths = (doc as { paths?: Record<string, Record<string, { responses?: Record<string, { description?: string }> }>> }).paths ?? {};
+  for (const methods of Object.values(paths)) {
+    for (const op of Object.values(methods)) {
+      for (const [code, response] of Object.entries(op?.responses ?? {})) {
+        if (response && (!response.description || response.description === 'Default Response')) response.description = RESPONSE_DESCRIPTIONS[code] ?? 'Response';
+      }
+    }
+  }
+  return doc;
+}

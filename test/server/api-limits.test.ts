@@ -228,6 +228,15 @@ test('the OpenAPI document is generated from the schemas that validate requests'
       const names = queryOf(row.path, row.method).map((p: any) => p.name).sort();
       assert.deepEqual(names, Object.keys(shape(row.schema).properties).sort(), `${row.method} ${row.path} query`);
     }
+    // Every response says what it means, not the generator's placeholder.
+    assert.equal(doc.paths['/v1/tasks'].post.responses['201'].description, 'Created: the task is stored (on disk, at the default durability)');
+    for (const [path, methods] of Object.entries(doc.paths as Record<string, Record<string, any>>)) {
+      for (const [method, op] of Object.entries(methods)) {
+        for (const [code, response] of Object.entries(op.responses ?? {}) as [string, any][]) {
+          assert.notEqual(response.description, 'Default Response', `${method} ${path} ${code}`);
+        }
+      }
+    }
     // Every documented operation answers (is a real route), none is a 404 from the router.
     for (const [path, ops] of Object.entries<any>(doc.paths)) {
       for (const method of Object.keys(ops)) {
