@@ -5,7 +5,8 @@
 //   tidepool start [--port 7700] [--host 127.0.0.1] [--store sqlite:./tidepool.db]
 //                  [--handlers MODULE] [--config FILE] [--api-keys-file FILE]
 //                  [--limits off|standard] [--rate-limit N] [--max-queue-depth N]
-//                  [--tenant-concurrency N] [--lease-ms MS] [--retention-ms MS] ...
+//                  [--tenant-concurrency N] [--lease-ms MS] [--retention-ms MS]
+//                  [--admin-tenants TENANT,TENANT] ...
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -28,6 +29,8 @@ export interface ServerSection {
   bodyLimitBytes: number;
   retentionMs: number;
   apiKeysFile?: string;
+  /** Tenants that may change pools; unset: every tenant may (warned about at start when keys are configured). */
+  adminTenants?: string[];
   drainTimeoutMs: number;
   streamIntervalMs: number;
 }
@@ -75,6 +78,17 @@ export async function startTidepool(input: StartInput): Promise<RunningTidepool>
     throw new ConfigInvalidError([`server.host: got ${JSON.stringify(server.host)}; without API keys the server listens on loopback only (127.0.0.1, ::1, localhost). Configure keys (TIDEPOOL_API_KEYS=tenant=key or server.apiKeysFile) to listen on other addresses`]);
   }
 
+  const adminTenants = server.adminTenants ?? [];
+  if (apiKeys.length > 0) {
+    if (adminTenants.length === 0) {
+      input.log?.('warning: API keys are configured but server.adminTenants is not set, so every tenant may change pools (PATCH /v1/pools/{name}, POST /v1/pools/{name}/scale); set server.adminTenants (TIDEPOOL_ADMIN_TENANTS, --admin-tenants) to allow only those tenants');
+    } else {
+      const keyTenants = new Set(apiKeys.map((k) => k.tenant));
+      const unknown = adminTenants.filter((t) => !keyTenants.has(t));
+      if (unknown.length) input.log?.(`warning: server.adminTenants names ${unknown.map((t) => JSON.stringify(t)).join(', ')}, which no API key belongs to`);
+    }
+  }
+
   const tidepool = await createTidepool(config, handlers, { clock });
   // Tasks a killed server held come back once their lease (leaseMs, 30 s by default) expires.
   await tidepool.store.reclaimExpired();
@@ -85,6 +99,7 @@ export async function startTidepool(input: StartInput): Promise<RunningTidepool>
     runtime: autoscaledRuntime({ store: tidepool.store, pools, autoscaler: tidepool.autoscaler }),
     clock,
     apiKeys,
+    adminTenants,
     rateLimit: rateLimitPerSec > 0 ? { ratePerSec: rateLimitPerSec, burst: server.rateLimitBurst || Math.max(1, Math.ceil(rateLimitPerSec)) } : null,
     bodyLimitBytes: server.bodyLimitBytes,
     retentionMs: server.retentionMs,

@@ -10,6 +10,7 @@ export type ErrorCode =
   | 'QueueFull'
   | 'RateLimited'
   | 'Unauthorized'
+  | 'Forbidden'
   | 'PoolNotFound'
   | 'StoreUnavailable'
   | 'Timeout'
@@ -100,6 +101,7 @@ export const HTTP_STATUS_BY_CODE: Record<ErrorCode, number> = {
   QueueFull: 429,
   RateLimited: 429,
   Unauthorized: 401,
+  Forbidden: 403,
   StoreUnavailable: 503,
   ShuttingDown: 503,
   Timeout: 504,

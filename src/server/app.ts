@@ -60,7 +60,7 @@ export async function buildApp(options: ServerOptions): Promise<BuiltApp> {
     onEvent: (e) => metrics.onScalingEvent(e),
   });
   metrics.watchHeld(() => waiter.heldCount, () => feed.clientCount);
-  const ctx = new ServerContext({ runtime, clock, metrics, waiter, feed, isMultiTenant: keys.size > 0 });
+  const ctx = new ServerContext({ runtime, clock, metrics, waiter, feed, isMultiTenant: keys.size > 0, adminTenants: options.adminTenants });
   const unsubscribeStore = runtime.store.subscribe((e) => {
     if (e.kind === 'finished') metrics.onTaskFinished(e.task);
   });
@@ -148,6 +148,7 @@ const RESPONSE_DESCRIPTIONS: Record<string, string> = {
   '201': 'Created: the task is stored (on disk, at the default durability)',
   '400': 'Bad request: the error message names the field and what was wrong',
   '401': 'Missing or unknown API key',
+  '403': 'Forbidden: the tenant is not in server.adminTenants',
   '404': 'Not found (or another tenant\'s task)',
   '409': 'Conflict with the task\'s status (e.g. cancelling an ended task)',
   '413': 'Body over the size limit',

@@ -23,15 +23,28 @@ export class ServerContext {
   readonly feed: LiveFeed;
   /** True when API keys are configured: tenants see only their own tasks. */
   readonly isMultiTenant: boolean;
+  /** Tenants that may change pools; empty: every tenant may (see requirePoolAdmin). */
+  readonly adminTenants: readonly string[];
   isDraining = false;
 
-  constructor(fields: { runtime: ServerRuntime; clock: Clock; metrics: ServerMetrics; waiter: TaskWaiter; feed: LiveFeed; isMultiTenant: boolean }) {
+  constructor(fields: { runtime: ServerRuntime; clock: Clock; metrics: ServerMetrics; waiter: TaskWaiter; feed: LiveFeed; isMultiTenant: boolean; adminTenants?: readonly string[] }) {
     this.runtime = fields.runtime;
     this.clock = fields.clock;
     this.metrics = fields.metrics;
     this.waiter = fields.waiter;
     this.feed = fields.feed;
     this.isMultiTenant = fields.isMultiTenant;
+    this.adminTenants = [...(fields.adminTenants ?? [])];
+  }
+
+  /**
+   * Pool changes (bounds, policy, manual scale) are for admin tenants once
+   * server.adminTenants is set. Without API keys (one `default` tenant) or with the
+   * list empty, every tenant may change pools, as before.
+   */
+  requirePoolAdmin(req: FastifyRequest): void {
+    if (!this.isMultiTenant || this.adminTenants.length === 0 || this.adminTenants.includes(req.tenant)) return;
+    throw new TidepoolError('Forbidden', `tenant ${JSON.stringify(req.tenant)} may not change pools; admin tenants: ${this.adminTenants.join(', ')}`);
   }
 
   maySee(req: FastifyRequest, task: Task): boolean {

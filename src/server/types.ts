@@ -43,6 +43,11 @@ export interface ServerOptions {
   clock: Clock;
   /** tenant=key pairs; empty = one `default` tenant, loopback only. */
   apiKeys?: ReadonlyArray<{ tenant: string; key: string }>;
+  /**
+   * Tenants allowed to change pools (PATCH /v1/pools/{name}, POST /v1/pools/{name}/scale).
+   * Empty/undefined: every tenant may. Ignored without apiKeys (the one `default` tenant).
+   */
+  adminTenants?: readonly string[];
   /** null/undefined = off (the default). */
   rateLimit?: RateLimitOptions | null;
   /** Largest request body in bytes (default 1 MiB). */

@@ -7,6 +7,8 @@ import type { ServerContext } from '../context.ts';
 import type { PoolControl } from '../types.ts';
 
 const errors = { 400: ErrorSchema, 401: ErrorSchema, 404: ErrorSchema, 429: ErrorSchema };
+/** Routes that change a pool may also answer 403 (the tenant is not in server.adminTenants). */
+const changeErrors = { ...errors, 403: ErrorSchema };
 
 export function describePool(p: PoolControl) {
   const s = p.stats();
@@ -71,8 +73,10 @@ export function registerPoolRoutes(app: FastifyInstance, ctx: ServerContext): vo
         tags: ['pools'],
         params: PoolNameParamsSchema,
         body: PoolPatchBodySchema,
-        response: { 200: PoolSchema, ...errors },
+        response: { 200: PoolSchema, ...changeErrors },
       },
+      // Before body validation: a tenant that may not change pools learns only that.
+      preValidation: async (req) => ctx.requirePoolAdmin(req),
     },
     async (req) => {
       const pool = findPool(req.params.name);
@@ -101,8 +105,10 @@ export function registerPoolRoutes(app: FastifyInstance, ctx: ServerContext): vo
         tags: ['pools'],
         params: PoolNameParamsSchema,
         body: ScaleBodySchema,
-        response: { 200: PoolSchema, ...errors },
+        response: { 200: PoolSchema, ...changeErrors },
       },
+      // Before body validation: a tenant that may not change pools learns only that.
+      preValidation: async (req) => ctx.requirePoolAdmin(req),
     },
     async (req) => {
       const pool = findPool(req.params.name);
