@@ -120,33 +120,6 @@ test('writes arriving in the same tick commit together, and a refused one does n
   await store.close();
 });
 
-test('callers that a commit settled and that write again at once commit together, without waiting a turn of the event loop, which still gets its turns', async () => {
-  const store = await openStore(`sqlite:${join(dir, 'settled.db')}`, { durability: 'normal' });
-  const statements = (store as unknown as { s: { commit: { run: () => unknown } } }).s;
-  const commit = statements.commit;
-  let commits = 0;
-  statements.commit = { run: () => (commits++, commit.run()) };
-  await Promise.all(Array.from({ length: 20 }, async (_, w) => {
-    for (let round = 0; round < 5; round++) await store.submit({ type: 'x', payload: { w, round } });
-  }));
-  assert.equal(commits, 5, 'one transaction per round of the 20 submitters');
-  let turns = 0;
-  let isCounting = true;
-  const countTurns = () => {
-    turns++;
-    if (isCounting) setImmediate(countTurns);
-  };
-  setImmediate(countTurns);
-  const submits = 200;
-  for (let i = 0; i < submits; i++) await store.submit({ type: 'x' });
-  isCounting = false;
-  assert.ok(turns >= 2, `the event loop got ${turns} turns during ${submits} sequential submits; expected some`);
-  assert.ok(turns <= submits / 2, `the event loop turned ${turns} times for ${submits} sequential submits; expected far fewer`);
-  assert.equal((await store.counts()).byStatus.queued, 300);
-  statements.commit = commit;
-  await store.close();
-});
-
 test('a group of only claims and heartbeats commits without its own fsync, and the store returns to synchronous=FULL', async () => {
   const store = await openStore(`sqlite:${join(dir, 'relaxed.db')}`);
   const db = (store as unknown as { db: DatabaseSync }).db;
