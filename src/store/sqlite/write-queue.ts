@@ -5,9 +5,6 @@
 //
 // node:sqlite is synchronous, so a flush blocks the event loop while it runs; it stops
 // taking operations after FLUSH_BUDGET_MS or MAX_OPS_PER_FLUSH and yields before the next.
-// Operations that callers enqueue as soon as their last one settled (a sequential submitter)
-// are flushed right after those callers' microtasks, for up to CHAIN_BUDGET_MS of flushes in
-// a row, instead of waiting a turn of the event loop (see afterFlush).
 //
 // Relaxed operations (claims, heartbeats, lease reclaims) need no fsync of their own: if
 // power fails, losing one only puts a task back as it was, and the workers that held it
@@ -20,11 +17,6 @@ import type { Statements } from './sql.ts';
 
 export const FLUSH_BUDGET_MS = 4;
 export const MAX_OPS_PER_FLUSH = 1_000;
-/**
- * Flushes may follow one another without a turn of the event loop (see settle) for this
- * long; then the loop gets its turn. Kept short: the loop waits for the whole run.
- */
-export const CHAIN_BUDGET_MS = 1;
 
 /** What an operation may do besides its writes: effects that run only after COMMIT. */
 export interface TxContext {
@@ -56,15 +48,6 @@ export class WriteQueue {
   private readonly translate: (err: unknown, during: string) => Error;
 
   private readonly isFull: boolean;
-  /** Between the end of a flush and the end of its callers' microtasks (see afterFlush). */
-  private isSettling = false;
-  /** When the current run of back-to-back flushes began (see settle). */
-  private chainStartMs = 0;
-  private readonly flushNow = () => {
-    this.chainStartMs = monotonicMs();
-    this.flush();
-  };
-  private readonly settleNow = () => this.settle();
 
   constructor(statements: Statements, translate: (err: unknown, during: string) => Error, durability: 'full' | 'normal') {
     this.statements = statements;
@@ -92,10 +75,7 @@ export class WriteQueue {
   private schedule(): void {
     if (this.isScheduled) return;
     this.isScheduled = true;
-    // Enqueued by a caller the last flush just settled: settle() flushes it once every such
-    // caller has had its turn, without a round through the event loop.
-    if (this.isSettling) return;
-    void yieldToEventLoop().then(this.flushNow);
+    void yieldToEventLoop().then(() => this.flush());
   }
 
   private flush(): void {
@@ -192,23 +172,10 @@ export class WriteQueue {
 
   private afterFlush(wasRelaxed = false): void {
     if (wasRelaxed) this.statements.setSynchronous('FULL');
-    if (this.queue.length > 0) return this.schedule();
-    const waiters = this.idleWaiters.splice(0);
-    for (const w of waiters) w();
-    // The callers this flush settled resume in microtasks, and a sequential caller enqueues
-    // its next operation there. A tick queued from a microtask runs once the whole cascade of
-    // microtasks is done, so every caller that resumed has enqueued by then: settle() flushes
-    // them together, as the next turn would have, without the turn (about 10 us after an
-    // fsync). Operations from I/O callbacks (HTTP requests) still gather in the next turn.
-    this.isSettling = true;
-    queueMicrotask(() => process.nextTick(this.settleNow));
-  }
-
-  /** Flushes what the settled callers enqueued, unless this run of flushes used its budget. */
-  private settle(): void {
-    this.isSettling = false;
-    if (!this.isScheduled) return;
-    if (monotonicMs() - this.chainStartMs < CHAIN_BUDGET_MS) this.flush();
-    else void yieldToEventLoop().then(this.flushNow);
+    if (this.queue.length > 0) this.schedule();
+    else {
+      const waiters = this.idleWaiters.splice(0);
+      for (const w of waiters) w();
+    }
   }
 }
