@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { VirtualClock } from '../../src/core/index.ts';
 import { resolveStartConfig, startTidepool } from '../../src/cli/start.ts';
+import { request } from './helpers.ts';
 
 const KEYS = 'ops=ops-key-0001,team=team-key-0001';
 
@@ -13,20 +14,7 @@ async function start(options: { keys?: string; flags?: Record<string, string>; e
   config.pools = [{ name: 'gen', types: ['gen'], minWorkers: 1, maxWorkers: 6, policy: 'queue-latency' }] as typeof config.pools;
   const log: string[] = [];
   const running = await startTidepool({ config, clock, apiKeysEnv: options.keys ?? '', log: (line) => log.push(line), handlers: { gen: async () => 'done' } });
-  const call = async (method: string, path: string, body?: unknown, key?: string) => {
-    const headers: Record<string, string> = {};
-    if (body !== undefined) headers['content-type'] = 'application/json';
-    if (key) headers.authorization = `Bearer ${key}`;
-    const res = await fetch(running.url + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-    const text = await res.text();
-    let parsed: any = text;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      // text
-    }
-    return { status: res.status, body: parsed };
-  };
+  const call = (method: string, path: string, body?: unknown, key?: string) => request(running.url, method, path, { body, key });
   const pool = async (key?: string) => (await call('GET', '/v1/pools', undefined, key)).body.pools[0];
   return { running, call, pool, log, config };
 }

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { VirtualClock } from '../../src/core/index.ts';
 import type { TaskContext } from '../../src/pools/index.ts';
 import { resolveStartConfig, startTidepool } from '../../src/cli/start.ts';
+import { request } from './helpers.ts';
 
 async function start(options: { keys?: string; retentionMs?: string; limits?: string } = {}) {
   const clock = new VirtualClock();
@@ -25,20 +26,7 @@ async function start(options: { keys?: string; retentionMs?: string; limits?: st
       gen2: async () => 'done',
     },
   });
-  const call = async (method: string, path: string, body?: unknown, key?: string) => {
-    const headers: Record<string, string> = {};
-    if (body !== undefined) headers['content-type'] = 'application/json';
-    if (key) headers.authorization = `Bearer ${key}`;
-    const res = await fetch(running.url + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-    const text = await res.text();
-    let parsed: any = text;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      // text
-    }
-    return { status: res.status, body: parsed };
-  };
+  const call = (method: string, path: string, body?: unknown, key?: string) => request(running.url, method, path, { body, key });
   return { clock, running, call, release: () => gate.splice(0).forEach((f) => f()) };
 }
 

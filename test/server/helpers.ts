@@ -39,28 +39,36 @@ export async function startServer(options: StartOptions = {}): Promise<TestServe
     url,
     server,
     store,
-    async call(method, path, o = {}) {
-      const headers: Record<string, string> = { ...o.headers };
-      if (o.key) headers.authorization = `Bearer ${o.key}`;
-      let body: string | undefined;
-      if (o.raw !== undefined) body = o.raw;
-      else if (o.body !== undefined) body = JSON.stringify(o.body);
-      if (body !== undefined && !headers['content-type']) headers['content-type'] = 'application/json';
-      const res = await fetch(url + path, { method, headers, body });
-      const text = await res.text();
-      let parsed: unknown = text;
-      try {
-        parsed = JSON.parse(text);
-      } catch {
-        // Not JSON (metrics text, HTML): keep the text.
-      }
-      return { status: res.status, body: parsed, headers: res.headers };
-    },
+    call: (method, path, o = {}) => request(url, method, path, o),
     async close() {
       await server.close();
       await store.close();
     },
   };
+}
+
+/** One HTTP call to a test server; the body is parsed as JSON when it is JSON. */
+export async function request(
+  url: string,
+  method: string,
+  path: string,
+  o: { body?: unknown; key?: string; raw?: string; headers?: Record<string, string> } = {},
+): Promise<{ status: number; body: any; headers: Headers }> {
+  const headers: Record<string, string> = { ...o.headers };
+  if (o.key) headers.authorization = `Bearer ${o.key}`;
+  let body: string | undefined;
+  if (o.raw !== undefined) body = o.raw;
+  else if (o.body !== undefined) body = JSON.stringify(o.body);
+  if (body !== undefined && !headers['content-type']) headers['content-type'] = 'application/json';
+  const res = await fetch(url + path, { method, headers, body });
+  const text = await res.text();
+  let parsed: unknown = text;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    // Not JSON (metrics text, HTML): keep the text.
+  }
+  return { status: res.status, body: parsed, headers: res.headers };
 }
 
 export function tempDir(prefix = 'tidepool-server-'): { dir: string; remove(): void } {
