@@ -214,6 +214,7 @@ export class Autoscaler extends EventEmitter {
     const e = this.entry(poolName);
     const stats = e.pool.stats();
     const counts = await this.store.counts();
+    const oldestRunnableAtMs = await this.store.oldestRunnableAtMs(stats.types);
     const nowMs = this.clock.now();
     const pool = e.pool as Pool & { windowFigures?: () => { runMs: { mean: number } }; noteQueueDepth?: (n: number) => void };
     pool.noteQueueDepth?.(runnableDepth(counts, stats.types));
@@ -223,7 +224,8 @@ export class Autoscaler extends EventEmitter {
       runMeanMs: pool.windowFigures?.().runMs.mean ?? stats.runMs.p50,
       windowMs: (pool as { windowMs?: number }).windowMs ?? 60_000,
       arrivals: e.arrivals,
-      oldestWaitMs: 0,
+      // How long the task a worker of this pool would take next has waited (0 when none).
+      oldestWaitMs: oldestRunnableAtMs === null ? 0 : Math.max(0, nowMs - oldestRunnableAtMs),
     });
     const decision: Decision<unknown> = e.policy.definition.decide(observation, e.policy.config, e.policy.state, nowMs);
     e.policy.state = decision.state;

@@ -98,6 +98,14 @@ export interface Store {
   get(taskId: string): Promise<Task | null>;
   list(filter?: TaskFilter): Promise<TaskPage>;
   counts(): Promise<TaskCounts>;
+  /**
+   * Since when (ms) the task a claim of these types would take next has been waiting: among
+   * runnable tasks (queued or retrying, runAt passed), per type the head by highest priority
+   * then oldest, its runAtMs or createdAtMs, whichever is later; the earliest over the types.
+   * null when none is runnable. An index seek per type and tenant, never a scan (the
+   * autoscaler reads it once per tick for the observation's oldestWaitMs).
+   */
+  oldestRunnableAtMs(types: readonly string[]): Promise<number | null>;
   /** Puts tasks whose lease expired back (attempt counted); returns how many. */
   reclaimExpired(): Promise<number>;
   /** Deletes final tasks that finished before `beforeMs`; returns how many. */

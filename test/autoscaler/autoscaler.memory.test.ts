@@ -85,6 +85,31 @@ test('a decision to hold is kept as the last decision but logs no event', async 
   await pool.close(0);
 });
 
+test('the observation a policy gets carries how long the pool\'s next task has waited, 0 once none waits', async () => {
+  const { clock, store, pool, autoscaler, release } = await setup(EAGER, { applyDecisions: false });
+  await store.submit({ type: 'other' }); // older, but not this pool's type
+  await advance(clock, 1_000, 500);
+  await store.submitBatch([{ type: 'infer' }, { type: 'infer' }]); // the one worker takes the first
+  await settle();
+  await advance(clock, 3_000, 500);
+  await store.submit({ type: 'infer' });
+  let d = await autoscaler.tick('gpu');
+  assert.equal(d.observation.oldestWaitMs, 3_000);
+  assert.equal(autoscaler.lastDecision('gpu')?.observation.oldestWaitMs, 3_000);
+  await release(); // the worker takes the second task; the third, submitted this same instant, is next
+  d = await autoscaler.tick('gpu');
+  assert.equal(d.observation.oldestWaitMs, 0);
+  assert.equal(d.observation.queueDepth, 1);
+  await advance(clock, 2_000, 500);
+  d = await autoscaler.tick('gpu');
+  assert.equal(d.observation.oldestWaitMs, 2_000);
+  await release();
+  d = await autoscaler.tick('gpu');
+  assert.equal(d.observation.oldestWaitMs, 0, 'nothing waits');
+  await release();
+  await pool.close(0);
+});
+
 test('the loop ticks every intervalMs in virtual time and scales down when the load is gone', async () => {
   const { clock, store, pool, autoscaler, release } = await setup(EAGER, { intervalMs: 500 });
   const decisions: string[] = [];

@@ -441,6 +441,48 @@ export function runStoreContract(adapter: StoreAdapter): void {
     assert.deepEqual(counts.runnableByType, { email: 1, sms: 1 });
   });
 
+  it('oldestRunnableAtMs is null when nothing of the types is runnable, and tasks of other types do not count', async ({ store, clock }) => {
+    assert.equal(await store.oldestRunnableAtMs(['email']), null);
+    await store.submit({ type: 'sms' });
+    await clock.advance(1_000);
+    assert.equal(await store.oldestRunnableAtMs(['email']), null);
+    assert.equal(await store.oldestRunnableAtMs([]), null);
+    await store.submit({ type: 'email' });
+    assert.equal(await store.oldestRunnableAtMs(['email']), T0 + 1_000);
+    assert.equal(await store.oldestRunnableAtMs(['sms']), T0);
+    assert.equal(await store.oldestRunnableAtMs(['email', 'sms']), T0, 'the earliest head over the types');
+  });
+
+  it('oldestRunnableAtMs reports since when the task a claim would take next has waited, and the next one once it is claimed', async ({ store, clock }) => {
+    await store.submit({ type: 'email', priority: 0 });
+    await clock.advance(1_000);
+    await store.submit({ type: 'email', priority: 5, tenant: 'a' });
+    await clock.advance(1_000);
+    await store.submit({ type: 'email', priority: 5, tenant: 'b' });
+    await clock.advance(1_000);
+    // The head is the highest priority, then the oldest, across tenants: not the older low-priority task.
+    assert.equal(await store.oldestRunnableAtMs(['email']), T0 + 1_000);
+    await claimOne(store);
+    assert.equal(await store.oldestRunnableAtMs(['email']), T0 + 2_000);
+    await claimOne(store);
+    assert.equal(await store.oldestRunnableAtMs(['email']), T0);
+    await claimOne(store);
+    assert.equal(await store.oldestRunnableAtMs(['email']), null);
+  });
+
+  it('a delayed task counts for oldestRunnableAtMs only once its runAt has passed, and from then; a runAt in the past counts from its submit', async ({ store, clock }) => {
+    await store.submit({ type: 'email', delayMs: 5_000 });
+    assert.equal(await store.oldestRunnableAtMs(['email']), null);
+    await clock.advance(4_999);
+    assert.equal(await store.oldestRunnableAtMs(['email']), null);
+    await clock.advance(1);
+    assert.equal(await store.oldestRunnableAtMs(['email']), T0 + 5_000);
+    await claimOne(store);
+    await clock.advance(1_000);
+    await store.submit({ type: 'email', runAtMs: T0 - 60_000 });
+    assert.equal(await store.oldestRunnableAtMs(['email']), T0 + 6_000);
+  });
+
   it('purgeFinished deletes only ended tasks that finished before the given time', async ({ store, clock }) => {
     await store.submitBatch(Array.from({ length: 4 }, () => ({ type: 'email', maxAttempts: 1 })));
     const [a, b, c] = await store.claim(claimReq({ limit: 3 }));

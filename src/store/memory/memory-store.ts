@@ -286,6 +286,23 @@ export class MemoryStore implements Store {
     return purged;
   }
 
+  async oldestRunnableAtMs(types: readonly string[]): Promise<number | null> {
+    this.checkOpen();
+    this.promoteDue(this.options.clock.now());
+    let oldest: number | null = null;
+    for (const type of new Set(types)) {
+      let head: Entry | undefined;
+      for (const heap of this.ready.get(type)?.values() ?? []) {
+        const top = liveTop(heap);
+        if (top && (!head || byPriorityThenAge(top, head) < 0)) head = top;
+      }
+      if (!head) continue;
+      const sinceMs = Math.max(head.rec.task.runAtMs, head.rec.task.createdAtMs);
+      if (oldest === null || sinceMs < oldest) oldest = sinceMs;
+    }
+    return oldest;
+  }
+
   async recordScalingEvent(event: ScalingEvent): Promise<void> {
     this.checkOpen();
     this.scalingEvents = insertByTime(this.scalingEvents, { ...event });
@@ -471,15 +488,7 @@ export class MemoryStore implements Store {
     const sources: FairSource<Entry>[] = [];
     for (const type of new Set(req.types)) {
       for (const [tenant, heap] of this.ready.get(type) ?? []) {
-        const peek = () => {
-          for (;;) {
-            const top = heap.peek();
-            if (!top) return undefined;
-            if (top.gen === top.rec.gen && isPending(top.rec.task.status)) return top;
-            heap.pop();
-          }
-        };
-        sources.push({ tenant, peek, take: () => heap.pop()! });
+        sources.push({ tenant, peek: () => liveTop(heap), take: () => heap.pop()! });
       }
     }
     const picked = pickFair(sources, new Map(this.runningByTenant), (tenant) => tenantLimitOf(this.options, tenant), req.limit);
@@ -493,6 +502,16 @@ export class MemoryStore implements Store {
       t.leaseExpiresAtMs = nowMs + req.leaseMs;
       return { ...copy(t), leaseToken: rec.leaseToken };
     });
+  }
+}
+
+/** A heap's top that is still live; entries a cancel or re-queue left behind are dropped on the way. */
+function liveTop(heap: Heap<Entry>): Entry | undefined {
+  for (;;) {
+    const top = heap.peek();
+    if (!top) return undefined;
+    if (top.gen === top.rec.gen && isPending(top.rec.task.status)) return top;
+    heap.pop();
   }
 }
 

@@ -159,6 +159,12 @@ export const CLAIM_SQL = {
       SELECT seq FROM tasks INDEXED BY tasks_ready WHERE type = ?4 AND tenant = ?5 AND ${PENDING} AND run_at_ms <= ?1
       ORDER BY priority DESC, seq LIMIT :limit)
     RETURNING ${TASK_COLUMNS}`,
+  // Not a claim, a read in the claim's order: the head one tenant's claim of one type would
+  // take (a seek in tasks_ready), then its row by seq for created_at_ms. oldestRunnableAtMs
+  // runs it per tenant of tenantsWithPending and keeps the best head, as the claim would.
+  headOfTenant: `SELECT seq, priority, MAX(run_at_ms, created_at_ms) AS since_ms FROM tasks NOT INDEXED WHERE seq = (
+      SELECT seq FROM tasks INDEXED BY tasks_ready WHERE type = ?1 AND tenant = ?2 AND ${PENDING} AND run_at_ms <= ?3
+      ORDER BY priority DESC, seq LIMIT 1)`,
   claimSeqs: `UPDATE tasks NOT INDEXED SET ${CLAIM_SET}
     WHERE seq IN (SELECT value FROM json_each(?4)) AND ${PENDING}
     RETURNING ${TASK_COLUMNS}`,
@@ -186,6 +192,7 @@ export class Statements {
   readonly expired: StatementSync;
   readonly tenantsWithPending: StatementSync;
   readonly runningByTenant: StatementSync;
+  readonly headOfTenant: StatementSync;
   private readonly candidatesByLimit = new Map<number, StatementSync>();
   private readonly claimTopByLimit = new Map<number, StatementSync>();
   private readonly db: DatabaseSync;
@@ -236,6 +243,7 @@ export class Statements {
     this.anyExpired = p(CLAIM_SQL.anyExpired);
     this.tenantsWithPending = p(CLAIM_SQL.tenantsWithPending);
     this.runningByTenant = p(CLAIM_SQL.runningByTenant);
+    this.headOfTenant = p(CLAIM_SQL.headOfTenant);
     this.claimSeqs = p(CLAIM_SQL.claimSeqs);
     this.expired = p(`SELECT ${TASK_COLUMNS} FROM tasks INDEXED BY tasks_running WHERE status = 'running' AND lease_expires_at_ms <= ?`);
 

@@ -483,6 +483,23 @@ export class SqliteStore implements Store {
     });
   }
 
+  async oldestRunnableAtMs(types: readonly string[]): Promise<number | null> {
+    this.checkOpen();
+    const nowMs = this.options.clock.now();
+    return this.read('oldestRunnableAtMs', () => {
+      let oldest: number | null = null;
+      for (const type of new Set(types)) {
+        let head: HeadRow | undefined;
+        for (const { tenant } of this.s.tenantsWithPending.all(type) as { tenant: string }[]) {
+          const row = this.s.headOfTenant.get(type, tenant, nowMs) as HeadRow | undefined;
+          if (row && (!head || row.priority > head.priority || (row.priority === head.priority && row.seq < head.seq))) head = row;
+        }
+        if (head && (oldest === null || head.since_ms < oldest)) oldest = head.since_ms;
+      }
+      return oldest;
+    });
+  }
+
   // --- scaling events and metric samples ------------------------------------------
 
   async recordScalingEvent(e: ScalingEvent): Promise<void> {
@@ -555,6 +572,12 @@ export class SqliteStore implements Store {
       throw translateSqliteError(err, this.path, during);
     }
   }
+}
+
+interface HeadRow {
+  seq: number;
+  priority: number;
+  since_ms: number;
 }
 
 function rangeParams(range: TimeRange) {
