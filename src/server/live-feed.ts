@@ -4,31 +4,15 @@
 import type { ServerResponse } from 'node:http';
 import type { Clock, ScalingEvent, StatusCounts, TimerHandle } from '../core/index.ts';
 import type { ServerRuntime } from './types.ts';
+import { summarizePool, type PoolSummary } from './pool-view.ts';
 
 /** Snapshots kept for a dashboard that connects late (at 1 s: 10 minutes). */
 export const FEED_HISTORY = 600;
 /** Scaling events kept in memory for new clients. */
 export const FEED_EVENTS = 100;
 
-export interface PoolSnapshot {
-  name: string;
-  status: string;
-  queueDepth: number;
-  busy: number;
-  idle: number;
-  starting: number;
-  draining: number;
-  current: number;
-  target: number;
-  min: number;
-  max: number;
-  policy: string;
-  preset: string | null;
+export interface PoolSnapshot extends PoolSummary {
   p95WaitMs: number;
-  throughputPerMin: number;
-  completed: number;
-  failed: number;
-  health: string;
 }
 
 export interface Snapshot {
@@ -153,30 +137,7 @@ export class LiveFeed {
   }
 
   async snapshot(): Promise<Snapshot> {
-    const pools = this.runtime.pools().map((p): PoolSnapshot => {
-      const s = p.stats();
-      const policy = p.policy();
-      return {
-        name: s.name,
-        status: s.status,
-        queueDepth: s.queueDepth,
-        busy: s.busy,
-        idle: s.idle,
-        starting: s.starting,
-        draining: s.draining,
-        current: s.starting + s.idle + s.busy + s.draining,
-        target: s.target,
-        min: s.minWorkers,
-        max: s.maxWorkers,
-        policy: policy.name,
-        preset: policy.preset,
-        p95WaitMs: s.waitMs.p95,
-        throughputPerMin: s.throughputPerMin,
-        completed: s.completed,
-        failed: s.failed,
-        health: s.health,
-      };
-    });
+    const pools = this.runtime.pools().map((p): PoolSnapshot => ({ ...summarizePool(p), p95WaitMs: p.stats().waitMs.p95 }));
     let tasks: StatusCounts | null = null;
     try {
       tasks = (await this.runtime.store.counts()).byStatus;

@@ -5,6 +5,7 @@ import { InvalidInputError, TidepoolError } from '../../core/index.ts';
 import { ErrorSchema, PoolListSchema, PoolNameParamsSchema, PoolPatchBodySchema, PoolSchema, ScaleBodySchema } from '../schemas.ts';
 import type { ServerContext } from '../context.ts';
 import type { PoolControl } from '../types.ts';
+import { summarizePool } from '../pool-view.ts';
 
 const errors = { 400: ErrorSchema, 401: ErrorSchema, 404: ErrorSchema, 429: ErrorSchema };
 /** Routes that change a pool may also answer 403 (the tenant is not in server.adminTenants). */
@@ -12,30 +13,13 @@ const changeErrors = { ...errors, 403: ErrorSchema };
 
 export function describePool(p: PoolControl) {
   const s = p.stats();
-  const policy = p.policy();
   return {
-    name: s.name,
+    ...summarizePool(p),
     types: s.types,
-    status: s.status,
-    current: s.starting + s.idle + s.busy + s.draining,
-    target: s.target,
-    min: s.minWorkers,
-    max: s.maxWorkers,
-    policy: policy.name,
-    preset: policy.preset,
-    queueDepth: s.queueDepth,
-    busy: s.busy,
-    idle: s.idle,
-    starting: s.starting,
-    draining: s.draining,
     utilization: s.utilization,
-    completed: s.completed,
-    failed: s.failed,
     waitMs: s.waitMs,
     runMs: s.runMs,
-    throughputPerMin: s.throughputPerMin,
     successRate: s.successRate,
-    health: s.health,
     workers: p.workers().map((w) => ({
       id: w.id,
       status: w.status,
