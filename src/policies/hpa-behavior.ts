@@ -19,6 +19,7 @@
 
 import type { Knob } from './types.ts';
 import type { ClampLimits } from './clamp.ts';
+import { DAY_MS } from './knobs.ts';
 
 export interface HpaBehavior {
   scaleUpStabilizationMs: number;
@@ -47,7 +48,6 @@ export interface HpaBehaviorState {
   scaleDownEvents: ScaleEvent[];
 }
 
-const DAY_MS = 86_400_000;
 
 export const HPA_BEHAVIOR_KNOBS: Record<keyof HpaBehavior, Knob> = {
   scaleUpStabilizationMs: { kind: 'int', unit: 'ms', default: 0, min: 0, max: 3_600_000, doc: 'Scale-up stabilization window: scale up to the lowest recommendation seen in it (HPA default 0).' },

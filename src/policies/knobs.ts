@@ -100,6 +100,9 @@ export function boundsKnobs(defaults: { minWorkers: number; maxWorkers: number }
 /** The largest worker count any policy accepts. */
 export const MAX_WORKERS_LIMIT = 100_000;
 
+/** Upper bound of every time knob: a day. */
+export const DAY_MS = 86_400_000;
+
 /** Cross-field check every policy shares: minWorkers <= maxWorkers. */
 export function checkBounds(config: { minWorkers: number; maxWorkers: number }, path = ''): string[] {
   const prefix = path ? `${path}.` : '';

@@ -12,7 +12,7 @@
 // (ceil 7.2), queue 0 at 8 workers -> 6 (floor 6.4).
 
 import type { BaseConfig, Decision, Observation, PolicyDefinition } from './types.ts';
-import { boundsKnobs, checkBounds, defaultsOf, validateKnobs, type KnobTable } from './knobs.ts';
+import { DAY_MS, boundsKnobs, checkBounds, defaultsOf, validateKnobs, type KnobTable } from './knobs.ts';
 import { settle } from './clamp.ts';
 import { checkCooldown, describeCooldown } from './cooldown.ts';
 import { pct } from './say.ts';
@@ -32,7 +32,6 @@ export interface PercentState {
   lastScaleAtMs: number | null;
 }
 
-const DAY_MS = 86_400_000;
 
 export const PERCENT_KNOBS: KnobTable<PercentConfig> = {
   ...boundsKnobs({ minWorkers: 3, maxWorkers: 20 }),

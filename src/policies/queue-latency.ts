@@ -16,7 +16,7 @@
 // counts only ready workers, so a worker still starting is not removed before it ran.
 
 import type { BaseConfig, Decision, Observation, PolicyDefinition } from './types.ts';
-import { boundsKnobs, checkBounds, defaultsOf, validateKnobs, type KnobTable } from './knobs.ts';
+import { DAY_MS, boundsKnobs, checkBounds, defaultsOf, validateKnobs, type KnobTable } from './knobs.ts';
 import { settle } from './clamp.ts';
 import { checkCooldown, describeCooldown } from './cooldown.ts';
 import { num, pct } from './say.ts';
@@ -36,7 +36,6 @@ export interface QueueLatencyState {
   lastScaleAtMs: number | null;
 }
 
-const DAY_MS = 86_400_000;
 
 export const QUEUE_LATENCY_KNOBS: KnobTable<QueueLatencyConfig> = {
   ...boundsKnobs({ minWorkers: 1, maxWorkers: 12 }),

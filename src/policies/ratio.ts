@@ -13,7 +13,7 @@
 // idleTimeoutMs 0 = no idle requirement. Workers = obs.currentTarget.
 
 import type { BaseConfig, Decision, Observation, PolicyDefinition } from './types.ts';
-import { boundsKnobs, checkBounds, defaultsOf, validateKnobs, type KnobTable } from './knobs.ts';
+import { DAY_MS, boundsKnobs, checkBounds, defaultsOf, validateKnobs, type KnobTable } from './knobs.ts';
 import { settle } from './clamp.ts';
 import { checkCooldown, describeCooldown } from './cooldown.ts';
 import { dur, num } from './say.ts';
@@ -32,7 +32,6 @@ export interface RatioState {
   lastScaleAtMs: number | null;
 }
 
-const DAY_MS = 86_400_000;
 
 export const RATIO_KNOBS: KnobTable<RatioConfig> = {
   ...boundsKnobs({ minWorkers: 4, maxWorkers: 30 }),

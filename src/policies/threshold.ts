@@ -13,7 +13,7 @@
 // streak and the end of the up cooldown. The current worker count is obs.currentTarget.
 
 import type { BaseConfig, Decision, Observation, PolicyDefinition } from './types.ts';
-import { boundsKnobs, checkNotAbove, checkBounds, defaultsOf, validateKnobs, type KnobTable } from './knobs.ts';
+import { DAY_MS, boundsKnobs, checkNotAbove, checkBounds, defaultsOf, validateKnobs, type KnobTable } from './knobs.ts';
 import { settle } from './clamp.ts';
 import { checkCooldown, describeCooldown } from './cooldown.ts';
 import { num, pct, plural } from './say.ts';
@@ -43,7 +43,6 @@ export interface ThresholdState {
   lastScaleDownAtMs: number | null;
 }
 
-const DAY_MS = 86_400_000;
 
 export const THRESHOLD_KNOBS: KnobTable<ThresholdConfig> = {
   ...boundsKnobs({ minWorkers: 2, maxWorkers: 20 }),
