@@ -1,8 +1,9 @@
-// Builds a policy Observation for one pool from its stats and the store's counts.
+// Gathers the facts of a policy Observation for one pool from its stats and the store's
+// counts; buildObservation (policies/observation.ts, shared with the simulator) derives it.
 // Arrivals are not counted by the store, so they are derived from the number of tasks
 // of the pool's types the store holds, kept monotonic across purges.
 import type { PoolStats, TaskCounts } from '../core/index.ts';
-import type { Observation } from '../policies/index.ts';
+import { buildObservation, type Observation } from '../policies/index.ts';
 
 export interface ArrivalTracker {
   /** Highest task count seen, plus tasks purged since (so the total never goes down). */
@@ -45,17 +46,13 @@ export function observe(input: ObserveInput): Observation {
   // A purge makes the count drop: carry what vanished in the offset.
   if (held < arrivals.lastSeen) arrivals.offset += arrivals.lastSeen - held;
   arrivals.lastSeen = held;
-  return {
+  const ready = stats.idle + stats.busy + stats.draining;
+  return buildObservation({
     queueDepth: runnableDepth(counts, stats.types),
-    workers: {
-      total: stats.total,
-      starting: stats.starting,
-      idle: stats.idle,
-      busy: stats.busy,
-      draining: stats.draining,
-    },
+    workers: { starting: stats.starting, idle: stats.idle, busy: stats.busy, draining: stats.draining },
+    // The pool counts a ready worker holding a task (a stalled one too) as running.
+    running: Math.round(stats.utilization * ready),
     currentTarget: stats.target,
-    utilization: stats.utilization,
     waitMs: { p50: stats.waitMs.p50, p95: stats.waitMs.p95, p99: stats.waitMs.p99, count: stats.waitMs.count },
     runMs: { p50: stats.runMs.p50, p95: stats.runMs.p95, p99: stats.runMs.p99, mean: input.runMeanMs, count: stats.runMs.count },
     windowMs: input.windowMs,
@@ -64,5 +61,5 @@ export function observe(input: ObserveInput): Observation {
     failuresTotal: stats.failedAttempts,
     maxIdleMs: stats.maxIdleMs,
     oldestWaitMs: input.oldestWaitMs,
-  };
+  });
 }

@@ -4,3 +4,4 @@ export * from './errors.ts';
 export * from './clock.ts';
 export * from './ids.ts';
 export * from './config.ts';
+export * from './scaling-choice.ts';

@@ -6,5 +6,6 @@ export type { ResolveInput, ResolvedPolicy, PolicyInfo, AnyPolicy } from './regi
 export { clampTarget, clampDecision, actionFor } from './clamp.ts';
 export type { ClampLimits, ClampResult, ClampBound } from './clamp.ts';
 export { checkCooldown } from './cooldown.ts';
-export { makeObservation } from './observation.ts';
+export { makeObservation, buildObservation } from './observation.ts';
+export type { ObservationFacts } from './observation.ts';
 export { renderPolicyReference, renderPolicyHelp } from './reference.ts';

@@ -36,3 +36,26 @@ export function makeObservation(input: ObservationInput = {}): Observation {
     oldestWaitMs: input.oldestWaitMs ?? 0,
   };
 }
+
+/** The facts an observation is built from; the live autoscaler and the simulator gather them, buildObservation derives the rest. */
+export interface ObservationFacts extends Omit<Observation, 'workers' | 'utilization'> {
+  workers: Omit<Observation['workers'], 'total'>;
+  /** Ready workers holding a task (default busy + draining); the pool counts a stalled one too. */
+  running?: number;
+}
+
+/**
+ * The one place an Observation is derived from facts, used by the live autoscaler
+ * (src/autoscaler/observe.ts) and the simulator (src/sim/engine.ts): the total counts
+ * every status, utilization is running / ready (0 with none ready).
+ */
+export function buildObservation(facts: ObservationFacts): Observation {
+  const { running: runningIn, workers: w, ...rest } = facts;
+  const ready = w.idle + w.busy + w.draining;
+  const running = runningIn ?? w.busy + w.draining;
+  return {
+    ...rest,
+    workers: { total: w.starting + ready, starting: w.starting, idle: w.idle, busy: w.busy, draining: w.draining },
+    utilization: ready > 0 ? Math.min(1, running / ready) : 0,
+  };
+}

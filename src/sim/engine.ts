@@ -1,15 +1,18 @@
 // The discrete-event simulator: replays a workload against a policy in virtual time.
 //
 // Worker states and transitions (the same names as the live pool):
-//   starting -> idle (after startupMs), removed (scale-down takes the newest starting first)
-//   idle     -> busy (takes a task), removed (scale-down takes the longest idle next)
-//   busy     -> idle (task ends), draining (scale-down, longest-running task first)
+//   starting -> idle (after startupMs), removed (scale-down)
+//   idle     -> busy (takes a task), removed (scale-down)
+//   busy     -> idle (task ends), draining (scale-down)
 //   draining -> removed (its task ends), busy (a scale-up keeps it instead of adding one)
+// Which worker a scale-down takes, which draining one a scale-up keeps and how the
+// observation is derived are the live pool's own rules, imported from one place
+// (core/scaling-choice.ts, policies/observation.ts buildObservation).
 // At one instant: completions, then workers becoming ready, then arrivals, then
 // dispatch, then the autoscaler (every intervalMs from 0). The autoscaler sees only
 // what a live one could see at that instant (see observe()).
-import { InvalidInputError } from '../core/index.ts';
-import type { Observation } from '../policies/index.ts';
+import { chooseKeepOn, chooseScaleDown, InvalidInputError, type WorkerFacts } from '../core/index.ts';
+import { buildObservation, type Observation } from '../policies/index.ts';
 import { IdHeap } from './heap.ts';
 import type { Workload } from './trace.ts';
 
@@ -62,6 +65,10 @@ export interface SimRun {
   timeline: Timeline;
   /** Decisions whose target differed from the pool's, with their reasons. */
   decisions: { tMs: number; from: number; to: number; code: string; reason: string }[];
+}
+
+interface SlotFacts extends WorkerFacts {
+  slot: number;
 }
 
 export class SimulationStuckError extends InvalidInputError {}
@@ -123,6 +130,7 @@ export function simulate(w: Workload, policy: SimPolicy, options: SimOptions): S
   const stuckLimit = options.stuckEvaluations ?? 10;
   if (!(intervalMs > 0)) throw new InvalidInputError(`--interval-ms: got ${intervalMs}; expected a number > 0`);
 
+  let t = 0;
   // Workers, by slot.
   let cap = 64;
   let state = new Uint8Array(cap);
@@ -133,6 +141,9 @@ export function simulate(w: Workload, policy: SimPolicy, options: SimOptions): S
   let slotsUsed = 0;
   const completions = new IdHeap(endKey);
   let taskOfSlot = new Int32Array(cap);
+  let seqOf = new Float64Array(cap);
+  let addedAtMs = new Float64Array(cap);
+  let nextSeq = 0;
   const idleStack: number[] = [];
   const startingSlots: number[] = []; // FIFO by add time; readyAt = addedAt + startupMs
   const startingReadyMs: number[] = [];
@@ -142,6 +153,13 @@ export function simulate(w: Workload, policy: SimPolicy, options: SimOptions): S
   let nDraining = 0;
 
   function allocSlot(): number {
+    const s = newSlot();
+    seqOf[s] = nextSeq++;
+    addedAtMs[s] = t;
+    return s;
+  }
+
+  function newSlot(): number {
     if (freeSlots.length > 0) return freeSlots.pop()!;
     if (slotsUsed === cap) {
       cap *= 2;
@@ -161,6 +179,12 @@ export function simulate(w: Workload, policy: SimPolicy, options: SimOptions): S
       const k2 = new Int32Array(cap);
       k2.set(taskOfSlot);
       taskOfSlot = k2;
+      const q2 = new Float64Array(cap);
+      q2.set(seqOf);
+      seqOf = q2;
+      const a2 = new Float64Array(cap);
+      a2.set(addedAtMs);
+      addedAtMs = a2;
     }
     return slotsUsed++;
   }
@@ -218,7 +242,6 @@ export function simulate(w: Workload, policy: SimPolicy, options: SimOptions): S
   let scaleActions = 0;
   let stuck = 0;
   let noReady = 0;
-  let t = 0;
 
   function dispatch(): void {
     while (queued > 0 && idleStack.length > 0) {
@@ -253,58 +276,75 @@ export function simulate(w: Workload, policy: SimPolicy, options: SimOptions): S
     nStarting++;
   }
 
+  /** A slot as the shared scaling choices (core/scaling-choice.ts) see it. */
+  function factsOf(s: number): SlotFacts {
+    const st = state[s];
+    return {
+      slot: s,
+      seq: seqOf[s],
+      status: st === STARTING ? 'starting' : st === IDLE ? 'idle' : st === BUSY ? 'busy' : 'draining',
+      addedAtMs: addedAtMs[s],
+      idleSinceMs: st === IDLE ? idleSinceMs[s] : null,
+      taskStartedAtMs: st === BUSY || st === DRAINING ? taskStartMs[s] : null,
+    };
+  }
+
   function apply(target: number): void {
     const effective = totalWorkers() - nDraining;
     if (target > effective) {
       let k = target - effective;
       if (nDraining > 0) {
-        for (let s = 0; s < slotsUsed && k > 0; s++) {
-          if (state[s] === DRAINING) {
-            state[s] = BUSY;
-            nDraining--;
-            nBusy++;
-            k--;
-          }
+        const draining: SlotFacts[] = [];
+        for (let s = 0; s < slotsUsed; s++) if (state[s] === DRAINING) draining.push(factsOf(s));
+        for (const f of chooseKeepOn(draining, k)) {
+          state[f.slot] = BUSY;
+          nDraining--;
+          nBusy++;
+          k--;
         }
       }
       while (k-- > 0) addStarting();
     } else if (target < effective) {
-      let k = effective - target;
-      while (k > 0 && nStarting > 0) {
-        const s = startingSlots.pop()!;
-        startingReadyMs.pop();
+      const k = effective - target;
+      // Only the ranks the choice can reach are gathered (starting, then idle, then busy).
+      const live: SlotFacts[] = [];
+      const reach = k <= nStarting ? STARTING : k <= nStarting + idleStack.length ? IDLE : BUSY;
+      for (let s = 0; s < slotsUsed; s++) {
+        const st = state[s];
+        if (st !== FREE && st !== DRAINING && st <= reach) live.push(factsOf(s));
+      }
+      const choice = chooseScaleDown(live, k);
+      let removedIdle = false;
+      for (const f of choice.remove) {
+        const s = f.slot;
+        if (state[s] === STARTING) {
+          // Starting workers leave the FIFO from its tail: the newest were added last.
+          const at = startingSlots.lastIndexOf(s);
+          startingSlots.splice(at, 1);
+          startingReadyMs.splice(at, 1);
+          nStarting--;
+        } else removedIdle = true;
         state[s] = FREE;
         freeSlots.push(s);
-        nStarting--;
-        k--;
       }
-      // Longest idle first: the bottom of the stack.
-      if (k > 0 && idleStack.length > 0) {
-        const m = Math.min(k, idleStack.length);
-        const removed = idleStack.splice(0, m);
-        for (const s of removed) {
-          state[s] = FREE;
-          freeSlots.push(s);
-        }
-        k -= m;
+      if (removedIdle) {
+        let j = 0;
+        for (let i = 0; i < idleStack.length; i++) if (state[idleStack[i]] === IDLE) idleStack[j++] = idleStack[i];
+        idleStack.length = j;
       }
-      if (k > 0) {
-        const busy: number[] = [];
-        for (let s = 0; s < slotsUsed; s++) if (state[s] === BUSY) busy.push(s);
-        busy.sort((a, b) => taskStartMs[a] - taskStartMs[b] || a - b);
-        for (let i = 0; i < k && i < busy.length; i++) {
-          state[busy[i]] = DRAINING;
-          nBusy--;
-          nDraining++;
-        }
+      for (const f of choice.drain) {
+        state[f.slot] = DRAINING;
+        nBusy--;
+        nDraining++;
       }
     }
     if (target !== effective) scaleActions++;
   }
 
   function observe(): Observation {
-    while (waitFrom < waitLen && waitAt[waitFrom] <= t - windowMs) waitFrom++;
-    while (runFrom < runLen && runAt[runFrom] <= t - windowMs) runFrom++;
+    // A sample is in the window while its instant is within windowMs of now (as in the live pool's window).
+    while (waitFrom < waitLen && waitAt[waitFrom] < t - windowMs) waitFrom++;
+    while (runFrom < runLen && runAt[runFrom] < t - windowMs) runFrom++;
     const wn = waitLen - waitFrom;
     scratch.set(waitVal.subarray(waitFrom, waitLen));
     const waitMs = { ...percentiles(scratch, wn), count: wn };
@@ -314,7 +354,6 @@ export function simulate(w: Workload, policy: SimPolicy, options: SimOptions): S
     scratch.set(runVal.subarray(runFrom, runLen));
     const runMs = { ...percentiles(scratch, rn), mean: rn ? sum / rn : 0, count: rn };
     const idle = idleStack.length;
-    const ready = idle + nBusy + nDraining;
     let oldestWaitMs = 0;
     if (queued > 0) {
       if (prioHeap) {
@@ -322,20 +361,22 @@ export function simulate(w: Workload, policy: SimPolicy, options: SimOptions): S
         oldestWaitMs = t - arr[oldestPtr];
       } else oldestWaitMs = t - arr[fifoHead];
     }
-    return {
+    // Longest idle: the bottom of the idle stack (pushed in time order, popped from the top:
+    // the dispatch order of core/scaling-choice.ts).
+    const maxIdleMs = idle > 0 ? t - idleSinceMs[idleStack[0]] : 0;
+    return buildObservation({
       queueDepth: queued,
-      workers: { total: ready + nStarting, starting: nStarting, idle, busy: nBusy, draining: nDraining },
+      workers: { starting: nStarting, idle, busy: nBusy, draining: nDraining },
       currentTarget,
-      utilization: ready > 0 ? (nBusy + nDraining) / ready : 0,
       waitMs,
       runMs,
       windowMs,
       arrivalsTotal: arrived,
       completionsTotal: completed,
       failuresTotal: 0,
-      maxIdleMs: idle > 0 ? t - idleSinceMs[idleStack[0]] : 0,
+      maxIdleMs,
       oldestWaitMs,
-    };
+    });
   }
 
   while (completed < n) {
