@@ -5,3 +5,4 @@ export * from './clock.ts';
 export * from './ids.ts';
 export * from './config.ts';
 export * from './scaling-choice.ts';
+export * from './limits.ts';

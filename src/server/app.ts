@@ -7,7 +7,8 @@ import { jsonSchemaTransform, jsonSchemaTransformObject, serializerCompiler, val
 import { RateLimitedError } from '../core/index.ts';
 import { ApiKeys, bearerKey, DEFAULT_TENANT } from './auth.ts';
 import { ServerContext } from './context.ts';
-import { errorBody, sendError } from './errors.ts';
+import { answerClientError, errorBody, sendError } from './errors.ts';
+import { useJsonBodyParser } from './json-body.ts';
 import { LiveFeed } from './live-feed.ts';
 import { ServerMetrics } from './metrics.ts';
 import { registerDashboardRoutes } from './routes/dashboard.ts';
@@ -33,7 +34,8 @@ export async function buildApp(options: ServerOptions): Promise<BuiltApp> {
   const bucket = options.rateLimit ? new TokenBucket({ ratePerSec: options.rateLimit.ratePerSec, burst: options.rateLimit.burst ?? Math.max(1, Math.ceil(options.rateLimit.ratePerSec)) }, clock) : null;
 
   const app = Fastify({
-    logger: options.isLogging ? { level: 'info' } : false,
+    // Requests are logged at info only when asked; warnings and every 500 are always logged.
+    logger: { level: options.isLogging ? 'info' : 'warn', ...(options.logStream ? { stream: options.logStream } : {}) },
     bodyLimit: options.bodyLimitBytes ?? SERVER_DEFAULTS.bodyLimitBytes,
     // Keep-alive clients (load generators, the CLI's top) should not be cut mid-run.
     keepAliveTimeout: 65_000,
@@ -43,7 +45,14 @@ export async function buildApp(options: ServerOptions): Promise<BuiltApp> {
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     routerOptions: { maxParamLength: 200, ignoreTrailingSlash: true },
+    // Bad URL encoding and over-long path parameters answer in the API's error shape too.
+    frameworkErrors: (err, req, reply) => void sendError(err, req, reply),
+    // Errors node's HTTP parser finds before any route runs (bad method, 431, bad framing).
+    clientErrorHandler: answerClientError,
   });
+  useJsonBodyParser(app);
+  // CONNECT is never served: answer it (node would drop the socket without a word).
+  app.server.on('connect', (_req, socket) => answerClientError(Object.assign(new Error('CONNECT is not supported'), { code: 'TIDEPOOL_CONNECT' }), socket));
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
 

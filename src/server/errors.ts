@@ -2,6 +2,7 @@
 // Our errors map through HTTP_STATUS_BY_CODE; validation errors name the field;
 // anything unexpected is a 500 with a generic message (logged, never echoed:
 // no stack trace or internal path reaches a client).
+import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { HTTP_STATUS_BY_CODE, isTidepoolError, QueueFullError, RateLimitedError } from '../core/index.ts';
@@ -88,14 +89,18 @@ export async function sendError(err: FastifyError | Error, request: FastifyReque
       reply.header('retry-after', String(Math.max(1, Math.ceil(err.retryAfterMs / 1000))));
     }
     const status = HTTP_STATUS_BY_CODE[err.code] ?? 500;
-    if (status >= 500) request.log.warn({ err }, 'request failed');
+    if (status >= 500) {
+      // The log keeps the whole message; the client's copy names no file or URL of the server.
+      request.log.warn({ err }, 'request failed');
+      return reply.code(status).send(errorBody(err.code, redactServerDetails(err.message)));
+    }
     return reply.code(status).send(errorBody(err.code, err.message));
   }
   const status = typeof fe.statusCode === 'number' ? fe.statusCode : 500;
   if (status >= 400 && status < 500) {
     return reply.code(status).send(errorBody(FASTIFY_CODES[status] ?? 'BadRequest', safeFastifyMessage(fe)));
   }
-  request.log.error({ err }, 'unexpected error');
+  request.log.error({ err, method: request.method, url: request.url.slice(0, 200) }, 'unexpected error (500)');
   return reply.code(500).send(errorBody('Internal', 'internal error; the server log has the details'));
 }
 
@@ -103,4 +108,39 @@ export async function sendError(err: FastifyError | Error, request: FastifyReque
 function safeFastifyMessage(err: FastifyError): string {
   const msg = String(err.message ?? '').replace(/\(?\/[^\s)]*\.(?:ts|js)[^\s)]*\)?/g, '');
   return msg || 'bad request';
+}
+
+/**
+ * A server-side message as a client may see it: file paths and URLs (a store's file,
+ * a database URL with its password) become `[path]` / `[url]`.
+ */
+export function redactServerDetails(message: string): string {
+  return message
+    .replace(/\b[a-z][a-z0-9+.-]*:\/\/[^\s'"]+/gi, '[url]')
+    .replace(/(?:[A-Za-z]:)?(?:\.{1,2})?[\\/]?(?:[^\s\\/'"():]+[\\/])+[^\s\\/'"():]*/g, '[path]');
+}
+
+/** Node's parser errors (clientError) to the HTTP status answered, by error code. */
+const CLIENT_ERRORS: Record<string, { status: number; code: string; message: string }> = {
+  HPE_HEADER_OVERFLOW: { status: 431, code: 'HeadersTooLarge', message: 'the request headers are larger than the server allows (16 KiB)' },
+  HPE_INVALID_METHOD: { status: 405, code: 'MethodNotAllowed', message: 'unknown HTTP method; the API uses GET, POST and PATCH' },
+  TIDEPOOL_CONNECT: { status: 405, code: 'MethodNotAllowed', message: 'CONNECT is not supported; the API uses GET, POST and PATCH' },
+  ERR_HTTP_REQUEST_TIMEOUT: { status: 408, code: 'RequestTimeout', message: 'the request (headers and body) did not arrive in time' },
+  HPE_HEADERS_TIMEOUT: { status: 408, code: 'RequestTimeout', message: 'the request headers did not arrive in time' },
+};
+const REASONS: Record<number, string> = { 400: 'Bad Request', 405: 'Method Not Allowed', 408: 'Request Timeout', 431: 'Request Header Fields Too Large' };
+
+/**
+ * Answers a request node's HTTP parser refused before any route ran, in the API's
+ * `{error: {code, message}}` shape, then closes the socket (the stream is out of sync).
+ */
+export function answerClientError(err: Error & { code?: string }, socket: Duplex): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const known = CLIENT_ERRORS[err.code ?? ''] ?? { status: 400, code: 'BadRequest', message: `the request is not valid HTTP/1.1 (${err.code ?? 'parse error'})` };
+  const body = JSON.stringify(errorBody(known.code, known.message));
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  socket.end(`HTTP/1.1 ${known.status} ${REASONS[known.status] ?? 'Error'}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`, () => socket.destroy());
 }

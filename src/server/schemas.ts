@@ -1,21 +1,21 @@
 // The HTTP API's zod schemas: the one source that validates requests, serializes
 // responses and generates the OpenAPI document at /v1/openapi.json.
 import { z } from 'zod';
-import { TASK_STATUSES, WORKER_STATUSES, POOL_STATUSES } from '../core/index.ts';
+import { isWellFormedText, jsonDepth, POOL_OPTIONS, TASK_STATUSES, TASK_LIMITS, WORKER_STATUSES, POOL_STATUSES } from '../core/index.ts';
 
-/** Largest integer the API accepts anywhere (2^53 - 1); only priority may be negative. */
+/** Largest integer the API accepts anywhere (2^53 - 1); only priority may be negative. Fields with a tighter range say so (TASK_LIMITS). */
 export const MAX_INT = Number.MAX_SAFE_INTEGER;
+/** Most workers a pool may have: the config's pools[i].maxWorkers range (src/core/config.ts). */
+export const MAX_POOL_WORKERS: number = POOL_OPTIONS.find((o) => o.path === 'maxWorkers')?.max ?? 100_000;
 /** Tasks in one POST /v1/tasks/batch, at most. */
 export const MAX_BATCH_TASKS = 1000;
 /** Longest ?wait= a request may hold, in ms (5 minutes). */
 export const MAX_WAIT_MS = 300_000;
 /** Longest task type name, in characters. */
-export const MAX_TYPE_CHARS = 200;
+export const MAX_TYPE_CHARS = TASK_LIMITS.maxNameChars;
 /** Longest idempotency key, in characters. */
-export const MAX_IDEMPOTENCY_KEY_CHARS = 500;
+export const MAX_IDEMPOTENCY_KEY_CHARS = TASK_LIMITS.maxIdempotencyKeyChars;
 
-const nonNegativeInt = z.int().min(0).max(MAX_INT);
-const positiveInt = z.int().min(1).max(MAX_INT);
 
 const typeName = z
   .string()
@@ -26,20 +26,43 @@ const typeName = z
 
 const jsonValue: z.ZodType = z.json().describe('Any JSON value.');
 
+/** A task's payload: any JSON value nesting at most TASK_LIMITS.maxPayloadDepth levels. */
+const payloadValue = z
+  .json()
+  .refine((v) => jsonDepth(v) <= TASK_LIMITS.maxPayloadDepth, `nests more than ${TASK_LIMITS.maxPayloadDepth} levels of arrays/objects (the limit); flatten it`)
+  .describe(`Any JSON value nesting at most ${TASK_LIMITS.maxPayloadDepth} levels of arrays/objects.`);
+
+const MAX_RUN_AT_ISO = new Date(TASK_LIMITS.maxRunAtMs).toISOString();
+
 export const RunAtSchema = z
-  .union([nonNegativeInt, z.iso.datetime({ offset: true })])
-  .describe('Earliest start: epoch milliseconds or an ISO 8601 date-time string.');
+  .union([
+    z.int().min(0).max(TASK_LIMITS.maxRunAtMs, `expected epoch ms <= ${TASK_LIMITS.maxRunAtMs} (${MAX_RUN_AT_ISO})`),
+    z.iso.datetime({ offset: true }).refine((s) => {
+      const ms = Date.parse(s);
+      return Number.isFinite(ms) && ms >= 0 && ms <= TASK_LIMITS.maxRunAtMs;
+    }, `expected a date-time from 1970-01-01T00:00:00Z to ${MAX_RUN_AT_ISO}`),
+  ])
+  .describe(`Earliest start: epoch milliseconds or an ISO 8601 date-time string, from 1970 up to ${MAX_RUN_AT_ISO}.`);
+
+/** A string with no lone UTF-16 surrogate (it has no UTF-8 form and would collide with U+FFFD once stored). */
+const wellFormed = (s: string) => isWellFormedText(s);
 
 export const SubmitBodySchema = z
   .strictObject({
     type: typeName,
-    payload: jsonValue.optional(),
-    priority: z.int().min(-MAX_INT).max(MAX_INT).optional().describe('Higher runs first (default 0).'),
-    delayMs: nonNegativeInt.optional().describe('Start no earlier than this many ms from now.'),
+    payload: payloadValue.optional(),
+    priority: z.int().min(-TASK_LIMITS.maxPriority).max(TASK_LIMITS.maxPriority).optional().describe('Higher runs first (default 0); an integer within +/-(2^53 - 1).'),
+    delayMs: z.int().min(0).max(TASK_LIMITS.maxDelayMs).optional().describe(`Start no earlier than this many ms from now: 0 .. ${TASK_LIMITS.maxDelayMs} (10 years).`),
     runAt: RunAtSchema.optional(),
-    maxAttempts: positiveInt.optional().describe('Attempts before the task is dead (default from the server config, >= 3 out of the box).'),
-    timeoutMs: positiveInt.optional().describe('Per-attempt time limit in ms.'),
-    idempotencyKey: z.string().min(1).max(MAX_IDEMPOTENCY_KEY_CHARS).optional().describe('A repeated key returns the first task (200) instead of creating one.'),
+    maxAttempts: z.int().min(1).max(TASK_LIMITS.maxAttempts).optional().describe(`Attempts before the task is dead: 1 .. ${TASK_LIMITS.maxAttempts} (default from the server config, 3 out of the box).`),
+    timeoutMs: z.int().min(1).max(TASK_LIMITS.maxTimeoutMs).optional().describe(`Per-attempt time limit in ms: 1 .. ${TASK_LIMITS.maxTimeoutMs} (2^31 - 1, the longest timer).`),
+    idempotencyKey: z
+      .string()
+      .min(1)
+      .max(MAX_IDEMPOTENCY_KEY_CHARS)
+      .refine(wellFormed, 'contains a lone UTF-16 surrogate (not valid Unicode)')
+      .optional()
+      .describe('A repeated key returns the first task (200) instead of creating one.'),
   })
   .refine((b) => b.delayMs === undefined || b.runAt === undefined, {
     message: 'give delayMs or runAt, not both',
@@ -116,8 +139,8 @@ export const PoolNameParamsSchema = z.strictObject({
 
 export const PoolPatchBodySchema = z
   .strictObject({
-    min: nonNegativeInt.optional().describe('New minimum workers.'),
-    max: positiveInt.optional().describe('New maximum workers.'),
+    min: z.int().min(0).max(MAX_POOL_WORKERS).optional().describe(`New minimum workers: 0 .. ${MAX_POOL_WORKERS}.`),
+    max: z.int().min(1).max(MAX_POOL_WORKERS).optional().describe(`New maximum workers: 1 .. ${MAX_POOL_WORKERS}.`),
     policy: z.string().min(1).max(100).optional().describe('Policy name (threshold, queue-latency, ...).'),
     preset: z.string().min(1).max(100).optional().describe("Preset of the policy (e.g. 'aggressive')."),
   })
@@ -127,7 +150,7 @@ export const PoolPatchBodySchema = z
   })
   .meta({ id: 'PoolPatch' });
 
-export const ScaleBodySchema = z.strictObject({ count: nonNegativeInt.describe('Desired workers, within min..max.') });
+export const ScaleBodySchema = z.strictObject({ count: z.int().min(0).max(MAX_POOL_WORKERS).describe(`Desired workers, within the pool's min..max (at most ${MAX_POOL_WORKERS}).`) });
 
 const WorkerSchema = z.object({
   id: z.string(),

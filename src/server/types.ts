@@ -56,8 +56,10 @@ export interface ServerOptions {
   retentionMs?: number;
   /** How often the dashboard stream sends a snapshot (default 1000 ms). */
   streamIntervalMs?: number;
-  /** Log requests (fastify's logger) — off in tests. */
+  /** Log every request (fastify's logger at info) — off in tests. Warnings and 500s are logged either way. */
   isLogging?: boolean;
+  /** Where log lines (JSON, one a line) go; default stdout. Tests pass a sink to read them. */
+  logStream?: { write(line: string): void };
 }
 
 /** The default of a `server.*` option, read from the one option table (src/core/config.ts). */

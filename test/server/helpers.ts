@@ -14,6 +14,8 @@ export interface TestServer {
   url: string;
   server: TidepoolServer;
   store: Store;
+  /** The server's log lines (JSON), captured instead of printed. */
+  logs: string[];
   call(method: string, path: string, options?: { body?: unknown; key?: string; raw?: string; headers?: Record<string, string> }): Promise<{ status: number; body: any; headers: Headers }>;
   close(): Promise<void>;
 }
@@ -29,7 +31,9 @@ export interface StartOptions extends Partial<Omit<ServerOptions, 'runtime' | 'c
 export async function startServer(options: StartOptions = {}): Promise<TestServer> {
   const clock = options.clock ?? systemClock;
   const store = await openStore(options.storeUrl ?? 'memory', { clock, ...options.storeOptions });
+  const logs: string[] = [];
   const server = await TidepoolServer.create({
+    logStream: { write: (line: string) => void logs.push(line) },
     ...options,
     clock,
     runtime: { store, pools: options.pools ?? (() => []), ...(options.drain ? { drain: options.drain } : {}) },
@@ -39,6 +43,7 @@ export async function startServer(options: StartOptions = {}): Promise<TestServe
     url,
     server,
     store,
+    logs,
     call: (method, path, o = {}) => request(url, method, path, o),
     async close() {
       await server.close();

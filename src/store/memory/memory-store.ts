@@ -18,6 +18,7 @@ import {
   TaskConflictError,
   TaskNotFoundError,
   newToken,
+  nullRecord,
 } from '../../core/index.ts';
 import type {
   ClaimRequest,
@@ -254,8 +255,9 @@ export class MemoryStore implements Store {
     this.checkOpen();
     const nowMs = this.options.clock.now();
     const byStatus = zeroCounts();
-    const byType: Record<string, StatusCounts> = {};
-    const runnableByType: Record<string, number> = {};
+    // Null-prototype: a type named __proto__ or constructor is a key like any other.
+    const byType = nullRecord<StatusCounts>();
+    const runnableByType = nullRecord<number>();
     for (const [type, counts] of this.countsByType) {
       byType[type] = { ...counts };
       for (const s of TASK_STATUSES) byStatus[s] += counts[s];

@@ -1,6 +1,6 @@
 // Store options: each option's unit, default and allowed range, written once, and the
 // validator that turns StoreOptions into the resolved form every adapter uses.
-import { ConfigInvalidError, systemClock } from '../../core/index.ts';
+import { ConfigInvalidError, nullRecord, systemClock } from '../../core/index.ts';
 import type { Clock } from '../../core/index.ts';
 import type { RetryOptions, StoreOptions } from '../types.ts';
 
@@ -72,7 +72,7 @@ export function resolveStoreOptions(options: StoreOptions = {}): ResolvedStoreOp
   }
   const maxQueueDepth = checkInt('maxQueueDepth', options.maxQueueDepth, 0, DEFAULT_MAX_QUEUE_DEPTH);
   const tenantConcurrency = checkInt('tenantConcurrency', options.tenantConcurrency, 0, DEFAULT_TENANT_CONCURRENCY);
-  const tenantLimits: Record<string, number> = {};
+  const tenantLimits = nullRecord<number>();
   for (const [tenant, limit] of Object.entries(options.tenantLimits ?? {})) {
     tenantLimits[tenant] = checkInt(`tenantLimits.${tenant}`, limit, 0, tenantConcurrency);
   }
@@ -103,5 +103,5 @@ export function resolveStoreOptions(options: StoreOptions = {}): ResolvedStoreOp
 
 /** The running-task limit of a tenant; 0 = no limit. */
 export function tenantLimitOf(options: ResolvedStoreOptions, tenant: string): number {
-  return options.tenantLimits[tenant] ?? options.tenantConcurrency;
+  return Object.hasOwn(options.tenantLimits, tenant) ? options.tenantLimits[tenant] : options.tenantConcurrency;
 }

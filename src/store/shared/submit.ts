@@ -1,12 +1,12 @@
 // Validation of submits and claims (the store's own edge: callers may be libraries that
 // skip the HTTP schema), and construction of a new task from a submit.
-import { InvalidInputError, newTaskId } from '../../core/index.ts';
+import { InvalidInputError, isWellFormedText, jsonDepth, newTaskId, TASK_LIMITS } from '../../core/index.ts';
 import type { ClaimRequest, Json, SubmitInput, Task } from '../../core/index.ts';
 import { DEFAULT_TENANT, MAX_CLAIM_LIMIT } from './options.ts';
 import type { ResolvedStoreOptions } from './options.ts';
 
-const MAX_NAME_LENGTH = 200;
-const MAX_KEY_LENGTH = 500;
+const MAX_NAME_LENGTH = TASK_LIMITS.maxNameChars;
+const MAX_KEY_LENGTH = TASK_LIMITS.maxIdempotencyKeyChars;
 
 function fieldName(index: number | undefined, field: string): string {
   return index === undefined ? field : `tasks[${index}].${field}`;
@@ -22,12 +22,17 @@ function checkName(v: unknown, field: string, maxLength: number): void {
   if (typeof v !== 'string' || v.length === 0 || v.length > maxLength) {
     throw new InvalidInputError(`${field}: got ${show(v)}; expected a non-empty string of at most ${maxLength} characters`);
   }
+  // A lone surrogate has no UTF-8 form: stored, it would become U+FFFD and collide with other names.
+  if (!isWellFormedText(v)) throw new InvalidInputError(`${field}: got ${show(v)}; contains a lone UTF-16 surrogate (not valid Unicode)`);
 }
 
-function checkInt(v: unknown, field: string, min: number): void {
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min) {
-    const range = min <= Number.MIN_SAFE_INTEGER ? '-(2^53 - 1)' : String(min);
-    throw new InvalidInputError(`${field}: got ${show(v)}; expected an integer >= ${range} and <= 2^53 - 1`);
+function showBound(n: number): string {
+  return n >= Number.MAX_SAFE_INTEGER ? '2^53 - 1' : n <= Number.MIN_SAFE_INTEGER ? '-(2^53 - 1)' : String(n);
+}
+
+function checkInt(v: unknown, field: string, min: number, max: number = Number.MAX_SAFE_INTEGER): void {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min || v > max) {
+    throw new InvalidInputError(`${field}: got ${show(v)}; expected an integer >= ${showBound(min)} and <= ${showBound(max)}`);
   }
 }
 
@@ -37,17 +42,19 @@ export function validateSubmit(input: SubmitInput, index?: number): void {
     throw new InvalidInputError(`${index === undefined ? 'submit' : `tasks[${index}]`}: got ${show(input)}; expected an object with a type`);
   }
   checkName(input.type, fieldName(index, 'type'), MAX_NAME_LENGTH);
-  if (input.priority !== undefined) checkInt(input.priority, fieldName(index, 'priority'), Number.MIN_SAFE_INTEGER);
-  if (input.runAtMs !== undefined) checkInt(input.runAtMs, fieldName(index, 'runAtMs'), 0);
-  if (input.delayMs !== undefined) checkInt(input.delayMs, fieldName(index, 'delayMs'), 0);
-  if (input.maxAttempts !== undefined) checkInt(input.maxAttempts, fieldName(index, 'maxAttempts'), 1);
-  if (input.timeoutMs !== undefined) checkInt(input.timeoutMs, fieldName(index, 'timeoutMs'), 1);
+  if (input.priority !== undefined) checkInt(input.priority, fieldName(index, 'priority'), -TASK_LIMITS.maxPriority, TASK_LIMITS.maxPriority);
+  if (input.runAtMs !== undefined) checkInt(input.runAtMs, fieldName(index, 'runAtMs'), 0, TASK_LIMITS.maxRunAtMs);
+  if (input.delayMs !== undefined) checkInt(input.delayMs, fieldName(index, 'delayMs'), 0, TASK_LIMITS.maxDelayMs);
+  if (input.maxAttempts !== undefined) checkInt(input.maxAttempts, fieldName(index, 'maxAttempts'), 1, TASK_LIMITS.maxAttempts);
+  if (input.timeoutMs !== undefined) checkInt(input.timeoutMs, fieldName(index, 'timeoutMs'), 1, TASK_LIMITS.maxTimeoutMs);
   if (input.tenant !== undefined) checkName(input.tenant, fieldName(index, 'tenant'), MAX_NAME_LENGTH);
   if (input.idempotencyKey !== undefined) checkName(input.idempotencyKey, fieldName(index, 'idempotencyKey'), MAX_KEY_LENGTH);
   if (input.payload !== undefined) checkJson(input.payload, fieldName(index, 'payload'));
 }
 
 function checkJson(v: unknown, field: string): void {
+  const depth = jsonDepth(v);
+  if (depth > TASK_LIMITS.maxPayloadDepth) throw new InvalidInputError(`${field}: nests more than ${TASK_LIMITS.maxPayloadDepth} levels of arrays/objects (the limit); flatten it`);
   try {
     if (JSON.stringify(v) === undefined) throw new Error('not representable');
   } catch (err) {

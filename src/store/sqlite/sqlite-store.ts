@@ -15,6 +15,7 @@ import {
   TASK_STATUSES,
   TaskConflictError,
   TaskNotFoundError,
+  nullRecord,
 } from '../../core/index.ts';
 import type {
   ClaimRequest,
@@ -466,14 +467,15 @@ export class SqliteStore implements Store {
     const nowMs = this.options.clock.now();
     return this.read('counts', () => {
       const byStatus = zeroCounts();
-      const byType: Record<string, StatusCounts> = {};
+      // Null-prototype: a type named __proto__ or constructor is a key like any other.
+      const byType = nullRecord<StatusCounts>();
       for (const r of this.s.allCounts.all() as { type: string; status: TaskStatus; n: number }[]) {
         if (!(TASK_STATUSES as readonly string[]).includes(r.status)) continue;
         const c = (byType[r.type] ??= zeroCounts());
         c[r.status] += r.n;
         byStatus[r.status] += r.n;
       }
-      const runnableByType: Record<string, number> = {};
+      const runnableByType = nullRecord<number>();
       for (const [type, c] of Object.entries(byType)) {
         const pending = c.queued + c.retrying;
         const delayed = pending > 0 ? (this.s.delayedCount.get(type, nowMs) as { n: number }).n : 0;
