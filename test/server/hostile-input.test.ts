@@ -101,7 +101,7 @@ for (const storeKind of ['memory', 'sqlite']) {
       try {
         const counts = await reopened.counts();
         assert.equal(counts.byType.__proto__.queued, 1);
-        assert.equal(counts.byType.constructor.queued, 1);
+        assert.equal(counts.byType['constructor' as string].queued, 1);
       } finally {
         await reopened.close();
       }
