@@ -4,7 +4,7 @@
 import { clampDecision as sharedClamp, resolvePolicy, type BaseConfig, type Decision, type PolicyDefinition } from '../policies/index.ts';
 
 export interface PolicyChoice {
-  /** Registry name: threshold, queue-latency, ratio, percent, hpa, keda, adaptive, fixed:N. */
+  /** Registry name: threshold, queue-latency, ratio, percent, hpa, keda, kpa, target-tracking, queue-time, adaptive, fixed:N. */
   name: string;
   preset?: string;
   /** Knob overrides by name. */

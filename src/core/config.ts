@@ -126,7 +126,7 @@ export const POOL_OPTIONS: readonly OptionSpec[] = [
   { path: 'types', kind: 'list', unit: '', doc: 'Task types (capabilities) the pool serves; one handler per type.' },
   { path: 'minWorkers', kind: 'int', unit: 'workers', min: 0, max: 100_000, doc: "Fewest workers; unset: the policy's own minimum.", env: ['MIN_WORKERS', 'AUTOSCALE_MIN_WORKERS'], flag: '--min' },
   { path: 'maxWorkers', kind: 'int', unit: 'workers', min: 1, max: 100_000, doc: "Most workers (>= minWorkers); unset: the policy's own maximum.", env: ['MAX_WORKERS', 'AUTOSCALE_MAX_WORKERS'], flag: '--max' },
-  { path: 'policy', kind: 'string', unit: '', default: 'queue-latency', doc: 'Scaling policy by name (threshold, queue-latency, ratio, percent, hpa, keda, adaptive, fixed:N).', env: ['TIDEPOOL_POLICY'], flag: '--policy' },
+  { path: 'policy', kind: 'string', unit: '', default: 'queue-latency', doc: 'Scaling policy by name (threshold, queue-latency, ratio, percent, hpa, keda, kpa, target-tracking, queue-time, adaptive, fixed:N).', env: ['TIDEPOOL_POLICY'], flag: '--policy' },
   { path: 'preset', kind: 'string', unit: '', doc: "A named preset of the policy's knobs (e.g. balanced, aggressive).", env: ['TIDEPOOL_PRESET'], flag: '--preset' },
   { path: 'policyOptions', kind: 'record', unit: '', default: {}, doc: "Overrides of the policy's knobs by name (see docs/policies.md); the env vars TARGET_QUEUE_DEPTH, TARGET_P95_LATENCY_MS, SCALE_UP_STEP, SCALE_DOWN_STEP, SCALE_DECISION_INTERVAL_MS, AUTOSCALE_MAX_UTILIZATION, AUTOSCALE_MIN_UTILIZATION set knobs here." },
   { path: 'intervalMs', kind: 'duration', unit: 'ms', min: 10, max: 3_600_000, doc: "This pool's autoscaler tick; unset: autoscaler.intervalMs." },

@@ -14,6 +14,9 @@ import { percentPolicy } from './percent.ts';
 import { hpaPolicy } from './hpa.ts';
 import { kedaPolicy } from './keda.ts';
 import { adaptive as adaptivePolicy } from './adaptive.ts';
+import { kpaPolicy } from './kpa.ts';
+import { targetTrackingPolicy } from './target-tracking.ts';
+import { queueTimePolicy } from './queue-time.ts';
 import { fixedPolicy, parseFixed } from './fixed.ts';
 import { validateKnobs } from './knobs.ts';
 
@@ -28,6 +31,9 @@ const POLICIES: AnyPolicy[] = [
   percentPolicy,
   hpaPolicy,
   kedaPolicy,
+  kpaPolicy,
+  targetTrackingPolicy,
+  queueTimePolicy,
   adaptivePolicy,
 ];
 

@@ -16,7 +16,7 @@ function problemsOf(input: ResolveInput): string[] {
 
 test('an unknown policy name lists the known policies', () => {
   assert.deepEqual(problemsOf({ name: 'treshold' }), [
-    'policy "treshold" is unknown; known policies: threshold, queue-latency, ratio, percent, hpa, keda, adaptive, fixed:N',
+    'policy "treshold" is unknown; known policies: threshold, queue-latency, ratio, percent, hpa, keda, kpa, target-tracking, queue-time, adaptive, fixed:N',
   ]);
 });
 
