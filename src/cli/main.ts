@@ -11,6 +11,7 @@ Commands:
   simulate      replay a trace or a generated workload against a policy in virtual time
   trace export  write a store's finished tasks as a trace CSV
   start         run the server (queue, pools, autoscaler, HTTP API, dashboard)
+  worker        run a remote worker: pull tasks of a server's remote pool over HTTP
   submit | status | tasks | cancel | pools | scale | events | top
                 talk to a running server
 
@@ -28,6 +29,8 @@ async function load(command: string): Promise<CommandModule | null> {
       return import('./trace.ts');
     case 'start':
       return import('./start.ts');
+    case 'worker':
+      return import('./worker.ts');
     case 'submit':
     case 'status':
     case 'tasks':

@@ -12,6 +12,7 @@ export type ErrorCode =
   | 'Unauthorized'
   | 'Forbidden'
   | 'PoolNotFound'
+  | 'WorkerNotFound'
   | 'StoreUnavailable'
   | 'Timeout'
   | 'ShuttingDown';
@@ -96,6 +97,7 @@ export const HTTP_STATUS_BY_CODE: Record<ErrorCode, number> = {
   InvalidInput: 400,
   TaskNotFound: 404,
   PoolNotFound: 404,
+  WorkerNotFound: 404,
   TaskConflict: 409,
   LeaseLost: 409,
   QueueFull: 429,

@@ -92,6 +92,8 @@ export interface ClaimRequest {
   /** How many tasks at most. */
   limit: number;
   leaseMs: number;
+  /** Only tasks of these tenants (a remote worker acting for its tenant); undefined: every tenant. */
+  tenants?: readonly string[];
 }
 
 export interface TaskFilter {

@@ -15,6 +15,7 @@ import { registerDashboardRoutes } from './routes/dashboard.ts';
 import { registerOpsRoutes } from './routes/ops.ts';
 import { registerPoolRoutes } from './routes/pools.ts';
 import { registerTaskRoutes } from './routes/tasks.ts';
+import { registerWorkerRoutes } from './routes/workers.ts';
 import { TokenBucket } from './token-bucket.ts';
 import { SERVER_DEFAULTS } from './types.ts';
 import type { ServerOptions } from './types.ts';
@@ -125,6 +126,7 @@ export async function buildApp(options: ServerOptions): Promise<BuiltApp> {
   registerTaskRoutes(app, ctx);
   registerPoolRoutes(app, ctx);
   registerOpsRoutes(app, ctx);
+  registerWorkerRoutes(app, ctx);
   registerDashboardRoutes(app);
   app.get('/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
@@ -158,8 +160,8 @@ const RESPONSE_DESCRIPTIONS: Record<string, string> = {
   '400': 'Bad request: the error message names the field and what was wrong',
   '401': 'Missing or unknown API key',
   '403': 'Forbidden: the tenant is not in server.adminTenants',
-  '404': 'Not found (or another tenant\'s task)',
-  '409': 'Conflict with the task\'s status (e.g. cancelling an ended task)',
+  '404': 'Not found (or another tenant\'s task or worker)',
+  '409': 'Conflict with the task\'s status (e.g. cancelling an ended task), or LeaseLost: the lease token is stale',
   '413': 'Body over the size limit',
   '429': 'Rate limited or queue full; see Retry-After',
   '503': 'Draining or store unavailable',

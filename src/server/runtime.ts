@@ -5,7 +5,7 @@ import { ConfigInvalidError, InvalidInputError } from '../core/index.ts';
 import type { PoolStats } from '../core/index.ts';
 import type { Autoscaler } from '../autoscaler/index.ts';
 import { bindPolicy } from '../autoscaler/index.ts';
-import type { Pool } from '../pools/index.ts';
+import { RemotePool, type Pool } from '../pools/index.ts';
 import type { Store } from '../store/index.ts';
 import type { PoolChange, PoolControl, ServerRuntime } from './types.ts';
 
@@ -21,6 +21,7 @@ export function autoscaledRuntime(input: AutoscaledRuntimeInput): ServerRuntime 
   return {
     store,
     pools: () => controls,
+    remotePools: () => input.pools.filter((p): p is RemotePool => p instanceof RemotePool),
     async drain(timeoutMs: number) {
       await autoscaler.stop();
       await Promise.all(input.pools.map((p) => p.close(timeoutMs)));

@@ -4,6 +4,7 @@
 import { OPTIONS } from '../core/index.ts';
 import type { Clock, PoolStats, WorkerInfo } from '../core/index.ts';
 import type { Store } from '../store/index.ts';
+import type { RemotePool } from '../pools/index.ts';
 
 export interface PoolChange {
   min?: number;
@@ -27,6 +28,8 @@ export interface PoolControl {
 export interface ServerRuntime {
   store: Store;
   pools(): PoolControl[];
+  /** Pools whose workers pull over /v1/workers (kind `remote`). */
+  remotePools?(): RemotePool[];
   /** Stops the pools: running tasks get up to timeoutMs to finish. */
   drain?(timeoutMs: number): Promise<void>;
 }

@@ -199,6 +199,19 @@ export function runStoreContract(adapter: StoreAdapter): void {
     assert.equal((await store.claim(claimReq({ types: ['sms', 'email'], limit: 10 }))).length, 1);
   });
 
+  it('a claim limited to some tenants takes only their tasks (a remote worker acting for its tenant)', async ({ store }) => {
+    await store.submitBatch([
+      { type: 'email', tenant: 'acme', priority: 1 },
+      { type: 'email', tenant: 'globex', priority: 5 },
+      { type: 'email', tenant: 'acme' },
+    ]);
+    const mine = await store.claim(claimReq({ limit: 10, tenants: ['acme'] }));
+    assert.deepEqual(mine.map((t) => t.tenant), ['acme', 'acme']);
+    assert.deepEqual(await store.claim(claimReq({ limit: 10, tenants: ['initech'] })), []);
+    const rest = await store.claim(claimReq({ limit: 10 }));
+    assert.deepEqual(rest.map((t) => t.tenant), ['globex']);
+  });
+
   it('one claim takes up to its limit, each task with its own lease token, attempt and expiry', async ({ store }) => {
     await store.submitBatch(Array.from({ length: 5 }, (_, i) => ({ type: 'email', payload: i })));
     const claimed = await store.claim(claimReq({ limit: 3, workerId: 'w7', leaseMs: 10_000 }));

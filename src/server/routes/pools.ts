@@ -6,6 +6,7 @@ import { ErrorSchema, PoolListSchema, PoolNameParamsSchema, PoolPatchBodySchema,
 import type { ServerContext } from '../context.ts';
 import type { PoolControl } from '../types.ts';
 import { summarizePool } from '../pool-view.ts';
+import { DesiredSchema } from '../worker-schemas.ts';
 
 const errors = { 400: ErrorSchema, 401: ErrorSchema, 404: ErrorSchema, 429: ErrorSchema };
 /** Routes that change a pool may also answer 403 (the tenant is not in server.adminTenants). */
@@ -103,6 +104,26 @@ export function registerPoolRoutes(app: FastifyInstance, ctx: ServerContext): vo
       }
       await pool.scaleTo(count);
       return describePool(pool);
+    },
+  );
+
+  r.get(
+    '/v1/pools/:name/desired',
+    {
+      schema: {
+        summary: 'The pool\'s desired worker count, for whatever starts machines or pods (KEDA metrics-api, an HPA through an adapter); never 0 while its tasks run or wait',
+        tags: ['pools'],
+        params: PoolNameParamsSchema,
+        response: { 200: DesiredSchema, ...errors },
+      },
+    },
+    async (req) => {
+      const s = findPool(req.params.name).stats();
+      const current = s.starting + s.idle + s.busy + s.draining;
+      // The cold-start trap: a queue that keeps up shows no backlog, yet its tasks need a worker.
+      const hasWork = s.queueDepth + s.busy > 0;
+      const desired = Math.min(s.maxWorkers, Math.max(s.target, hasWork ? 1 : 0));
+      return { pool: s.name, desired, current, min: s.minWorkers, max: s.maxWorkers };
     },
   );
 }

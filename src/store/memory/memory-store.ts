@@ -490,6 +490,7 @@ export class MemoryStore implements Store {
     const sources: FairSource<Entry>[] = [];
     for (const type of new Set(req.types)) {
       for (const [tenant, heap] of this.ready.get(type) ?? []) {
+        if (req.tenants && !req.tenants.includes(tenant)) continue;
         sources.push({ tenant, peek: () => liveTop(heap), take: () => heap.pop()! });
       }
     }

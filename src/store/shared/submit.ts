@@ -103,7 +103,11 @@ export function validateClaim(req: ClaimRequest, label = 'claim'): boolean {
     throw new InvalidInputError(`${label}.limit: got ${show(req.limit)}; expected an integer in [0, ${MAX_CLAIM_LIMIT}]`);
   }
   checkInt(req.leaseMs, `${label}.leaseMs`, 1);
-  return req.limit > 0 && req.types.length > 0;
+  if (req.tenants !== undefined) {
+    if (!Array.isArray(req.tenants)) throw new InvalidInputError(`${label}.tenants: got ${show(req.tenants)}; expected an array of tenant names`);
+    req.tenants.forEach((t, i) => checkName(t, `${label}.tenants[${i}]`, MAX_NAME_LENGTH));
+  }
+  return req.limit > 0 && req.types.length > 0 && (req.tenants === undefined || req.tenants.length > 0);
 }
 
 export function validateLeaseMs(leaseMs: number): void {

@@ -214,7 +214,7 @@ export class SqliteStore implements Store {
         tenants = (s.tenantsWithPending.all(type) as { tenant: string }[]).map((r) => r.tenant);
         tx.memo.set(`tenants:${type}`, tenants);
       }
-      return { type, tenants };
+      return { type, tenants: req.tenants ? tenants.filter((t) => req.tenants!.includes(t)) : tenants };
     });
     const withTasks = tenantsByType.filter((t) => t.tenants.length > 0);
     if (withTasks.length === 0) return [];
