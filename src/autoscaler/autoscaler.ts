@@ -184,8 +184,10 @@ export class Autoscaler extends EventEmitter {
   /** Changes a pool's bounds at runtime and moves its target inside them at once. */
   async setBounds(poolName: string, minWorkers: number, maxWorkers: number): Promise<void> {
     const e = this.entry(poolName);
+    // Everything that can refuse runs before anything changes: a refused change leaves the pool as it was.
+    const policy = bindPolicy(e.policy.choice, minWorkers, maxWorkers);
     e.pool.setBounds(minWorkers, maxWorkers);
-    e.policy = bindPolicy(e.policy.choice, minWorkers, maxWorkers);
+    e.policy = policy;
     const from = e.pool.target;
     const to = Math.min(maxWorkers, Math.max(minWorkers, from));
     if (to !== from) e.pool.scaleTo(to);

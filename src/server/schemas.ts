@@ -1,12 +1,10 @@
 // The HTTP API's zod schemas: the one source that validates requests, serializes
 // responses and generates the OpenAPI document at /v1/openapi.json.
 import { z } from 'zod';
-import { isWellFormedText, jsonDepth, POOL_OPTIONS, TASK_STATUSES, TASK_LIMITS, WORKER_STATUSES, POOL_STATUSES } from '../core/index.ts';
+import { isWellFormedText, jsonDepth, MAX_POOL_WORKERS, TASK_STATUSES, TASK_LIMITS, WORKER_STATUSES, POOL_STATUSES } from '../core/index.ts';
 
 /** Largest integer the API accepts anywhere (2^53 - 1); only priority may be negative. Fields with a tighter range say so (TASK_LIMITS). */
 export const MAX_INT = Number.MAX_SAFE_INTEGER;
-/** Most workers a pool may have: the config's pools[i].maxWorkers range (src/core/config.ts). */
-export const MAX_POOL_WORKERS: number = POOL_OPTIONS.find((o) => o.path === 'maxWorkers')?.max ?? 100_000;
 /** Tasks in one POST /v1/tasks/batch, at most. */
 export const MAX_BATCH_TASKS = 1000;
 /** Longest ?wait= a request may hold, in ms (5 minutes). */

@@ -22,6 +22,7 @@ import { EventEmitter } from 'node:events';
 import {
   InvalidInputError,
   LeaseLostError,
+  MAX_POOL_WORKERS,
   TidepoolError,
   newWorkerId,
   systemClock,
@@ -561,6 +562,6 @@ export class InProcessPool extends EventEmitter implements Pool {
 
 function checkBounds(name: string, min: number, max: number): void {
   if (!Number.isInteger(min) || min < 0) throw new InvalidInputError(`pool ${JSON.stringify(name)}: minWorkers got ${min}; expected an integer >= 0`);
-  if (!Number.isInteger(max) || max < Math.max(1, min))
-    throw new InvalidInputError(`pool ${JSON.stringify(name)}: maxWorkers got ${max}; expected an integer >= minWorkers (${min}) and >= 1`);
+  if (!Number.isInteger(max) || max < Math.max(1, min) || max > MAX_POOL_WORKERS)
+    throw new InvalidInputError(`pool ${JSON.stringify(name)}: maxWorkers got ${max}; expected an integer >= minWorkers (${min}), >= 1 and <= ${MAX_POOL_WORKERS} (the config's range)`);
 }
