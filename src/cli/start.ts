@@ -27,6 +27,9 @@ export interface ServerSection {
   rateLimitPerSec: number;
   rateLimitBurst: number;
   bodyLimitBytes: number;
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+  idleTimeoutMs: number;
   retentionMs: number;
   apiKeysFile?: string;
   /** Tenants that may change pools; unset: every tenant may (warned about at start when keys are configured). */
@@ -102,6 +105,9 @@ export async function startTidepool(input: StartInput): Promise<RunningTidepool>
     adminTenants,
     rateLimit: rateLimitPerSec > 0 ? { ratePerSec: rateLimitPerSec, burst: server.rateLimitBurst || Math.max(1, Math.ceil(rateLimitPerSec)) } : null,
     bodyLimitBytes: server.bodyLimitBytes,
+    headersTimeoutMs: server.headersTimeoutMs,
+    requestTimeoutMs: server.requestTimeoutMs,
+    idleTimeoutMs: server.idleTimeoutMs,
     retentionMs: server.retentionMs,
     streamIntervalMs: server.streamIntervalMs,
   });

@@ -34,15 +34,21 @@ export async function buildApp(options: ServerOptions): Promise<BuiltApp> {
   const keys = new ApiKeys(options.apiKeys ?? []);
   const bucket = options.rateLimit ? new TokenBucket({ ratePerSec: options.rateLimit.ratePerSec, burst: options.rateLimit.burst ?? Math.max(1, Math.ceil(options.rateLimit.ratePerSec)) }, clock) : null;
 
+  const requestMs = options.requestTimeoutMs ?? SERVER_DEFAULTS.requestTimeoutMs;
+  const headersMs = Math.min(requestMs, options.headersTimeoutMs ?? SERVER_DEFAULTS.headersTimeoutMs);
+  // Node checks for late requests on this interval: a tenth of the shortest timeout, within 10 ms .. 1 s.
+  const timeouts = { requestMs, headersMs, idleMs: options.idleTimeoutMs ?? SERVER_DEFAULTS.idleTimeoutMs, checkEveryMs: Math.max(10, Math.min(1000, Math.floor(headersMs / 10))) };
   const app = Fastify({
     // Requests are logged at info only when asked; warnings and every 500 are always logged.
     logger: { level: options.isLogging ? 'info' : 'warn', ...(options.logStream ? { stream: options.logStream } : {}) },
     bodyLimit: options.bodyLimitBytes ?? SERVER_DEFAULTS.bodyLimitBytes,
     // Keep-alive clients (load generators, the CLI's top) should not be cut mid-run.
-    keepAliveTimeout: 65_000,
-    // No overall request deadline: ?wait requests are held up to 5 minutes by design
-    // (node's headersTimeout still bounds a client that never finishes its headers).
-    requestTimeout: 0,
+    keepAliveTimeout: timeouts.idleMs,
+    // Receiving a request (headers, then body) is bounded, so slow or stalled clients cannot
+    // pile up sockets; node stops the clock once the request has arrived, so an answer held
+    // by ?wait (up to 5 minutes) is not cut.
+    requestTimeout: timeouts.requestMs,
+    http: { requestTimeout: timeouts.requestMs, headersTimeout: timeouts.headersMs, connectionsCheckingInterval: timeouts.checkEveryMs } as never,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     routerOptions: { maxParamLength: 200, ignoreTrailingSlash: true },
@@ -97,6 +103,13 @@ export async function buildApp(options: ServerOptions): Promise<BuiltApp> {
         throw new RateLimitedError(taken.retryAfterMs, `global rate limit of ${options.rateLimit!.ratePerSec} requests/s exceeded`);
       }
     }
+  });
+  // A refusal sent before the request's body arrived (401, 429, 413 of unknown length...)
+  // closes the connection: the client may never finish the body, and the socket must not
+  // stay open waiting for it.
+  app.addHook('onSend', async (req, reply, payload) => {
+    if (reply.statusCode >= 400 && !req.raw.complete) reply.header('connection', 'close');
+    return payload;
   });
   app.addHook('onResponse', async (req, reply) => {
     metrics.onResponse(req.method, req.routeOptions.url ?? 'unmatched', reply.statusCode);

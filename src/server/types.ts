@@ -55,6 +55,12 @@ export interface ServerOptions {
   rateLimit?: RateLimitOptions | null;
   /** Largest request body in bytes (default 1 MiB). */
   bodyLimitBytes?: number;
+  /** A request's headers must arrive within this long (default 10 s; capped at requestTimeoutMs). */
+  headersTimeoutMs?: number;
+  /** A whole request (headers and body) must arrive within this long (default 30 s). */
+  requestTimeoutMs?: number;
+  /** An idle keep-alive connection closes after this long (default 65 s). */
+  idleTimeoutMs?: number;
   /** Ended tasks are purged this long after they end (default 7 days; 0 = keep forever). */
   retentionMs?: number;
   /** How often the dashboard stream sends a snapshot (default 1000 ms). */
@@ -77,6 +83,9 @@ export const SERVER_DEFAULTS = {
   port: serverDefault<number>('port'),
   host: serverDefault<string>('host'),
   bodyLimitBytes: serverDefault<number>('bodyLimitBytes'),
+  headersTimeoutMs: serverDefault<number>('headersTimeoutMs'),
+  requestTimeoutMs: serverDefault<number>('requestTimeoutMs'),
+  idleTimeoutMs: serverDefault<number>('idleTimeoutMs'),
   retentionMs: serverDefault<number>('retentionMs'),
   streamIntervalMs: serverDefault<number>('streamIntervalMs'),
   drainTimeoutMs: serverDefault<number>('drainTimeoutMs'),
