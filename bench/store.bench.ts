@@ -41,7 +41,7 @@ process.on('exit', () => rmSync(root, { recursive: true, force: true }));
 let fileNo = 0;
 
 async function freshStore(kind: StoreKind, options: StoreOptions = {}): Promise<Store> {
-  return kind === 'memory' ? openStore('memory', options) : openStore(`sqlite:${join(root, `s${++fileNo}.db`)}`, { durability, ...options });
+  return kind === 'memory' ? openStore('memory', options) : openStore(`sqlite:${join(root, `s${++fileNo}.db`)}?durability=${durability}`, options);
 }
 
 // --- the raw ceiling ---------------------------------------------------------------

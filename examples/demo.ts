@@ -6,7 +6,7 @@
 //   PORT=0 npm start          any free port
 //   DEMO_LOAD=0 npm start     the server only, no demo load
 import { resolveStartConfig, startTidepool } from '../src/cli/start.ts';
-import { systemClock } from '../src/core/index.ts';
+import { redactStoreUrl, systemClock } from '../src/core/index.ts';
 import handlers from './handlers.ts';
 
 const config = resolveStartConfig(
@@ -25,7 +25,7 @@ config.pools = [
 ] as typeof config.pools;
 
 const running = await startTidepool({ config, handlers, log: (l) => process.stderr.write(`tidepool: ${l}\n`) });
-process.stdout.write(`\nTidepool demo running on ${config.store}\n`);
+process.stdout.write(`\nTidepool demo running on ${redactStoreUrl(config.store)}\n`);
 process.stdout.write(`  dashboard  ${running.url}/\n  API        ${running.url}/v1   (try: npx tidepool pools --url ${running.url})\n  metrics    ${running.url}/metrics\n\n`);
 
 let isStopping = false;

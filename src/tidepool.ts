@@ -29,6 +29,16 @@ export interface TidepoolOptions {
   clock?: Clock;
   /** Use this store instead of opening config.store (it is not closed by close()). */
   store?: Store;
+  /**
+   * Whether config.durability was set by the caller (the CLI knows from its config sources);
+   * by default, when the input config has it. Only a set durability competes with the store
+   * URL's `?durability=` (the URL wins, with a warning).
+   */
+  durabilityGiven?: boolean;
+  /** Where durability was set, for that warning (e.g. "flag --durability"). */
+  durabilitySource?: string;
+  /** Receives configuration warnings (default: process.emitWarning). */
+  onWarning?: (message: string) => void;
   /** false: build everything but leave the autoscaler stopped (start it with autoscaler.start()). */
   startAutoscaler?: boolean;
 }
@@ -91,7 +101,11 @@ export async function createTidepool(input: TidepoolConfigInput, handlers: Handl
       maxQueueDepth: config.maxQueueDepth,
       tenantConcurrency: config.tenantConcurrency,
       defaultTimeoutMs: config.taskTimeoutMs,
-      durability: config.durability,
+    }, {
+      // Only a durability the caller set competes with the URL's; the default does not.
+      settings: { durability: (options.durabilityGiven ?? input.durability !== undefined) ? config.durability : undefined },
+      settingsSource: options.durabilitySource ?? 'the config key durability',
+      onWarning: options.onWarning,
     }));
   const pools = new Map<string, InProcessPool>();
   const scaled: { pool: InProcessPool; policy: PolicyChoice; intervalMs?: number }[] = [];

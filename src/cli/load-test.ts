@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { QueueFullError, newToken, systemClock, type Clock, type SubmitInput, type Task } from '../core/index.ts';
+import { QueueFullError, newToken, systemClock, type Clock, type SubmitInput, type Task, redactStoreUrl } from '../core/index.ts';
 import { createTidepool } from '../tidepool.ts';
 import { nearestRank, type TaskContext } from '../pools/index.ts';
 import { SCENARIOS, judge, scaledPolicyOptions, type Criterion, type Scenario } from './load-scenarios.ts';
@@ -217,7 +217,7 @@ export async function runLoadTest(s: Scenario, options: RunOptions): Promise<Loa
   return {
     scenario: s.name,
     policy: control.preset ? `${control.policy}/${control.preset}` : control.policy,
-    store: options.store,
+    store: redactStoreUrl(options.store),
     ...figures,
     throughputPerSec: (completed * 1000) / activeMs,
     avgLatencyMs: sorted.length ? sorted.reduce((a, b) => a + b, 0) / sorted.length : 0,

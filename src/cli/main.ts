@@ -17,6 +17,8 @@ Commands:
 
 Run 'tidepool <command> --help' for a command's options.`;
 
+import { redactError, redactSecrets } from '../core/index.ts';
+
 type CommandModule = { run(argv: string[]): Promise<number> };
 
 async function load(command: string): Promise<CommandModule | null> {
@@ -74,8 +76,9 @@ main(process.argv.slice(2)).then(
   },
   (err: unknown) => {
     const e = err as { code?: string; message?: string };
-    process.stderr.write(`tidepool: ${e?.message ?? String(err)}\n`);
-    if (process.env.TIDEPOOL_DEBUG) console.error(err);
+    // A store URL's password never reaches the terminal, whatever threw.
+    process.stderr.write(`tidepool: ${redactSecrets(e?.message ?? String(err))}\n`);
+    if (process.env.TIDEPOOL_DEBUG) console.error(redactError(err));
     process.exitCode = e?.code === 'ConfigInvalid' || e?.code === 'InvalidInput' ? 2 : 1;
   },
 );

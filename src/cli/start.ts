@@ -10,13 +10,14 @@
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { ConfigInvalidError, OPTIONS, POOL_OPTIONS, systemClock } from '../core/index.ts';
+import { ConfigInvalidError, OPTIONS, POOL_OPTIONS, redactStoreUrl, systemClock } from '../core/index.ts';
 import type { Clock, OptionSpec, TidepoolConfig } from '../core/index.ts';
 import type { Store } from '../store/index.ts';
 import type { HandlerMap, Pool } from '../pools/index.ts';
 import type { Autoscaler } from '../autoscaler/index.ts';
 import { createTidepool } from '../tidepool.ts';
 import { configFlagOptions, loadConfig } from './config-load.ts';
+import type { LoadedConfig } from './config-load.ts';
 import { TidepoolServer, autoscaledRuntime, isLoopbackHost, loadKeyFile, parseApiKeys } from '../server/index.ts';
 
 /** The server section of the config (rows `server.*` in OPTIONS). */
@@ -48,6 +49,8 @@ export interface StartInput {
   /** Overrides TIDEPOOL_API_KEYS (tests). */
   apiKeysEnv?: string;
   log?: (line: string) => void;
+  /** Where config.durability was set (e.g. "flag --durability"); undefined: left at its default. */
+  durabilitySource?: string;
 }
 
 export interface RunningTidepool {
@@ -92,7 +95,12 @@ export async function startTidepool(input: StartInput): Promise<RunningTidepool>
     }
   }
 
-  const tidepool = await createTidepool(config, handlers, { clock });
+  const tidepool = await createTidepool(config, handlers, {
+    clock,
+    durabilityGiven: input.durabilitySource !== undefined,
+    durabilitySource: input.durabilitySource,
+    onWarning: (message) => input.log?.(`warning: ${message}`),
+  });
   // Tasks a killed server held come back once their lease (leaseMs, 30 s by default) expires.
   await tidepool.store.reclaimExpired();
   tidepool.autoscaler.on('error', (err: Error) => input.log?.(`autoscaler: ${err.message}`));
@@ -143,11 +151,16 @@ const FLAG_ROWS = [...OPTIONS, ...POOL_OPTIONS].filter((o) => o.flag);
 
 /** Defaults < config file (values.config) < environment < flags; every problem reported at once (src/cli/config-load.ts). */
 export function resolveStartConfig(values: Record<string, string | boolean | undefined>, env: Record<string, string | undefined>): TidepoolConfig {
+  return resolveStartSettings(values, env).config;
+}
+
+/** resolveStartConfig, plus where each setting came from. */
+export function resolveStartSettings(values: Record<string, string | boolean | undefined>, env: Record<string, string | undefined>): LoadedConfig {
   const flags = { ...values };
   delete flags.config;
   delete flags.handlers;
   delete flags.help;
-  return loadConfig({ ...(typeof values.config === 'string' ? { file: values.config } : {}), env, flags }).config;
+  return loadConfig({ ...(typeof values.config === 'string' ? { file: values.config } : {}), env, flags });
 }
 
 /** Loads a handlers module (TypeScript or JavaScript): its default export maps each task type to a handler. */
@@ -196,13 +209,15 @@ export async function run(argv: string[]): Promise<number> {
     process.stdout.write(HELP + '\n');
     return 0;
   }
-  const config = resolveStartConfig(values, process.env);
+  const { config, origins } = resolveStartSettings(values, process.env);
+  const durability = origins.durability;
   const handlersPath = (values.handlers as string | undefined) ?? new URL('../../examples/handlers.ts', import.meta.url).pathname;
   const handlers = await loadHandlers(handlersPath);
   const log = (line: string) => process.stderr.write(`tidepool: ${line}\n`);
-  const running = await startTidepool({ config, handlers, log });
+  const durabilitySource = durability && durability.source !== 'default' ? `${durability.label} (${durability.source})` : undefined;
+  const running = await startTidepool({ config, handlers, log, durabilitySource });
   const pools = running.pools.map((p) => `${p.name} (${p.types.join(', ')}; ${p.minWorkers}..${p.maxWorkers} workers)`).join(', ');
-  process.stdout.write(`tidepool: listening on ${running.url} (store ${config.store})\n`);
+  process.stdout.write(`tidepool: listening on ${running.url} (store ${redactStoreUrl(config.store)})\n`);
   process.stdout.write(`tidepool: dashboard ${running.url}/   API ${running.url}/v1   OpenAPI ${running.url}/v1/openapi.json\n`);
   process.stdout.write(`tidepool: pools ${pools}\n`);
 

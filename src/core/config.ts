@@ -91,8 +91,8 @@ export interface TidepoolConfig {
 
 /** Top-level options. Paths under `poolDefaults.` mirror POOL_OPTIONS. */
 export const OPTIONS: readonly OptionSpec[] = [
-  { path: 'store', kind: 'string', unit: 'url', default: 'sqlite:./tidepool.db', doc: 'Where tasks live: `memory` or `sqlite:PATH`.', env: ['TIDEPOOL_STORE'], flag: '--store' },
-  { path: 'durability', kind: 'enum', unit: '', default: 'full', values: ['full', 'normal'], doc: 'SQLite sync: `full` acknowledges a submit only once it is on disk (survives power loss); `normal` survives a killed process only.', env: ['TIDEPOOL_DURABILITY'], flag: '--durability' },
+  { path: 'store', kind: 'string', unit: 'url', default: 'sqlite:./tidepool.db', doc: 'Where tasks live: `memory`, `sqlite:PATH[?durability=…]`, `postgres://…[?schema=NAME]` or `redis://…[/DB][?prefix=NAME]` (docs/stores.md).', env: ['TIDEPOOL_STORE'], flag: '--store' },
+  { path: 'durability', kind: 'enum', unit: '', default: 'full', values: ['full', 'normal'], doc: 'SQLite sync (the URL\'s `?durability=` wins over it, with a warning): `full` acknowledges a submit only once it is on disk (survives power loss); `normal` survives a killed process only.', env: ['TIDEPOOL_DURABILITY'], flag: '--durability' },
   { path: 'leaseMs', kind: 'duration', unit: 'ms', default: 20_000, min: 100, max: 86_400_000, doc: 'How long a claimed task stays leased to its worker without a heartbeat. A killed server\'s tasks are retried once it passes (20 s by default, so within 30 s of a restart).', env: ['TIDEPOOL_LEASE_MS'], flag: '--lease-ms' },
   { path: 'heartbeatMs', kind: 'duration', unit: 'ms', default: 0, min: 0, max: 86_400_000, doc: 'How often a running task extends its lease; 0 = leaseMs / 3.', env: ['TIDEPOOL_HEARTBEAT_MS'], flag: '--heartbeat-ms' },
   { path: 'retry.maxAttempts', kind: 'int', unit: 'attempts', default: 3, min: 1, max: 1000, doc: 'Attempts a task gets (the first run included) before it ends dead. MAX_RETRIES counts retries only, so MAX_RETRIES=2 means 3 attempts.', env: ['TIDEPOOL_MAX_ATTEMPTS', 'MAX_RETRIES'], envOffset: 1, flag: '--max-attempts' },

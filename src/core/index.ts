@@ -6,3 +6,4 @@ export * from './ids.ts';
 export * from './config.ts';
 export * from './scaling-choice.ts';
 export * from './limits.ts';
+export * from './redact.ts';

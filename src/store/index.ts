@@ -1,6 +1,8 @@
 // The store room's door: the Store interface, `openStore(url, options)` that picks an
 // adapter from a URL, and the option defaults other rooms document and validate against.
-import { ConfigInvalidError } from '../core/index.ts';
+import { StoreUnavailableError, redactStoreUrl } from '../core/index.ts';
+import { applyStoreSettings, parseStoreUrl } from './url.ts';
+import type { StoreSettings } from './url.ts';
 import type { Store, StoreOptions } from './types.ts';
 import { MemoryStore } from './memory/memory-store.ts';
 import { SqliteStore } from './sqlite/sqlite-store.ts';
@@ -9,7 +11,6 @@ export type * from './types.ts';
 export { MemoryStore } from './memory/memory-store.ts';
 export { SqliteStore } from './sqlite/sqlite-store.ts';
 export {
-  DEFAULT_BUSY_TIMEOUT_MS,
   DEFAULT_MAX_ATTEMPTS,
   DEFAULT_MAX_QUEUE_DEPTH,
   DEFAULT_RETRY_BASE_MS,
@@ -23,39 +24,47 @@ export {
 } from './shared/options.ts';
 export { backoffMs } from './shared/backoff.ts';
 
-export type StoreUrl = { kind: 'memory' } | { kind: 'sqlite'; path: string };
+export {
+  DEFAULT_BUSY_TIMEOUT_MS,
+  DEFAULT_DURABILITY,
+  DEFAULT_POSTGRES_SCHEMA,
+  DEFAULT_REDIS_PREFIX,
+  POSTGRES_SSLMODES,
+  SUPPORTED_STORE_URLS,
+  applyStoreSettings,
+  parseStoreUrl,
+} from './url.ts';
+export type { PostgresUrl, RedisUrl, SqliteUrlOptions, StoreKind, StoreSettings, StoreUrl } from './url.ts';
 
-export const SUPPORTED_STORE_URLS = 'memory, sqlite:PATH (e.g. sqlite:./tidepool.db or sqlite:/var/lib/tidepool.db)';
-
-/** Parses a store URL; ConfigInvalidError naming the value and what is supported. */
-export function parseStoreUrl(url: string, source = 'store'): StoreUrl {
-  const problem = (detail: string) =>
-    new ConfigInvalidError([`${source}: got ${JSON.stringify(url)}; ${detail}; supported: ${SUPPORTED_STORE_URLS}`]);
-  if (typeof url !== 'string') throw problem('expected a string');
-  const trimmed = url.trim();
-  if (trimmed === 'memory' || trimmed === 'memory:') return { kind: 'memory' };
-  if (trimmed.startsWith('sqlite:')) {
-    let path = trimmed.slice('sqlite:'.length);
-    if (path.startsWith('//')) path = path.slice(2);
-    if (path === '') throw problem('the SQLite file path is empty');
-    return { kind: 'sqlite', path };
-  }
-  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(trimmed)?.[1]?.toLowerCase();
-  if (scheme === 'postgres' || scheme === 'postgresql' || scheme === 'redis' || scheme === 'rediss') {
-    throw problem(`the ${scheme.startsWith('redis') ? 'Redis' : 'PostgreSQL'} store is not available yet (planned for a later release)`);
-  }
-  throw problem('unknown store kind');
+export interface OpenStoreExtras {
+  /**
+   * Adapter settings given outside the URL (config key, env var, flag). The URL's own
+   * option wins over the same setting given here, with a warning.
+   */
+  settings?: StoreSettings;
+  /** Where `settings` came from, for the warning (default "the store settings"). */
+  settingsSource?: string;
+  /** Receives warnings (default: process.emitWarning). */
+  onWarning?: (message: string) => void;
 }
 
-/** Opens the store a URL names: `memory`, or `sqlite:PATH` (created if missing). */
-export async function openStore(url: string, options: StoreOptions = {}): Promise<Store> {
-  const parsed = parseStoreUrl(url);
+/**
+ * Opens the store a URL names (see src/store/url.ts): `memory`, `sqlite:PATH` (created if
+ * missing); `postgres://` and `redis://` once their adapters are present.
+ */
+export async function openStore(url: string, options: StoreOptions = {}, extras: OpenStoreExtras = {}): Promise<Store> {
+  const warn = extras.onWarning ?? ((message: string) => process.emitWarning(message, { code: 'TIDEPOOL_STORE_OPTION' }));
+  const parsed = applyStoreSettings(parseStoreUrl(url), extras.settings ?? {}, extras.settingsSource ?? 'the store settings', warn);
   switch (parsed.kind) {
     case 'memory':
       return new MemoryStore(options);
-    case 'sqlite': {
-      return SqliteStore.open(parsed.path, options);
-    }
+    case 'sqlite':
+      return SqliteStore.open(parsed.path, options, parsed.options);
+    case 'postgres':
+    case 'redis':
+      throw new StoreUnavailableError(
+        `store ${redactStoreUrl(url)}: the ${parsed.kind === 'redis' ? 'Redis' : 'PostgreSQL'} adapter is not part of this build yet`,
+      );
     default: {
       const never: never = parsed;
       throw new Error(`unhandled store kind ${JSON.stringify(never)}`);

@@ -43,14 +43,6 @@ export interface StoreOptions {
   defaultTimeoutMs?: number;
   /** Source of randomness for jitter (tests make it deterministic). */
   random?: () => number;
-  /**
-   * SQLite only. 'full' (default): a submit is acknowledged after its transaction is synced
-   * to disk (synchronous=FULL), safe against power loss. 'normal' (synchronous=NORMAL):
-   * faster, safe against a killed process but not against power loss.
-   */
-  durability?: 'full' | 'normal';
-  /** SQLite only: how long a write waits for another process's lock, in ms (default 5000). */
-  busyTimeoutMs?: number;
 }
 
 export interface FailOptions {

@@ -14,7 +14,7 @@ import { advance, settle } from './settle.ts';
 const dbUrl = () => `sqlite:${join(mkdtempSync(join(tmpdir(), 'tidepool-pool-')), 'q.db')}`;
 
 test('on SQLite, scaling up and down while 200 tasks drain runs every task exactly once', async () => {
-  const store = await openStore(dbUrl(), { durability: 'normal' });
+  const store = await openStore(`${dbUrl()}?durability=normal`);
   const runs = new Map<string, number>();
   const pool = new InProcessPool({
     name: 'p', types: ['t'], store, minWorkers: 1, maxWorkers: 8, initialWorkers: 5,
@@ -41,7 +41,7 @@ test('on SQLite, scaling up and down while 200 tasks drain runs every task exact
 
 test('on SQLite, a late result from a worker whose lease was taken over is refused', async () => {
   const clock = new VirtualClock(2_000_000_000_000);
-  const store = await openStore(dbUrl(), { clock, durability: 'normal' });
+  const store = await openStore(`${dbUrl()}?durability=normal`, { clock });
   const held: ((v: Json) => void)[] = [];
   const pool = new InProcessPool({
     name: 'p', types: ['t'], store, clock, minWorkers: 1, maxWorkers: 1, leaseMs: 1000, heartbeatMs: 5000, pollMs: 3_600_000,

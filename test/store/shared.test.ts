@@ -71,7 +71,6 @@ test('the retry-after estimate follows the completion rate of the last minute an
 test('store options: defaults apply and every problem is reported', () => {
   const resolved = resolveStoreOptions({});
   assert.deepEqual(resolved.retry, { maxAttempts: 3, baseMs: 1000, maxMs: 300_000, jitter: 1 });
-  assert.equal(resolved.durability, 'full');
   assert.throws(
     () => resolveStoreOptions({ retry: { baseMs: 5000, maxMs: 10 }, tenantLimits: { vip: -1 }, defaultTimeoutMs: 0 }),
     (err: Error & { problems?: string[] }) => {

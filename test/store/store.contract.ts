@@ -6,17 +6,9 @@ import assert from 'node:assert/strict';
 import { LeaseLostError, QueueFullError, StoreUnavailableError, TaskConflictError, TaskNotFoundError, VirtualClock } from '../../src/core/index.ts';
 import type { ClaimRequest, ClaimedTask, SubmitInput, Task } from '../../src/core/index.ts';
 import type { Store, StoreCapability, StoreEvent, StoreOptions } from '../../src/store/index.ts';
+import type { StoreAdapter, StoreNamespace } from './adapters.ts';
 
-/** A fresh, isolated place for one test's data; `open` may be called again to reopen it. */
-export interface StoreNamespace {
-  open(options: StoreOptions): Promise<Store>;
-}
-
-export interface StoreAdapter {
-  name: string;
-  capabilities: readonly StoreCapability[];
-  namespace(): StoreNamespace;
-}
+export type { StoreAdapter, StoreNamespace } from './adapters.ts';
 
 const T0 = 1_700_000_000_000;
 
@@ -44,19 +36,27 @@ async function rejectsWith(p: Promise<unknown>, cls: Function, message: RegExp):
   });
 }
 
-export function runStoreContract(adapter: StoreAdapter): void {
+/**
+ * Registers every contract case for one adapter. `unavailable`: why the adapter cannot run
+ * here (its server is unreachable); every case is then skipped with that message.
+ */
+export function runStoreContract(adapter: StoreAdapter, unavailable: string | false = false): void {
   const has = (cap: StoreCapability) => adapter.capabilities.includes(cap);
 
   function it(name: string, fn: (ctx: Ctx) => Promise<void>, options: StoreOptions = {}, needs?: StoreCapability): void {
-    const skip = needs && !has(needs) ? `needs capability ${needs}` : false;
+    const skip = unavailable || (needs && !has(needs) ? `needs capability ${needs}` : false);
     test(`${adapter.name}: ${name}`, { skip }, async () => {
       const clock = new VirtualClock(T0);
       const ns = adapter.namespace();
-      const store = await ns.open({ clock, random: () => 1, ...options });
       try {
-        await fn({ store, clock, ns });
+        const store = await ns.open({ clock, random: () => 1, ...options });
+        try {
+          await fn({ store, clock, ns });
+        } finally {
+          await store.close();
+        }
       } finally {
-        await store.close();
+        await ns.drop?.();
       }
     });
   }

@@ -1,4 +1,4 @@
-// The store contract against the SQLite adapter, plus what only SQLite has: the URL,
+// What only the SQLite adapter has (the contract suite runs in store.contract.test.ts):
 // pragmas, group commit, driver errors and the claim query's plan.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -6,48 +6,22 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { ConfigInvalidError, LeaseLostError, StoreUnavailableError, VirtualClock } from '../../src/core/index.ts';
-import { openStore, parseStoreUrl } from '../../src/store/index.ts';
+import { openStore } from '../../src/store/index.ts';
 import { CLAIM_SQL } from '../../src/store/sqlite/sql.ts';
-import { runStoreContract } from './store.contract.ts';
 import { tempDir } from './helpers.ts';
 
 const dir = tempDir();
-let n = 0;
-
-runStoreContract({
-  name: 'sqlite',
-  capabilities: ['durable', 'multiProcess'],
-  namespace: () => {
-    const path = join(dir, `contract-${++n}.db`);
-    return { open: (options) => openStore(`sqlite:${path}`, options) };
-  },
-});
-
-test('store URLs: memory and sqlite:PATH are accepted, anything else is refused naming what is supported', () => {
-  assert.deepEqual(parseStoreUrl('memory'), { kind: 'memory' });
-  assert.deepEqual(parseStoreUrl('sqlite:./data/tidepool.db'), { kind: 'sqlite', path: './data/tidepool.db' });
-  assert.deepEqual(parseStoreUrl('sqlite:tidepool.db'), { kind: 'sqlite', path: 'tidepool.db' });
-  assert.deepEqual(parseStoreUrl('sqlite:///var/lib/t.db'), { kind: 'sqlite', path: '/var/lib/t.db' });
-  assert.throws(() => parseStoreUrl('postgres://db/tidepool'), (err: Error) => {
-    assert.ok(err instanceof ConfigInvalidError);
-    assert.match(err.message, /store: got "postgres:\/\/db\/tidepool"; the PostgreSQL store is not available yet \(planned for a later release\); supported: memory, sqlite:PATH/);
-    return true;
-  });
-  assert.throws(() => parseStoreUrl('redis://localhost'), /the Redis store is not available yet/);
-  assert.throws(() => parseStoreUrl('mongo://x'), /got "mongo:\/\/x"; unknown store kind; supported: memory, sqlite:PATH/);
-  assert.throws(() => parseStoreUrl('sqlite:'), /the SQLite file path is empty/);
-});
 
 test('bad store options are all reported at once, each with its value and range', async () => {
   await assert.rejects(
-    openStore(`sqlite:${join(dir, 'opts.db')}`, { durability: 'fast' as never, retry: { jitter: 2, maxAttempts: 0 }, maxQueueDepth: -1 }),
+    openStore(`sqlite:${join(dir, 'opts.db')}`, { durability: 'fast', retry: { jitter: 2, maxAttempts: 0 }, maxQueueDepth: -1 } as never),
     (err: Error) => {
       assert.ok(err instanceof ConfigInvalidError);
       assert.deepEqual(err.problems, [
+        'store option durability: an SQLite option, given in the store URL now (sqlite:PATH?durability=…)',
         'store option retry.maxAttempts: got 0; expected an integer >= 1',
         'store option retry.jitter: got 2; expected a number in [0, 1]',
         'store option maxQueueDepth: got -1; expected an integer >= 0',
-        'store option durability: got "fast"; expected "full" or "normal"',
       ]);
       return true;
     },
@@ -65,7 +39,7 @@ test('the file is in WAL mode, creates its directory, and a relative sqlite: pat
   const cwd = process.cwd();
   process.chdir(dir);
   try {
-    const rel = await openStore('sqlite:relative.db', { durability: 'normal' });
+    const rel = await openStore('sqlite:relative.db?durability=normal');
     await rel.submit({ type: 'x' });
     await rel.close();
     const again = await openStore(`sqlite:${join(dir, 'relative.db')}`);
@@ -130,13 +104,13 @@ test('a group of only claims and heartbeats commits without its own fsync, and t
   await store.heartbeat(t.id, t.leaseToken, 2000);
   assert.equal(level(), 2, 'back to FULL after a relaxed group');
   await store.close();
-  const normal = await openStore(`sqlite:${join(dir, 'relaxed-normal.db')}`, { durability: 'normal' });
+  const normal = await openStore(`sqlite:${join(dir, 'relaxed-normal.db')}?durability=normal`);
   assert.equal((normal as unknown as { db: DatabaseSync }).db.prepare('PRAGMA synchronous').get()!.synchronous, 1, 'NORMAL');
   await normal.close();
 });
 
 test('more concurrent writes than one group transaction takes all commit, in order, across several transactions', async () => {
-  const store = await openStore(`sqlite:${join(dir, 'many.db')}`, { durability: 'normal' });
+  const store = await openStore(`sqlite:${join(dir, 'many.db')}?durability=normal`);
   const results = await Promise.all(Array.from({ length: 2_500 }, (_, i) => store.submit({ type: 'x', payload: i })));
   assert.equal(results.length, 2_500);
   const page = await store.list({ limit: 1000 });

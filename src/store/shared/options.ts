@@ -18,8 +18,6 @@ export const DEFAULT_TASK_TIMEOUT_MS = 300_000;
 export const DEFAULT_MAX_QUEUE_DEPTH = 0;
 /** Running tasks per tenant, at most; 0 = no limit. */
 export const DEFAULT_TENANT_CONCURRENCY = 0;
-/** SQLite: how long a writer waits for another process's lock, in ms (>= 0). */
-export const DEFAULT_BUSY_TIMEOUT_MS = 5_000;
 /** Tenant of tasks submitted without one. */
 export const DEFAULT_TENANT = 'default';
 /** Largest page `list` returns. */
@@ -36,8 +34,6 @@ export interface ResolvedStoreOptions {
   tenantLimits: Record<string, number>;
   defaultTimeoutMs: number;
   random: () => number;
-  durability: 'full' | 'normal';
-  busyTimeoutMs: number;
 }
 
 function isInt(v: unknown, min: number): v is number {
@@ -56,6 +52,13 @@ export function resolveStoreOptions(options: StoreOptions = {}): ResolvedStoreOp
     }
     return v;
   };
+  const known = new Set(['clock', 'retry', 'maxQueueDepth', 'tenantConcurrency', 'tenantLimits', 'defaultTimeoutMs', 'random']);
+  for (const key of Object.keys(options)) {
+    if (known.has(key)) continue;
+    if (key === 'durability' || key === 'busyTimeoutMs') {
+      problems.push(`store option ${key}: an SQLite option, given in the store URL now (sqlite:PATH?${key}=…)`);
+    } else problems.push(`store option ${key}: unknown; known options: ${[...known].join(', ')}`);
+  }
   const r = options.retry ?? {};
   const maxAttempts = checkInt('retry.maxAttempts', r.maxAttempts, 1, DEFAULT_MAX_ATTEMPTS);
   const baseMs = checkInt('retry.baseMs', r.baseMs, 0, DEFAULT_RETRY_BASE_MS);
@@ -77,13 +80,6 @@ export function resolveStoreOptions(options: StoreOptions = {}): ResolvedStoreOp
     tenantLimits[tenant] = checkInt(`tenantLimits.${tenant}`, limit, 0, tenantConcurrency);
   }
   const defaultTimeoutMs = checkInt('defaultTimeoutMs', options.defaultTimeoutMs, 1, DEFAULT_TASK_TIMEOUT_MS);
-  const busyTimeoutMs = checkInt('busyTimeoutMs', options.busyTimeoutMs, 0, DEFAULT_BUSY_TIMEOUT_MS);
-  let durability: 'full' | 'normal' = 'full';
-  if (options.durability !== undefined) {
-    if (options.durability !== 'full' && options.durability !== 'normal') {
-      problems.push(`store option durability: got ${got(options.durability)}; expected "full" or "normal"`);
-    } else durability = options.durability;
-  }
   if (options.random !== undefined && typeof options.random !== 'function') {
     problems.push(`store option random: got ${typeof options.random}; expected a function returning a number in [0, 1)`);
   }
@@ -96,8 +92,6 @@ export function resolveStoreOptions(options: StoreOptions = {}): ResolvedStoreOp
     tenantLimits,
     defaultTimeoutMs,
     random: options.random ?? Math.random,
-    durability,
-    busyTimeoutMs,
   };
 }
 

@@ -51,6 +51,8 @@ import { SCHEMA, SCHEMA_VERSION, Statements, pragmas } from './sql.ts';
 import type { CandidateRow, TaskRow } from './sql.ts';
 import { formatId, idKey, newIdTail, toClaimed, toTask } from './rows.ts';
 import { WriteQueue } from './write-queue.ts';
+import { DEFAULT_BUSY_TIMEOUT_MS, DEFAULT_DURABILITY } from '../url.ts';
+import type { SqliteUrlOptions } from '../url.ts';
 import type { TxContext } from './write-queue.ts';
 
 const PURGE_CHUNK = 5_000;
@@ -64,18 +66,21 @@ export class SqliteStore implements Store {
   private readonly s: Statements;
   private readonly queue: WriteQueue;
   private readonly options: ResolvedStoreOptions;
+  /** The adapter's own options, from the store URL. */
+  readonly sqlite: SqliteUrlOptions;
   private readonly listeners = new Listeners();
   private readonly completions = new CompletionRate();
   private readonly hasTenantLimits: boolean;
   private isClosed = false;
 
   /** Opens (creating if needed) the database file at `path`. */
-  static open(path: string, options: StoreOptions = {}): SqliteStore {
-    return new SqliteStore(path, options);
+  static open(path: string, options: StoreOptions = {}, sqlite: Partial<SqliteUrlOptions> = {}): SqliteStore {
+    return new SqliteStore(path, options, { durability: sqlite.durability ?? DEFAULT_DURABILITY, busyTimeoutMs: sqlite.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS });
   }
 
-  private constructor(path: string, options: StoreOptions) {
+  private constructor(path: string, options: StoreOptions, sqlite: SqliteUrlOptions) {
     this.options = resolveStoreOptions(options);
+    this.sqlite = sqlite;
     this.path = path;
     this.hasTenantLimits = this.options.tenantConcurrency > 0 || Object.values(this.options.tenantLimits).some((n) => n > 0);
     try {
@@ -85,14 +90,14 @@ export class SqliteStore implements Store {
       throw translateSqliteError(err, path, 'open');
     }
     try {
-      this.db.exec(pragmas(this.options.durability, this.options.busyTimeoutMs));
+      this.db.exec(pragmas(this.sqlite.durability, this.sqlite.busyTimeoutMs));
       this.migrate();
       this.s = new Statements(this.db);
     } catch (err) {
       this.db.close();
       throw translateSqliteError(err, path, 'open');
     }
-    this.queue = new WriteQueue(this.s, (err, during) => translateSqliteError(err, path, during), this.options.durability);
+    this.queue = new WriteQueue(this.s, (err, during) => translateSqliteError(err, path, during), this.sqlite.durability);
   }
 
   private migrate(): void {
