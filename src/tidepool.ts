@@ -1,6 +1,7 @@
 // createTidepool(): the one non-CLI place that picks concrete Store and Pool kinds. It opens
-// the store the config names, makes one in-process pool per configured pool (and one per
-// handler type no pool lists), and runs the autoscaler over them.
+// the store the config names, makes one pool per configured pool (and one inline pool per
+// handler type no pool lists) with the worker driver its `kind` names (DRIVERS below),
+// and runs the autoscaler over them.
 import {
   ConfigInvalidError,
   checkConfigShape,
@@ -10,13 +11,15 @@ import {
   poolsForTypes,
   systemClock,
   type Clock,
+  type PoolConfig,
   type PoolStats,
   type SubmitInput,
   type SubmitResult,
   type TidepoolConfig,
+  type WorkerKind,
 } from './core/index.ts';
 import { openStore, type Store } from './store/index.ts';
-import { InProcessPool, type HandlerMap } from './pools/index.ts';
+import { InlineDriver, WorkerPool, type HandlerMap, type WorkerDriver } from './pools/index.ts';
 import { Autoscaler, bindPolicy, policyBounds, type PolicyChoice } from './autoscaler/index.ts';
 
 type DeepPartial<T> = { [K in keyof T]?: T[K] extends (infer U)[] ? Partial<U>[] : T[K] extends object ? DeepPartial<T[K]> : T[K] };
@@ -47,13 +50,51 @@ export interface Tidepool {
   config: TidepoolConfig;
   store: Store;
   /** Pools by name. */
-  pools: Map<string, InProcessPool>;
+  pools: Map<string, WorkerPool>;
   autoscaler: Autoscaler;
   submit(input: SubmitInput): Promise<SubmitResult>;
   submitBatch(inputs: readonly SubmitInput[]): Promise<SubmitResult[]>;
   stats(): PoolStats[];
   /** Stops the autoscaler, drains every pool within timeoutMs (default: each pool's shutdownTimeoutMs), closes the store it opened. */
   close(timeoutMs?: number): Promise<void>;
+}
+
+/** What a driver factory gets to build one pool's driver. */
+export interface DriverContext {
+  /** The pool's resolved config (kind, module, and the kind's own settings). */
+  pool: PoolConfig;
+  /** Where in the config the pool is (`pools[2]`, or `handler type "x"` for an implicit pool), for messages. */
+  where: string;
+  /** The handlers given to createTidepool for the pool's types (inline uses them). */
+  handlers: HandlerMap;
+  clock: Clock;
+  /** Errors contained in hosted code or in the driver's background work (counted and emitted by the pool). */
+  report(error: Error, doing: string): void;
+}
+
+export type DriverFactory = (ctx: DriverContext) => WorkerDriver | Promise<WorkerDriver>;
+
+/**
+ * The registry of worker kinds: the only place a kind name becomes a driver. A kind whose
+ * driver is not built yet is null and refused with a message naming the pool. (Helper h9k
+ * plugs `command`, `process` and `remote` in here, from src/pools/drivers/.)
+ */
+const DRIVERS: Record<WorkerKind, DriverFactory | null> = {
+  inline: (ctx) => new InlineDriver({ handlers: ctx.handlers, clock: ctx.clock, report: ctx.report }),
+  thread: null,
+  command: null,
+  process: null,
+  remote: null,
+};
+
+async function makeDriver(ctx: DriverContext): Promise<WorkerDriver> {
+  const kind = ctx.pool.kind ?? 'inline';
+  const factory = DRIVERS[kind];
+  if (!factory) {
+    const known = Object.entries(DRIVERS).filter(([, f]) => f).map(([k]) => k);
+    throw new ConfigInvalidError([`${ctx.where}.kind: got ${JSON.stringify(kind)}; this build runs ${known.join(', ')} workers only`]);
+  }
+  return factory(ctx);
 }
 
 function merge(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
@@ -107,8 +148,8 @@ export async function createTidepool(input: TidepoolConfigInput, handlers: Handl
       settingsSource: options.durabilitySource ?? 'the config key durability',
       onWarning: options.onWarning,
     }));
-  const pools = new Map<string, InProcessPool>();
-  const scaled: { pool: InProcessPool; policy: PolicyChoice; intervalMs?: number }[] = [];
+  const pools = new Map<string, WorkerPool>();
+  const scaled: { pool: WorkerPool; policy: PolicyChoice; intervalMs?: number }[] = [];
   try {
     for (const pc of poolsForTypes(config, Object.keys(handlers))) {
       const policy: PolicyChoice = { name: pc.policy, preset: pc.preset, overrides: pc.policyOptions };
@@ -119,22 +160,38 @@ export async function createTidepool(input: TidepoolConfigInput, handlers: Handl
       const maxWorkers = isFixed ? own.maxWorkers : (pc.maxWorkers ?? Math.max(own.maxWorkers, minWorkers));
       withPoolName(pc.name, () => bindPolicy(policy, minWorkers, maxWorkers)); // validates the knobs against these bounds
       const poolHandlers = Object.fromEntries(pc.types.filter((t) => handlers[t]).map((t) => [t, handlers[t]!]));
-      const pool = new InProcessPool({
-        name: pc.name,
-        types: pc.types,
+      const index = config.pools.findIndex((p) => (p.name ?? p.types?.[0]) === pc.name);
+      const holder: { pool: WorkerPool | null } = { pool: null };
+      const driver = await makeDriver({
+        pool: pc,
+        where: index >= 0 ? `pools[${index}]` : `pool ${JSON.stringify(pc.name)}`,
         handlers: poolHandlers,
-        store,
         clock,
-        minWorkers,
-        maxWorkers,
-        leaseMs: config.leaseMs,
-        heartbeatMs: config.heartbeatMs,
-        pollMs: pc.pollMs,
-        maxTasksPerWorker: pc.maxTasksPerWorker,
-        stallTimeoutMs: pc.stallTimeoutMs,
-        shutdownTimeoutMs: pc.shutdownTimeoutMs,
-        windowMs: pc.windowMs,
+        report: (error, doing) => (holder.pool ? holder.pool.report(error, doing) : console.error(`tidepool: pool ${JSON.stringify(pc.name)}: ${doing}:`, error)),
       });
+      let pool: WorkerPool;
+      try {
+        pool = new WorkerPool({
+          name: pc.name,
+          types: pc.types,
+          driver,
+          store,
+          clock,
+          minWorkers,
+          maxWorkers,
+          leaseMs: config.leaseMs,
+          heartbeatMs: config.heartbeatMs,
+          pollMs: pc.pollMs,
+          maxTasksPerWorker: pc.maxTasksPerWorker,
+          stallTimeoutMs: pc.stallTimeoutMs,
+          shutdownTimeoutMs: pc.shutdownTimeoutMs,
+          windowMs: pc.windowMs,
+        });
+      } catch (err) {
+        await driver.close?.();
+        throw err;
+      }
+      holder.pool = pool;
       pools.set(pc.name, pool);
       scaled.push({ pool, policy, intervalMs: pc.intervalMs });
     }

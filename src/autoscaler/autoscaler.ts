@@ -218,13 +218,13 @@ export class Autoscaler extends EventEmitter {
     const counts = await this.store.counts();
     const oldestRunnableAtMs = await this.store.oldestRunnableAtMs(stats.types);
     const nowMs = this.clock.now();
-    const pool = e.pool as Pool & { windowFigures?: () => { runMs: { mean: number } }; noteQueueDepth?: (n: number) => void };
-    pool.noteQueueDepth?.(runnableDepth(counts, stats.types));
+    e.pool.noteQueueDepth(runnableDepth(counts, stats.types));
+    const facts = e.pool.facts();
     const observation = observe({
       stats,
       counts,
-      runMeanMs: pool.windowFigures?.().runMs.mean ?? stats.runMs.p50,
-      windowMs: (pool as { windowMs?: number }).windowMs ?? 60_000,
+      runMeanMs: facts.runMeanMs,
+      windowMs: facts.windowMs,
       arrivals: e.arrivals,
       // How long the task a worker of this pool would take next has waited (0 when none).
       oldestWaitMs: oldestRunnableAtMs === null ? 0 : Math.max(0, nowMs - oldestRunnableAtMs),

@@ -50,9 +50,17 @@ export interface RetryConfig {
   jitter: number;
 }
 
+/** Worker kinds (contract names of `pools[i].kind`); see src/pools/driver.ts. */
+export const WORKER_KINDS = ['inline', 'thread', 'command', 'process', 'remote'] as const;
+export type WorkerKind = (typeof WORKER_KINDS)[number];
+
 export interface PoolConfig {
   name: string;
   types: string[];
+  /** What a worker is: inline (default), thread, command, process, remote. */
+  kind: WorkerKind;
+  /** thread kind: the handler module (default export: { type: handler }, as --handlers takes). */
+  module?: string;
   /** Undefined: the policy's own bounds. */
   minWorkers?: number;
   maxWorkers?: number;
@@ -127,6 +135,8 @@ export const OPTIONS: readonly OptionSpec[] = [
 export const POOL_OPTIONS: readonly OptionSpec[] = [
   { path: 'name', kind: 'string', unit: '', doc: 'Pool name (defaults to its first type).' },
   { path: 'types', kind: 'list', unit: '', doc: 'Task types (capabilities) the pool serves; one handler per type.' },
+  { path: 'kind', kind: 'enum', unit: '', default: 'inline', values: WORKER_KINDS, doc: 'What a worker is: `inline` (async handlers in the server process), `thread` (worker_threads running `module`, for CPU-bound work), `command`, `process`, `remote` (see docs/pools.md).', env: ['TIDEPOOL_WORKER_KIND'] },
+  { path: 'module', kind: 'string', unit: 'path', doc: 'thread kind: the handler module each worker thread loads (its default export maps types to handlers, as `--handlers` takes); relative paths are read from the working directory.' },
   { path: 'minWorkers', kind: 'int', unit: 'workers', min: 0, max: 100_000, doc: "Fewest workers; unset: the policy's own minimum.", env: ['MIN_WORKERS', 'AUTOSCALE_MIN_WORKERS'], flag: '--min' },
   { path: 'maxWorkers', kind: 'int', unit: 'workers', min: 1, max: 100_000, doc: "Most workers (>= minWorkers); unset: the policy's own maximum.", env: ['MAX_WORKERS', 'AUTOSCALE_MAX_WORKERS'], flag: '--max' },
   { path: 'policy', kind: 'string', unit: '', default: 'queue-latency', doc: 'Scaling policy by name (threshold, queue-latency, ratio, percent, hpa, keda, kpa, target-tracking, queue-time, adaptive, fixed:N).', env: ['TIDEPOOL_POLICY'], flag: '--policy' },
@@ -325,6 +335,11 @@ export function crossFieldProblems(config: TidepoolConfig): ConfigProblem[] {
       problems.push({ path: `${prefix}.maxWorkers`, got: p.maxWorkers, expected: `an integer >= minWorkers (${p.minWorkers})` });
   };
   check('poolDefaults', config.poolDefaults);
+  config.pools.forEach((p, i) => {
+    const kind = p.kind ?? config.poolDefaults.kind;
+    if (kind === 'thread' && !(p.module ?? config.poolDefaults.module))
+      problems.push({ path: `pools[${i}].module`, got: p.module, expected: 'the path of a handler module (the thread kind runs it in each worker thread)' });
+  });
   config.pools.forEach((p, i) => check(`pools[${i}]`, { ...config.poolDefaults, ...p }));
   const names = new Map<string, number>();
   config.pools.forEach((p, i) => {

@@ -15,6 +15,7 @@ export type ErrorCode =
   | 'WorkerNotFound'
   | 'StoreUnavailable'
   | 'Timeout'
+  | 'WorkerCrashed'
   | 'ShuttingDown';
 
 export class TidepoolError extends Error {
@@ -107,6 +108,7 @@ export const HTTP_STATUS_BY_CODE: Record<ErrorCode, number> = {
   StoreUnavailable: 503,
   ShuttingDown: 503,
   Timeout: 504,
+  WorkerCrashed: 502,
 };
 
 export function isTidepoolError(err: unknown): err is TidepoolError {

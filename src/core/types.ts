@@ -87,6 +87,11 @@ export interface ClaimedTask extends Task {
 
 export interface ClaimRequest {
   workerId: string;
+  /**
+   * One id per task for a batch claim by several workers: the i-th task claimed is recorded
+   * as run by workerIds[i] (the rest, if the list is short, by workerId).
+   */
+  workerIds?: readonly string[];
   /** Task types (capabilities) the claimer serves. */
   types: readonly string[];
   /** How many tasks at most. */
@@ -163,6 +168,10 @@ export interface WorkerInfo {
   idleSinceMs: number | null;
   taskId: string | null;
   tasksDone: number;
+  /** Measured start-up of this worker (spawn to ready), ms; null while it has not started. */
+  startupMs?: number | null;
+  /** A respawn waiting out its backoff: when it spawns (epoch ms); null otherwise. */
+  respawnAtMs?: number | null;
 }
 
 export const POOL_STATUSES = ['active', 'scaling_up', 'scaling_down'] as const;
@@ -209,4 +218,20 @@ export interface PoolStats {
   health: Health;
   /** Longest time an idle worker has been idle. */
   maxIdleMs: number;
+  /** The pool's worker kind: inline, thread, command, process or remote. */
+  kind: string;
+  /** Measured worker start-up (spawn to ready), p95 over the window, ms; 0 before any worker started. */
+  startupMs: number;
+  /** Workers that ended on their own (exit, thread error, lost connection) since start. */
+  crashes: number;
+  /** Workers that could not start since start. */
+  startFailures: number;
+  /** Replacement workers started after a crash, a failed start, a stall or a kill. */
+  respawns: number;
+  /** Workers replaced after maxTasksPerWorker tasks. */
+  recycles: number;
+  /** Delay before the next respawn, ms: grows while workers die before (or soon after) ready, 0 after a completed task. */
+  respawnBackoffMs: number;
+  /** One sentence per reason the pool is not healthy, with its numbers (empty when healthy). */
+  healthReasons: string[];
 }

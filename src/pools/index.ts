@@ -1,6 +1,10 @@
 // The pools room's door.
 export type * from './types.ts';
-export { InProcessPool, type InProcessPoolOptions, type PoolEvent } from './inproc/pool.ts';
-export { assessHealth, worstHealth, HEALTH_THRESHOLDS, type HealthInput, type HealthReport } from './inproc/health.ts';
-export { nearestRank, type WindowFigures } from './inproc/window.ts';
+export type * from './driver.ts';
+export { WorkerPool, RESPAWN_DEFAULTS, type WorkerPoolOptions, type PoolEvent, type TaskLogLine } from './pool.ts';
+export { InProcessPool, type InProcessPoolOptions } from './inproc-pool.ts';
+export { InlineDriver, type InlineDriverOptions } from './drivers/inline.ts';
+export { MAX_LOG_LINE_CHARS, capLogLine } from './drivers/log-text.ts';
+export { assessHealth, worstHealth, HEALTH_THRESHOLDS, type HealthInput, type HealthReport } from './health.ts';
+export { nearestRank, type WindowFigures } from './window.ts';
 export { RemotePool, type RemotePoolOptions, type RunnerInfo, type RegisterInput } from './remote/remote-pool.ts';

@@ -12,14 +12,30 @@ export interface TaskContext {
   workerId: string;
   /** Reports progress: resets the stall clock (a task quiet for stallTimeoutMs counts as a stall). */
   progress(): void;
+  /** Adds a line to the task's log for this attempt (arguments formatted as console.log does). */
+  log(...args: unknown[]): void;
 }
 
 /** `async (payload, ctx) => result`; the result is stored as JSON (undefined becomes null). */
 export type Handler = (payload: any, ctx: TaskContext) => unknown;
 export type HandlerMap = Record<string, Handler>;
 
+/** What the autoscaler's observation needs from a pool beyond stats(). */
+export interface PoolFacts {
+  /** Mean run time over the window, ms (PoolStats has percentiles only). */
+  runMeanMs: number;
+  /** The window stats are drawn over, ms. */
+  windowMs: number;
+  /** Measured worker start-up (spawn to ready), p95 over the window, ms (0 before any). */
+  startupMs: number;
+  /** Start-ups the figure is drawn from (0: none measured yet). */
+  startupSamples: number;
+}
+
 export interface Pool {
   readonly name: string;
+  /** The worker kind (inline, thread, command, process, remote). */
+  readonly kind: string;
   readonly types: readonly string[];
   readonly minWorkers: number;
   readonly maxWorkers: number;
@@ -33,4 +49,8 @@ export interface Pool {
   setBounds(minWorkers: number, maxWorkers: number): void;
   /** The count the pool is heading to (last scaleTo). */
   readonly target: number;
+  /** Facts for the autoscaler's observation (run mean, window, measured start-up). */
+  facts(): PoolFacts;
+  /** Shares a queue depth an observer already read from the store (stats().queueDepth shows it). */
+  noteQueueDepth(depth: number): void;
 }

@@ -6,14 +6,12 @@
 //   unhealthy  success rate < 50%, or > 2 stalled workers
 // Only task outcomes count: requests the API refused (4xx) never make it unhealthy.
 import type { Health, PoolStats } from '../core/index.ts';
-import { assessHealth, worstHealth } from '../pools/index.ts';
+import { worstHealth } from '../pools/index.ts';
 
 export interface HealthReport {
   status: Health;
   reasons: string[];
 }
-
-const RANK: Record<Health, number> = { healthy: 0, degraded: 1, unhealthy: 2 };
 
 export function worst(a: Health, b: Health): Health {
   return worstHealth([a, b]);
@@ -22,10 +20,8 @@ export function worst(a: Health, b: Health): Health {
 export function poolHealth(stats: PoolStats): HealthReport {
   const status = stats.health;
   if (status === 'healthy') return { status, reasons: [] };
-  const byRate = assessHealth({ successRate: stats.successRate, stalledWorkers: 0 });
-  const reasons = byRate.reasons.map((r) => `pool ${stats.name}: ${r} (recent window)`);
-  // A verdict worse than the success rate alone comes from stalled workers.
-  if (RANK[status] > RANK[byRate.health]) reasons.push(`pool ${stats.name}: stalled workers in the recent window (${stats.stalls} stalls since start)`);
+  // The pool says why itself (success rate, stalls, workers dying: src/pools/health.ts).
+  const reasons = stats.healthReasons.map((r) => `pool ${stats.name}: ${r} (recent window)`);
   return { status, reasons };
 }
 

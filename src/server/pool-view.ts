@@ -5,6 +5,10 @@ import type { PoolControl } from './types.ts';
 
 export interface PoolSummary {
   name: string;
+  /** Worker kind (inline, thread, command, process, remote). */
+  kind: string;
+  /** Measured worker start-up, p95 over the window, ms. */
+  startupMs: number;
   status: PoolStatus;
   /** Workers that exist: starting + idle + busy + draining. */
   current: number;
@@ -22,6 +26,12 @@ export interface PoolSummary {
   failed: number;
   throughputPerMin: number;
   health: Health;
+  crashes: number;
+  startFailures: number;
+  respawns: number;
+  recycles: number;
+  stalls: number;
+  respawnBackoffMs: number;
 }
 
 export function summarizePool(p: PoolControl): PoolSummary {
@@ -29,6 +39,8 @@ export function summarizePool(p: PoolControl): PoolSummary {
   const policy = p.policy();
   return {
     name: s.name,
+    kind: s.kind,
+    startupMs: s.startupMs,
     status: s.status,
     current: s.starting + s.idle + s.busy + s.draining,
     target: s.target,
@@ -45,5 +57,11 @@ export function summarizePool(p: PoolControl): PoolSummary {
     failed: s.failed,
     throughputPerMin: s.throughputPerMin,
     health: s.health,
+    crashes: s.crashes,
+    startFailures: s.startFailures,
+    respawns: s.respawns,
+    recycles: s.recycles,
+    stalls: s.stalls,
+    respawnBackoffMs: s.respawnBackoffMs,
   };
 }

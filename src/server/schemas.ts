@@ -157,6 +157,8 @@ const WorkerSchema = z.object({
   lastHeartbeatMs: z.number(),
   taskId: z.string().nullable(),
   tasksDone: z.number(),
+  startupMs: z.number().nullable().describe('Measured start-up of this worker (spawn to ready), ms; null while starting.'),
+  respawnAtMs: z.number().nullable().describe('A respawn waiting out its backoff: when it spawns (epoch ms); null otherwise.'),
 });
 
 const PercentilesSchema = z.object({ p50: z.number(), p95: z.number(), p99: z.number(), count: z.number() });
@@ -165,6 +167,8 @@ export const PoolSchema = z
   .object({
     name: z.string(),
     types: z.array(z.string()),
+    kind: z.string().describe('Worker kind: inline, thread, command, process or remote.'),
+    startupMs: z.number().describe('Measured worker start-up (spawn to ready), p95 over the window, ms; 0 before any worker started.'),
     status: z.enum(POOL_STATUSES),
     current: z.number().describe('Workers now (starting + idle + busy + draining).'),
     target: z.number().describe('Desired workers (also the gauge tidepool_pool_desired_workers).'),
@@ -185,6 +189,12 @@ export const PoolSchema = z
     throughputPerMin: z.number(),
     successRate: z.number(),
     health: z.enum(['healthy', 'degraded', 'unhealthy']),
+    crashes: z.number().describe('Workers that ended on their own since start.'),
+    startFailures: z.number().describe('Workers that could not start since start.'),
+    respawns: z.number().describe('Replacement workers started after a crash, failed start, stall or kill.'),
+    recycles: z.number().describe('Workers replaced after maxTasksPerWorker tasks.'),
+    stalls: z.number(),
+    respawnBackoffMs: z.number().describe('Delay before the next respawn, ms (grows while workers die before or soon after ready).'),
     workers: z.array(WorkerSchema),
   })
   .meta({ id: 'Pool' });

@@ -44,6 +44,17 @@ test('several idle workers are filled by one batch of submits and every task run
   await pool.close(0);
 });
 
+test('every task of a batch claim records the worker that really runs it', async () => {
+  const ran = new Map<string, string>();
+  const { store, pool } = await setup({ initialWorkers: 3, handlers: { t: async (_p: unknown, ctx: TaskContext) => { ran.set(ctx.id, ctx.workerId); } } });
+  const results = await store.submitBatch(Array.from({ length: 9 }, () => ({ type: 't' })));
+  await settle();
+  assert.equal(ran.size, 9);
+  for (const r of results) assert.equal((await store.get(r.task.id))!.workerId, ran.get(r.task.id));
+  assert.equal(new Set(ran.values()).size, 3, 'spread over the three workers');
+  await pool.close(0);
+});
+
 test('scaleTo adds workers at once and a pool refuses a count outside its bounds', async () => {
   const { pool } = await setup({ minWorkers: 1, maxWorkers: 5, handlers: { t: async () => null } });
   pool.scaleTo(4);

@@ -72,6 +72,7 @@ function stats(fields: Partial<PoolStats>): PoolStats {
   return {
     name: 'p', types: ['t'], status: 'active', total: 1, starting: 0, idle: 1, busy: 0, draining: 0, failedWorkers: 0, target: 1, minWorkers: 1, maxWorkers: 2,
     utilization: 0, queueDepth: 0, completed: 0, failed: 0, failedAttempts: 0, stalls: 0, waitMs: p, runMs: p, throughputPerMin: 0, successRate: 1, health: 'healthy', maxIdleMs: 0,
+    kind: 'inline', startupMs: 0, crashes: 0, startFailures: 0, respawns: 0, recycles: 0, respawnBackoffMs: 0, healthReasons: [],
     ...fields,
   };
 }
@@ -81,19 +82,19 @@ test("/health takes each pool's own verdict (seed 003's table), the worst pool w
     { name: 'all healthy', pools: [stats({ name: 'a' }), stats({ name: 'b' })], status: 'healthy', reasons: [] },
     {
       name: 'a low success rate',
-      pools: [stats({ name: 'a' }), stats({ name: 'llm', health: 'unhealthy', successRate: 0.45 })],
+      pools: [stats({ name: 'a' }), stats({ name: 'llm', health: 'unhealthy', successRate: 0.45, healthReasons: ['success rate 45.0% < 50.0%'] })],
       status: 'unhealthy',
       reasons: ['pool llm: success rate 45.0% < 50.0% (recent window)'],
     },
     {
       name: 'stalls with a good success rate',
-      pools: [stats({ name: 'cpu', health: 'degraded', successRate: 0.95, stalls: 1 })],
+      pools: [stats({ name: 'cpu', health: 'degraded', successRate: 0.95, stalls: 1, healthReasons: ['1 stalled worker'] })],
       status: 'degraded',
-      reasons: ['pool cpu: stalled workers in the recent window (1 stalls since start)'],
+      reasons: ['pool cpu: 1 stalled worker (recent window)'],
     },
     {
       name: 'the worst of a degraded and an unhealthy pool',
-      pools: [stats({ name: 'a', health: 'degraded', successRate: 0.7 }), stats({ name: 'b', health: 'unhealthy', successRate: 0.2 })],
+      pools: [stats({ name: 'a', health: 'degraded', successRate: 0.7, healthReasons: ['success rate 70.0% < 80.0%'] }), stats({ name: 'b', health: 'unhealthy', successRate: 0.2, healthReasons: ['success rate 20.0% < 50.0%'] })],
       status: 'unhealthy',
       reasons: ['pool a: success rate 70.0% < 80.0% (recent window)', 'pool b: success rate 20.0% < 50.0% (recent window)'],
     },

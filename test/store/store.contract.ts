@@ -79,6 +79,14 @@ export function runStoreContract(adapter: StoreAdapter, unavailable: string | fa
     assert.equal(await store.get('no-such-task'), null);
   }, { retry: { maxAttempts: 3 } });
 
+  it('a batch claim for several workers records the worker each task really went to', async ({ store }) => {
+    await store.submitBatch([{ type: 'email' }, { type: 'email' }, { type: 'email' }]);
+    const claimed = await store.claim(claimReq({ workerId: 'p/1', workerIds: ['p/1', 'p/2'], limit: 3 }));
+    assert.equal(claimed.length, 3);
+    assert.deepEqual(claimed.map((t) => t.workerId), ['p/1', 'p/2', 'p/1'], 'the list first, then workerId for the rest');
+    for (const t of claimed) assert.equal((await store.get(t.id))!.workerId, t.workerId, 'as stored');
+  });
+
   it('a submit with a bad field is refused with a message naming the field, the value and the range', async ({ store }) => {
     await rejectsWith(store.submit({ type: '' }), Error, /^type: got ""; expected a non-empty string/);
     await rejectsWith(store.submit({ type: 'x', priority: 1.5 }), Error, /^priority: got 1\.5; expected an integer/);

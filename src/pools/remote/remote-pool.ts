@@ -13,9 +13,9 @@ import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import { InvalidInputError, type Clock, type PoolStats, type PoolStatus, type TimerHandle, type WorkerInfo, type WorkerStatus } from '../../core/index.ts';
 import type { Store } from '../../store/index.ts';
-import type { Pool } from '../types.ts';
-import { assessHealth } from '../inproc/health.ts';
-import { PoolWindow } from '../inproc/window.ts';
+import type { Pool, PoolFacts } from '../types.ts';
+import { assessHealth } from '../health.ts';
+import { PoolWindow } from '../window.ts';
 
 export interface RemotePoolOptions {
   name: string;
@@ -207,7 +207,7 @@ export class RemotePool extends EventEmitter implements Pool {
     for (const w of this.workers()) if (w.status !== 'starting') c[w.status]++;
     const ready = c.idle + c.busy + c.draining;
     const f = this.window.figures(nowMs);
-    const { health } = assessHealth({ successRate: f.successRate, stalledWorkers: f.recentStalls });
+    const { health, reasons } = assessHealth({ successRate: f.successRate, stalledWorkers: f.recentStalls });
     const total = c.idle + c.busy + c.draining;
     const status: PoolStatus = this.targetCount > total ? 'scaling_up' : c.draining > 0 || this.targetCount < total ? 'scaling_down' : 'active';
     return {
@@ -235,7 +235,21 @@ export class RemotePool extends EventEmitter implements Pool {
       successRate: f.successRate,
       health,
       maxIdleMs: 0,
+      kind: this.kind,
+      // Remote workers start themselves: nothing measured here.
+      startupMs: 0,
+      crashes: 0,
+      startFailures: 0,
+      respawns: 0,
+      recycles: 0,
+      respawnBackoffMs: 0,
+      healthReasons: reasons,
     };
+  }
+
+  facts(): PoolFacts {
+    const f = this.window.figures(this.clock.now());
+    return { runMeanMs: f.runMs.mean, windowMs: this.window.windowMs, startupMs: 0, startupSamples: 0 };
   }
 
   windowFigures() {

@@ -28,6 +28,8 @@ export function describePool(p: PoolControl) {
       lastHeartbeatMs: w.lastHeartbeatMs,
       taskId: w.taskId,
       tasksDone: w.tasksDone,
+      startupMs: w.startupMs ?? null,
+      respawnAtMs: w.respawnAtMs ?? null,
     })),
   };
 }

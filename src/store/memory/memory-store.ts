@@ -495,13 +495,13 @@ export class MemoryStore implements Store {
       }
     }
     const picked = pickFair(sources, new Map(this.runningByTenant), (tenant) => tenantLimitOf(this.options, tenant), req.limit);
-    return picked.map(({ rec }) => {
+    return picked.map(({ rec }, i) => {
       this.setStatus(rec, 'running', nowMs);
       const t = rec.task;
       rec.leaseToken = newToken();
       t.attempts++;
       t.startedAtMs = nowMs;
-      t.workerId = req.workerId;
+      t.workerId = req.workerIds?.[i] ?? req.workerId;
       t.leaseExpiresAtMs = nowMs + req.leaseMs;
       return { ...copy(t), leaseToken: rec.leaseToken };
     });

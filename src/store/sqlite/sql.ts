@@ -197,6 +197,7 @@ export class Statements {
   private readonly claimTopByLimit = new Map<number, StatementSync>();
   private readonly db: DatabaseSync;
   readonly claimSeqs: StatementSync;
+  readonly setWorker: StatementSync;
 
   readonly heartbeat: StatementSync;
   readonly succeed: StatementSync;
@@ -245,6 +246,8 @@ export class Statements {
     this.runningByTenant = p(CLAIM_SQL.runningByTenant);
     this.headOfTenant = p(CLAIM_SQL.headOfTenant);
     this.claimSeqs = p(CLAIM_SQL.claimSeqs);
+    // A batch claim for several workers records each task's own worker (ClaimRequest.workerIds).
+    this.setWorker = p('UPDATE tasks NOT INDEXED SET worker_id = ?1 WHERE seq = ?2');
     this.expired = p(`SELECT ${TASK_COLUMNS} FROM tasks INDEXED BY tasks_running WHERE status = 'running' AND lease_expires_at_ms <= ?`);
 
     this.heartbeat = p(`UPDATE tasks SET lease_expires_at_ms = :expires, updated_at_ms = :now

@@ -250,6 +250,14 @@ export class SqliteStore implements Store {
       rows = s.claimSeqs.all(nowMs, req.workerId, expiresMs, JSON.stringify(picked.map((c) => c.seq))) as unknown as TaskRow[];
       rows.sort((a, b) => order.get(a.seq)! - order.get(b.seq)!);
     }
+    const ids = req.workerIds;
+    if (ids)
+      rows.forEach((row, i) => {
+        const id = ids[i];
+        if (id === undefined || id === row.worker_id) return;
+        s.setWorker.run(id, row.seq);
+        row.worker_id = id;
+      });
     for (const row of rows) tx.counts.move(row.type, row.claimed_from ?? 'queued', 'running');
     return rows.map(toClaimed);
   }

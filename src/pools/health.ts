@@ -7,13 +7,24 @@
 //
 // The worse of the two columns wins. Before any attempt has ended the success rate is
 // taken as 100%, so a fresh pool is healthy.
-import type { Health } from '../../core/index.ts';
+//
+// Worker deaths (issue 9): a worker that crashed in the window and was respawned makes the
+// pool degraded at worst; workers that died before they were ready, or within
+// earlyExitMs of it, `unhealthyEarlyExits` times in a row (no completed task between
+// them) make it unhealthy, with the reason shown.
+import type { Health } from '../core/index.ts';
 
 export interface HealthInput {
   /** Successful attempts / ended attempts in the window (1 when none ended). */
   successRate: number;
   /** Workers that stalled within the window. */
   stalledWorkers: number;
+  /** Workers that crashed within the window (respawned). */
+  recentCrashes?: number;
+  /** Workers in a row that died before or soon after ready, with no completed task since. */
+  earlyExitsInARow?: number;
+  /** The last early exit's reason, for the sentence. */
+  lastExitReason?: string;
 }
 
 export interface HealthReport {
@@ -31,6 +42,8 @@ export const HEALTH_THRESHOLDS = {
   unhealthySuccessRate: 0.5,
   /** Stalled workers above which the stall column is unhealthy (1..this is degraded). */
   maxDegradedStalls: 2,
+  /** Workers in a row dying before or soon after ready at which the pool is unhealthy. */
+  unhealthyEarlyExits: 3,
 } as const;
 
 export function assessHealth(input: HealthInput): HealthReport {
@@ -53,7 +66,18 @@ export function assessHealth(input: HealthInput): HealthReport {
     byStalls = 'degraded';
     reasons.push(`${input.stalledWorkers} stalled worker${input.stalledWorkers === 1 ? '' : 's'}`);
   }
-  const health = RANK[byRate] >= RANK[byStalls] ? byRate : byStalls;
+  let byDeaths: Health = 'healthy';
+  const early = input.earlyExitsInARow ?? 0;
+  const last = input.lastExitReason ? ` (last: ${input.lastExitReason})` : '';
+  if (early >= t.unhealthyEarlyExits) {
+    byDeaths = 'unhealthy';
+    reasons.push(`${early} workers in a row died before or soon after they were ready${last}`);
+  } else if ((input.recentCrashes ?? 0) > 0 || early > 0) {
+    byDeaths = 'degraded';
+    const n = input.recentCrashes ?? 0;
+    reasons.push(n > 0 ? `${n} worker crash${n === 1 ? '' : 'es'} in the recent window (respawned)${last}` : `${early} worker${early === 1 ? '' : 's'} died before or soon after ready${last}`);
+  }
+  const health = [byRate, byStalls, byDeaths].reduce<Health>((w, h) => (RANK[h] > RANK[w] ? h : w), 'healthy');
   return { health, reasons };
 }
 

@@ -1,19 +1,22 @@
-// One attempt of one task on one worker: runs the handler with an AbortSignal, extends the
-// lease every heartbeatMs, and cuts the attempt short on its timeout, a lost lease, a stall
-// (no ctx.progress() for stallTimeoutMs) or a hard shutdown. Recording the outcome in the
-// store is the pool's job; this file only runs the handler and its timers.
+// One attempt of one task on one worker, whatever the worker's kind: hands the task to the
+// worker (WorkerHandle.run) with an AbortSignal, extends the lease every heartbeatMs, and
+// cuts the attempt short on its timeout, a lost lease, a stall (no progress for
+// stallTimeoutMs), the worker's crash or a hard shutdown. Recording the outcome in the
+// store is the pool's job; this file only runs the attempt and its timers.
 //
-// States: running -> ended (the handler settled) | cut (timeout, lease_lost, stalled,
-// shutdown: the signal aborts, and whatever the handler returns later is ignored).
-import { LeaseLostError, TidepoolError, type ClaimedTask, type Clock, type Json, type TimerHandle } from '../../core/index.ts';
-import type { Store } from '../../store/index.ts';
-import type { Handler, TaskContext } from '../types.ts';
+// States: running -> ended (the worker answered: ok, error, crashed) | cut (timeout,
+// lease_lost, stalled, crashed, shutdown: the signal aborts, and whatever the worker
+// answers later is ignored).
+import { LeaseLostError, TidepoolError, type ClaimedTask, type Clock, type Json, type TimerHandle } from '../core/index.ts';
+import type { Store } from '../store/index.ts';
+import type { LogStream, WorkerHandle, WorkerJob } from './driver.ts';
 
-export type CutKind = 'timeout' | 'lease_lost' | 'stalled' | 'shutdown';
+export type CutKind = 'timeout' | 'lease_lost' | 'stalled' | 'crashed' | 'shutdown';
 
 export type AttemptOutcome =
   | { kind: 'ok'; value: Json }
   | { kind: 'error'; error: unknown }
+  | { kind: 'crashed'; error: Error }
   | { kind: 'cut'; cut: CutKind; error: TidepoolError };
 
 export interface AttemptHooks {
@@ -28,6 +31,8 @@ export interface AttemptHooks {
   onStall(quietMs: number): void;
   /** A store error other than LeaseLost (counted and emitted by the pool). */
   onError(err: unknown, doing: string): void;
+  /** A line of the task's log for this attempt. */
+  onLog(stream: LogStream, text: string): void;
 }
 
 export class Attempt {
@@ -54,26 +59,26 @@ export class Attempt {
     return this.cutInfo !== null;
   }
 
-  /** Runs the handler until it settles or the attempt is cut short. */
-  async run(handler: Handler, workerId: string): Promise<AttemptOutcome> {
+  /** Runs the task on the worker until it answers or the attempt is cut short. */
+  async run(worker: WorkerHandle, workerId: string): Promise<AttemptOutcome> {
     const task = this.task;
-    const ctx: TaskContext = {
-      id: task.id,
-      attempt: task.attempts,
-      signal: this.controller.signal,
-      type: task.type,
-      tenant: task.tenant,
+    const job: WorkerJob = {
+      task,
       workerId,
+      signal: this.controller.signal,
       progress: () => {
-        this.lastProgressMs = this.hooks.clock.now();
+        if (!this.isOver) this.lastProgressMs = this.hooks.clock.now();
+      },
+      log: (stream, text) => {
+        if (!this.isOver && !this.cutInfo) this.hooks.onLog(stream, text);
       },
     };
     this.arm();
     try {
       const settled = Promise.resolve()
-        .then(() => handler(task.payload, ctx))
+        .then(() => worker.run(job))
         .then(
-          (value): AttemptOutcome => ({ kind: 'ok', value: (value ?? null) as Json }),
+          (outcome): AttemptOutcome => outcome,
           (error): AttemptOutcome => ({ kind: 'error', error }),
         );
       const outcome = await Promise.race([settled, this.whenCut.then((): AttemptOutcome => this.cutOutcome())]);

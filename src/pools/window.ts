@@ -1,8 +1,8 @@
-// Sliding-window figures for a pool: wait and run percentiles, throughput, success rate
-// and recent stalls. Samples older than windowMs are dropped; percentiles are drawn
+// Sliding-window figures for a pool: wait, run and worker start-up percentiles,
+// throughput, success rate, recent stalls and crashes. Samples older than windowMs are dropped; percentiles are drawn
 // from at most `maxSamples` of the most recent ones so a stats() call stays cheap at
 // 10,000 tasks/s.
-import type { Percentiles } from '../../core/index.ts';
+import type { Percentiles } from '../core/index.ts';
 
 interface Sample {
   atMs: number;
@@ -70,6 +70,10 @@ export interface WindowFigures {
   ended: number;
   /** Stalls detected in the window. */
   recentStalls: number;
+  /** Workers that crashed (ended on their own) in the window. */
+  recentCrashes: number;
+  /** Measured worker start-ups (spawn to ready) of workers that became ready in the window. */
+  startupMs: Percentiles;
 }
 
 export class PoolWindow {
@@ -79,6 +83,10 @@ export class PoolWindow {
   private readonly successes = new CountWindow();
   private readonly failures = new CountWindow();
   private readonly stalls = new CountWindow();
+  private readonly crashes = new CountWindow();
+  private readonly startups: SampleWindow;
+  /** The last start-up measured, kept past the window so a pool that has not started a worker lately still knows it. */
+  private lastStartupMs: number | null = null;
   private readonly startedAtMs: number;
 
   constructor(windowMs: number, startedAtMs: number, maxSamples = 2048) {
@@ -86,6 +94,16 @@ export class PoolWindow {
     this.startedAtMs = startedAtMs;
     this.waits = new SampleWindow(maxSamples);
     this.runs = new SampleWindow(maxSamples);
+    this.startups = new SampleWindow(maxSamples);
+  }
+
+  recordStartup(atMs: number, startupMs: number): void {
+    this.startups.add(atMs, Math.max(0, startupMs));
+    this.lastStartupMs = Math.max(0, startupMs);
+  }
+
+  recordCrash(atMs: number): void {
+    this.crashes.add(atMs);
   }
 
   recordStart(atMs: number, waitMs: number): void {
@@ -105,6 +123,9 @@ export class PoolWindow {
     const sinceMs = nowMs - this.windowMs;
     const waits = this.waits.values(sinceMs).sort((a, b) => a - b);
     const runs = this.runs.values(sinceMs).sort((a, b) => a - b);
+    const startups = this.startups.values(sinceMs).sort((a, b) => a - b);
+    // No worker became ready within the window: the last one measured still stands.
+    if (startups.length === 0 && this.lastStartupMs !== null) startups.push(this.lastStartupMs);
     const ok = this.successes.sum(sinceMs);
     const bad = this.failures.sum(sinceMs);
     const ended = ok + bad;
@@ -123,6 +144,8 @@ export class PoolWindow {
       successRate: ended === 0 ? 1 : ok / ended,
       ended,
       recentStalls: this.stalls.sum(sinceMs),
+      recentCrashes: this.crashes.sum(sinceMs),
+      startupMs: { p50: nearestRank(startups, 0.5), p95: nearestRank(startups, 0.95), p99: nearestRank(startups, 0.99), count: startups.length },
     };
   }
 }
