@@ -28,7 +28,8 @@ Replays tasks in virtual time against a scaling policy and reports waits and cos
   --trace FILE        trace CSV: arrival_ms,service_ms[,tenant,priority,type]
   --scenario NAME     generated workload: ${SCENARIOS.join(', ')}
   --seed N            generator seed (default 1)
-  --policy NAME       policy from the registry (adaptive, hpa, keda, threshold, ..., fixed:N)
+  --policy NAME       policy from the registry (adaptive, hpa, keda, kpa, ..., fixed:N), or
+                      clairvoyant: the offline floor that plans with the whole trace
   --preset NAME       a preset of that policy
   --slo-ms MS         p95 wait target; sloAttainment counts waits <= it (default 2000)
   --startup-ms MS     time a new worker takes to become ready (default 1000)
@@ -126,6 +127,9 @@ export async function run(argv: string[]): Promise<number> {
   const maxWorkers = v.max === undefined ? undefined : intFlag('--max', v.max, 0, 1);
   if (!v.compare && v.policy === undefined) {
     throw new InvalidInputError('--policy: missing; expected a policy name (e.g. adaptive, hpa, fixed:10) or --compare');
+  }
+  if (v.policy === 'clairvoyant' && (v.preset !== undefined || v.min !== undefined || v.max !== undefined)) {
+    throw new InvalidInputError('--policy clairvoyant: got --preset/--min/--max; the offline floor has no presets or bounds (it plans every worker from the whole trace)');
   }
   const { workload, name } = loadWorkload(v);
   const settings = { sloMs, startupMs, intervalMs, minWorkers, maxWorkers };

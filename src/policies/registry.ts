@@ -77,6 +77,11 @@ export function resolvePolicy(input: ResolveInput): ResolvedPolicy {
   const fixed = parseFixed(input.name);
   if (fixed && 'problem' in fixed) throw new ConfigInvalidError([fixed.problem]);
   const definition: AnyPolicy | undefined = fixed ? fixedPolicy(fixed.workers) : getPolicy(input.name);
+  if (!definition && input.name === 'clairvoyant') {
+    throw new ConfigInvalidError([
+      `${input.path ? `${input.path}: ` : ''}policy "clairvoyant" is the simulator's offline floor: it needs the whole trace in advance, so a live pool cannot run it; use it with \`tidepool simulate --policy clairvoyant\` or see it in \`--compare\`; known policies: ${knownPolicyNames().join(', ')}`,
+    ]);
+  }
   if (!definition) {
     throw new ConfigInvalidError([
       `policy ${JSON.stringify(input.name)} is unknown; known policies: ${knownPolicyNames().join(', ')}`,

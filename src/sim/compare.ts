@@ -1,6 +1,7 @@
-// Runs every policy on the same workload, plus the smallest fixed pool meeting the SLO
-// (found by search: a hindsight-sized pool), and formats the comparison table.
+// Runs every policy on the same workload, plus the clairvoyant floor and the smallest fixed
+// pool meeting the SLO (found by search: a hindsight-sized pool), and formats the comparison table.
 import { listPolicies } from '../policies/index.ts';
+import { CLAIRVOYANT, clairvoyant } from './clairvoyant.ts';
 import { simulate, type SimRun } from './engine.ts';
 import { figuresOf, type SimFigures } from './result.ts';
 import type { Workload } from './trace.ts';
@@ -25,7 +26,8 @@ export interface CompareRow {
 /** Runs one policy; returns the run and its figures. Throws what the engine throws. */
 export function runPolicy(w: Workload, choice: PolicyChoice): { run: SimRun; figures: SimFigures } {
   const opts = { startupMs: choice.startupMs, intervalMs: choice.intervalMs };
-  const run = simulate(w, policyForSim(choice), opts);
+  // The offline floor is no registry policy: it plans with the whole trace.
+  const run = choice.name === CLAIRVOYANT ? clairvoyant(w, { sloMs: choice.sloMs, startupMs: choice.startupMs }) : simulate(w, policyForSim(choice), opts);
   return { run, figures: figuresOf(w, run, { sloMs: choice.sloMs, ...opts }) };
 }
 
@@ -75,8 +77,13 @@ export function compareAll(w: Workload, s: RunSettings, keepRuns: string[] = [])
       rows.push({ policy: name, figures: null, error: (err as Error).message, run: null });
     }
   }
+  const floor = runPolicy(w, { name: CLAIRVOYANT, ...s });
+  rows.push({ policy: CLAIRVOYANT, figures: floor.figures, error: null, run: keepRuns.includes(CLAIRVOYANT) ? floor.run : null });
   const fixed = smallestFixedPool(w, s);
   rows.push({ policy: `fixed:${fixed.workers}`, figures: fixed.figures, error: null, run: null });
+  // Every cost as a multiple of the clairvoyant floor's.
+  const floorMs = floor.figures.workerSeconds;
+  for (const r of rows) if (r.figures) r.figures.clairvoyantMultiple = floorMs > 0 ? r.figures.workerSeconds / floorMs : 0;
   return rows;
 }
 
@@ -86,12 +93,12 @@ function pad(s: string, n: number): string {
 
 /** A plain-text table, one policy per row. */
 export function formatCompareTable(rows: CompareRow[], sloMs: number): string {
-  const head = ['policy', 'sloAttainment', 'p95WaitMs', 'costRatio', 'workerSeconds', 'maxWorkers', 'scaleActions', 'meets SLO'];
+  const head = ['policy', 'sloAttainment', 'p95WaitMs', 'costRatio', 'x clairvoyant', 'workerSeconds', 'maxWorkers', 'scaleActions', 'meets SLO'];
   const lines = [head];
   for (const r of rows) {
     const f = r.figures;
     if (!f) {
-      lines.push([r.policy, 'error', '', '', '', '', '', r.error ?? '']);
+      lines.push([r.policy, 'error', '', '', '', '', '', '', r.error ?? '']);
       continue;
     }
     lines.push([
@@ -99,6 +106,7 @@ export function formatCompareTable(rows: CompareRow[], sloMs: number): string {
       f.sloAttainment.toFixed(4),
       String(Math.round(f.p95WaitMs)),
       f.costRatio.toFixed(3),
+      f.clairvoyantMultiple === undefined ? '' : f.clairvoyantMultiple.toFixed(3),
       f.workerSeconds.toFixed(0),
       String(f.maxWorkers),
       String(f.scaleActions),
@@ -108,5 +116,5 @@ export function formatCompareTable(rows: CompareRow[], sloMs: number): string {
   const widths = head.map((_, i) => Math.max(...lines.map((l) => l[i].length)));
   const out = lines.map((l) => l.map((c, i) => (i === l.length - 1 ? c : pad(c, widths[i]))).join('  ').trimEnd());
   out.splice(1, 0, widths.map((n) => '-'.repeat(n)).join('  '));
-  return `${out.join('\n')}\n(p95 wait target ${sloMs} ms; "meets SLO" = sloAttainment >= 0.95; the last row is the smallest fixed pool that meets it, sized with hindsight)`;
+  return `${out.join('\n')}\n(p95 wait target ${sloMs} ms; "meets SLO" = sloAttainment >= 0.95; the clairvoyant row is the offline floor that knows the whole trace, "x clairvoyant" each cost as a multiple of its; the last row is the smallest fixed pool that meets it, sized with hindsight)`;
 }

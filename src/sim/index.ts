@@ -12,6 +12,8 @@ export type { SimPolicy, SimOptions, SimRun, PoolLog, Timeline } from './engine.
 export { figuresOf, formatEvents, nearestRank } from './result.ts';
 export type { SimFigures } from './result.ts';
 export { policyForSim } from './wiring.ts';
+export { clairvoyant, CLAIRVOYANT } from './clairvoyant.ts';
+export type { ClairvoyantOptions } from './clairvoyant.ts';
 export type { PolicyChoice } from './wiring.ts';
 export { runPolicy, compareAll, smallestFixedPool, onlinePolicyNames, formatCompareTable } from './compare.ts';
 export type { CompareRow, RunSettings } from './compare.ts';

@@ -26,6 +26,8 @@ export interface SimFigures {
   scaleActions: number;
   maxWorkers: number;
   makespanMs: number;
+  /** In --compare only: workerSeconds as a multiple of the clairvoyant floor's on the same run settings. */
+  clairvoyantMultiple?: number;
 }
 
 /** Nearest rank: the value at rank ceil(p x n) of the sorted values. */

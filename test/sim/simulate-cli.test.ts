@@ -23,6 +23,8 @@ const runs = [
   { name: 'adaptive on the spike generator, fast starts', workload: ['--scenario', 'spike', '--seed', '2'], policy: 'adaptive', slo: 2000, startup: 1000 },
   { name: 'fixed:40 on the Azure trace', workload: ['--trace', `${TRACES}/azure_llm2023_conv.csv`], policy: 'fixed:40', slo: 2000, startup: 1000 },
   { name: 'adaptive on the Alibaba trace, slow starts', workload: ['--trace', `${TRACES}/alibaba2017_tasks.csv`], policy: 'adaptive', slo: 5000, startup: 10_000 },
+  { name: 'the clairvoyant floor on the Azure trace', workload: ['--trace', `${TRACES}/azure_llm2023_conv.csv`], policy: 'clairvoyant', slo: 2000, startup: 1000 },
+  { name: 'the clairvoyant floor on the bursty generator, slow starts', workload: ['--scenario', 'bursty', '--seed', '5'], policy: 'clairvoyant', slo: 5000, startup: 10_000 },
 ];
 
 for (const r of runs) {
