@@ -42,6 +42,8 @@ export interface TidepoolOptions {
   durabilitySource?: string;
   /** Receives configuration warnings (default: process.emitWarning). */
   onWarning?: (message: string) => void;
+  /** Wraps the store before anything uses it (`tidepool start` watches every store call for /health). */
+  wrapStore?: (store: Store) => Store;
   /** false: build everything but leave the autoscaler stopped (start it with autoscaler.start()). */
   startAutoscaler?: boolean;
 }
@@ -134,7 +136,7 @@ export async function createTidepool(input: TidepoolConfigInput, handlers: Handl
   const config = completeConfig(input);
   const clock = options.clock ?? systemClock;
   const ownsStore = !options.store;
-  const store =
+  const opened =
     options.store ??
     (await openStore(config.store, {
       clock,
@@ -148,6 +150,7 @@ export async function createTidepool(input: TidepoolConfigInput, handlers: Handl
       settingsSource: options.durabilitySource ?? 'the config key durability',
       onWarning: options.onWarning,
     }));
+  const store = options.wrapStore ? options.wrapStore(opened) : opened;
   const pools = new Map<string, WorkerPool>();
   const scaled: { pool: WorkerPool; policy: PolicyChoice; intervalMs?: number }[] = [];
   try {

@@ -18,7 +18,7 @@ import type { Autoscaler } from '../autoscaler/index.ts';
 import { createTidepool } from '../tidepool.ts';
 import { configFlagOptions, loadConfig } from './config-load.ts';
 import type { LoadedConfig } from './config-load.ts';
-import { TidepoolServer, autoscaledRuntime, isLoopbackHost, loadKeyFile, parseApiKeys } from '../server/index.ts';
+import { ServerFaults, TidepoolServer, autoscaledRuntime, isLoopbackHost, loadKeyFile, parseApiKeys, watchStore } from '../server/index.ts';
 
 /** The server section of the config (rows `server.*` in OPTIONS). */
 export interface ServerSection {
@@ -95,49 +95,56 @@ export async function startTidepool(input: StartInput): Promise<RunningTidepool>
     }
   }
 
+  // Every store call (routes, pools, autoscaler) reports to /health's fault tracking.
+  const faults = new ServerFaults(clock);
   const tidepool = await createTidepool(config, handlers, {
     clock,
     durabilityGiven: input.durabilitySource !== undefined,
     durabilitySource: input.durabilitySource,
     onWarning: (message) => input.log?.(`warning: ${message}`),
+    wrapStore: (store) => watchStore(store, faults),
   });
-  // Tasks a killed server held come back once their lease (leaseMs, 30 s by default) expires.
-  await tidepool.store.reclaimExpired();
-  tidepool.autoscaler.on('error', (err: Error) => input.log?.(`autoscaler: ${err.message}`));
   const pools = [...tidepool.pools.values()];
-
-  const httpServer = await TidepoolServer.create({
-    runtime: autoscaledRuntime({ store: tidepool.store, pools, autoscaler: tidepool.autoscaler }),
-    clock,
-    apiKeys,
-    adminTenants,
-    rateLimit: rateLimitPerSec > 0 ? { ratePerSec: rateLimitPerSec, burst: server.rateLimitBurst || Math.max(1, Math.ceil(rateLimitPerSec)) } : null,
-    bodyLimitBytes: server.bodyLimitBytes,
-    headersTimeoutMs: server.headersTimeoutMs,
-    requestTimeoutMs: server.requestTimeoutMs,
-    idleTimeoutMs: server.idleTimeoutMs,
-    retentionMs: server.retentionMs,
-    streamIntervalMs: server.streamIntervalMs,
-  });
+  let httpServer: TidepoolServer | null = null;
   let url: string;
   try {
+    // Tasks a killed server held come back once their lease (leaseMs, 20 s by default) expires.
+    await tidepool.store.reclaimExpired();
+    tidepool.autoscaler.on('error', (err: Error) => input.log?.(`autoscaler: ${err.message}`));
+    httpServer = await TidepoolServer.create({
+      runtime: autoscaledRuntime({ store: tidepool.store, pools, autoscaler: tidepool.autoscaler }),
+      clock,
+      faults,
+      apiKeys,
+      adminTenants,
+      rateLimit: rateLimitPerSec > 0 ? { ratePerSec: rateLimitPerSec, burst: server.rateLimitBurst || Math.max(1, Math.ceil(rateLimitPerSec)) } : null,
+      bodyLimitBytes: server.bodyLimitBytes,
+      headersTimeoutMs: server.headersTimeoutMs,
+      requestTimeoutMs: server.requestTimeoutMs,
+      idleTimeoutMs: server.idleTimeoutMs,
+      retentionMs: server.retentionMs,
+      streamIntervalMs: server.streamIntervalMs,
+    });
     url = await httpServer.listen({ port: server.port, host: server.host });
   } catch (err) {
-    await httpServer.close();
-    await tidepool.close(0);
+    // A start that fails after the store opened stops everything it started (pools, autoscaler,
+    // HTTP server, store), so the process exits with the error instead of running headless.
+    await httpServer?.close().catch(() => undefined);
+    await tidepool.close(0).catch(() => undefined);
     throw err;
   }
+  const started = httpServer;
   let stopping: Promise<void> | null = null;
   return {
     url,
     store: tidepool.store,
     pools,
     autoscaler: tidepool.autoscaler,
-    server: httpServer,
+    server: started,
     stop(timeoutMs = server.drainTimeoutMs) {
       stopping ??= (async () => {
         // Drain (autoscaler stopped, pools closed within timeoutMs, HTTP closed), then the store.
-        await httpServer.drain(timeoutMs);
+        await started.drain(timeoutMs);
         await tidepool.close(0);
       })();
       return stopping;

@@ -11,6 +11,7 @@ import { answerClientError, errorBody, sendError } from './errors.ts';
 import { useJsonBodyParser } from './json-body.ts';
 import { LiveFeed } from './live-feed.ts';
 import { ServerMetrics } from './metrics.ts';
+import { ServerFaults, watchStore } from './store-watch.ts';
 import { registerDashboardRoutes } from './routes/dashboard.ts';
 import { registerOpsRoutes } from './routes/ops.ts';
 import { registerPoolRoutes } from './routes/pools.ts';
@@ -30,7 +31,12 @@ export interface BuiltApp {
 }
 
 export async function buildApp(options: ServerOptions): Promise<BuiltApp> {
-  const { runtime, clock } = options;
+  const { clock } = options;
+  // Every store call the routes make reports its outcome (a store `tidepool start` already
+  // watches for the pools and the autoscaler is used as is).
+  const faults = options.faults ?? new ServerFaults(clock, options.stallMs !== undefined ? { stallMs: options.stallMs } : {});
+  const runtime: ServerOptions['runtime'] = { ...options.runtime, pools: () => options.runtime.pools(), store: watchStore(options.runtime.store, faults) };
+  if (options.runtime.drain) runtime.drain = (ms) => options.runtime.drain!(ms);
   const keys = new ApiKeys(options.apiKeys ?? []);
   const bucket = options.rateLimit ? new TokenBucket({ ratePerSec: options.rateLimit.ratePerSec, burst: options.rateLimit.burst ?? Math.max(1, Math.ceil(options.rateLimit.ratePerSec)) }, clock) : null;
 
@@ -76,7 +82,7 @@ export async function buildApp(options: ServerOptions): Promise<BuiltApp> {
     onEvent: (e) => metrics.onScalingEvent(e),
   });
   metrics.watchHeld(() => waiter.heldCount, () => feed.clientCount);
-  const ctx = new ServerContext({ runtime, clock, metrics, waiter, feed, isMultiTenant: keys.size > 0, adminTenants: options.adminTenants });
+  const ctx = new ServerContext({ runtime, clock, metrics, waiter, feed, faults, isMultiTenant: keys.size > 0, adminTenants: options.adminTenants });
   const unsubscribeStore = runtime.store.subscribe((e) => {
     if (e.kind === 'finished') metrics.onTaskFinished(e.task);
   });

@@ -7,6 +7,7 @@ import type { ServerMetrics } from './metrics.ts';
 import type { ServerRuntime } from './types.ts';
 import type { TaskWaiter } from './waiter.ts';
 import type { LiveFeed } from './live-feed.ts';
+import type { ServerFaults } from './store-watch.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -21,18 +22,21 @@ export class ServerContext {
   readonly metrics: ServerMetrics;
   readonly waiter: TaskWaiter;
   readonly feed: LiveFeed;
+  /** Server-level faults (store refusing writes, event loop stalled) /health answers 503 for. */
+  readonly faults: ServerFaults;
   /** True when API keys are configured: tenants see only their own tasks. */
   readonly isMultiTenant: boolean;
   /** Tenants that may change pools; empty: every tenant may (see requirePoolAdmin). */
   readonly adminTenants: readonly string[];
   isDraining = false;
 
-  constructor(fields: { runtime: ServerRuntime; clock: Clock; metrics: ServerMetrics; waiter: TaskWaiter; feed: LiveFeed; isMultiTenant: boolean; adminTenants?: readonly string[] }) {
+  constructor(fields: { runtime: ServerRuntime; clock: Clock; metrics: ServerMetrics; waiter: TaskWaiter; feed: LiveFeed; faults: ServerFaults; isMultiTenant: boolean; adminTenants?: readonly string[] }) {
     this.runtime = fields.runtime;
     this.clock = fields.clock;
     this.metrics = fields.metrics;
     this.waiter = fields.waiter;
     this.feed = fields.feed;
+    this.faults = fields.faults;
     this.isMultiTenant = fields.isMultiTenant;
     this.adminTenants = [...(fields.adminTenants ?? [])];
   }

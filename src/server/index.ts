@@ -8,3 +8,4 @@ export { TokenBucket } from './token-bucket.ts';
 export { combineHealth, poolHealth } from './health.ts';
 export { autoscaledRuntime } from './runtime.ts';
 export type { AutoscaledRuntimeInput } from './runtime.ts';
+export { ServerFaults, watchStore } from './store-watch.ts';

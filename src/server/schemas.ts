@@ -232,6 +232,7 @@ export const HealthSchema = z.object({
   status: z.enum(['healthy', 'degraded', 'unhealthy']),
   reasons: z.array(z.string()),
   draining: z.boolean(),
+  faults: z.array(z.string()).describe('Server-level faults (each also in reasons); non-empty exactly when the answer is 503.'),
 });
 
 export type SubmitBody = z.infer<typeof SubmitBodySchema>;

@@ -52,6 +52,7 @@ export class TidepoolServer {
       ]);
     }
     await this.ctx.feed.start();
+    this.ctx.faults.startLoopProbe();
     await this.app.listen({ port, host });
     const addr = this.app.server.address();
     const actualPort = typeof addr === 'object' && addr ? addr.port : port;
@@ -96,6 +97,7 @@ export class TidepoolServer {
     if (this.isClosed) return;
     this.isClosed = true;
     this.purgeTimer?.cancel();
+    this.ctx.faults.stopLoopProbe();
     await this.app.close();
   }
 }

@@ -4,6 +4,7 @@
 import { OPTIONS } from '../core/index.ts';
 import type { Clock, PoolStats, WorkerInfo } from '../core/index.ts';
 import type { Store } from '../store/index.ts';
+import type { ServerFaults } from './store-watch.ts';
 import type { RemotePool } from '../pools/index.ts';
 
 export interface PoolChange {
@@ -65,6 +66,14 @@ export interface ServerOptions {
   retentionMs?: number;
   /** How often the dashboard stream sends a snapshot (default 1000 ms). */
   streamIntervalMs?: number;
+  /**
+   * Server-level fault tracking for /health. `tidepool start` passes the one whose
+   * watchStore() wraps the store the pools and autoscaler use; by default the server
+   * watches only its own store calls.
+   */
+  faults?: ServerFaults;
+  /** /health answers 503 once a timer runs this late (the event loop stalled); default 2000 ms. */
+  stallMs?: number;
   /** Log every request (fastify's logger at info) — off in tests. Warnings and 500s are logged either way. */
   isLogging?: boolean;
   /** Where log lines (JSON, one a line) go; default stdout. Tests pass a sink to read them. */

@@ -6,6 +6,26 @@ import type { TimeRange } from '../../core/index.ts';
 import { ErrorSchema, EventListSchema, HealthSchema, MetricHistorySchema, RangeQuerySchema } from '../schemas.ts';
 import type { ServerContext } from '../context.ts';
 import { combineHealth, worst } from '../health.ts';
+import { STORE_PROBE_MS } from '../store-watch.ts';
+
+class ProbeTimeout extends Error {}
+
+/** Resolves as `work` does, or rejects with ProbeTimeout after ms (on the server's clock). */
+function withDeadline<T>(work: Promise<T>, ms: number, ctx: ServerContext): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = ctx.clock.setTimer(() => reject(new ProbeTimeout()), ms);
+    work.then(
+      (v) => {
+        timer.cancel();
+        resolve(v);
+      },
+      (err) => {
+        timer.cancel();
+        reject(err);
+      },
+    );
+  });
+}
 
 const HOUR_MS = 3_600_000;
 const errors = { 400: ErrorSchema, 401: ErrorSchema, 429: ErrorSchema };
@@ -23,25 +43,28 @@ export function registerOpsRoutes(app: FastifyInstance, ctx: ServerContext): voi
     '/health',
     {
       schema: {
-        summary: 'healthy | degraded | unhealthy with reasons (seed 003); 503 while draining',
+        summary: 'healthy | degraded | unhealthy with reasons (seed 003); 503 only for server-level faults (draining, store refusing writes or not answering, event loop stalled)',
+        description:
+          'Probes read the status code: 503 means this server cannot serve (it is draining, its store does not answer or refuses writes, or its event loop stalled), with those faults in `faults`. Pool verdicts (a pool unhealthy because its tasks fail) stay in `status` and `reasons` with 200, so a probe never restarts a server for its tasks\' failures.',
         tags: ['operations'],
         response: { 200: HealthSchema, 503: HealthSchema },
       },
     },
     async (_req, reply) => {
       const report = combineHealth(ctx.runtime.pools().map((p) => p.stats()));
+      const faults: string[] = [];
       try {
-        await ctx.runtime.store.counts();
-      } catch {
-        report.status = 'unhealthy';
-        report.reasons.push('the store does not answer');
+        await withDeadline(ctx.runtime.store.counts(), STORE_PROBE_MS, ctx);
+      } catch (err) {
+        faults.push(err instanceof ProbeTimeout ? `the store does not answer: a read took over ${STORE_PROBE_MS} ms` : 'the store does not answer reads');
       }
-      if (ctx.isDraining) {
-        report.status = worst(report.status, 'degraded');
-        report.reasons.push('the server is draining (shutting down)');
+      for (const f of ctx.faults.faults()) if (!(f.startsWith('the store does not answer') && faults.length)) faults.push(f);
+      if (ctx.isDraining) faults.push('the server is draining (shutting down)');
+      if (faults.length) {
+        report.status = ctx.isDraining && faults.length === 1 ? worst(report.status, 'degraded') : 'unhealthy';
+        report.reasons.push(...faults);
       }
-      const code = ctx.isDraining ? 503 : 200;
-      return reply.code(code).send({ ...report, draining: ctx.isDraining });
+      return reply.code(faults.length ? 503 : 200).send({ ...report, draining: ctx.isDraining, faults });
     },
   );
 
