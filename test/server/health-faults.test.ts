@@ -15,7 +15,7 @@ function failingPool(): PoolControl {
   const stats = {
     name: 'gen', types: ['gen'], status: 'active', total: 1, starting: 0, idle: 1, busy: 0, draining: 0, failedWorkers: 0, target: 1, minWorkers: 1, maxWorkers: 2,
     utilization: 0, queueDepth: 0, completed: 1, failed: 9, failedAttempts: 27, stalls: 0, waitMs: { p50: 0, p95: 0, p99: 0, count: 0 }, runMs: { p50: 0, p95: 0, p99: 0, count: 0 },
-    throughputPerMin: 0, successRate: 0.1, health: 'unhealthy', maxIdleMs: 0,
+    throughputPerMin: 0, successRate: 0.1, health: 'unhealthy', healthReasons: ['success rate 10% < 50%'], maxIdleMs: 0,
   } as PoolStats;
   return { name: 'gen', stats: () => stats, workers: () => [], policy: () => ({ name: 'fixed:1', preset: null }), update() {}, scaleTo() {} };
 }
