@@ -150,6 +150,38 @@ export interface TimeRange {
   limit?: number;
 }
 
+// Task logs: what a task's worker printed, per attempt (GET /v1/tasks/{id}/logs, a contract).
+/** Where a line came from: `log` (ctx.log(), protocol `log` messages), `stdout`, `stderr` (a child's output). */
+export const LOG_STREAMS = ['log', 'stdout', 'stderr'] as const;
+export type LogStream = (typeof LOG_STREAMS)[number];
+
+export interface TaskLogLine {
+  attempt: number;
+  atMs: number;
+  stream: LogStream;
+  text: string;
+}
+
+/** A stored line: `seq` orders a task's lines (a follower asks for lines after the last seq it saw). */
+export interface StoredTaskLogLine extends TaskLogLine {
+  seq: number;
+}
+
+export interface TaskLogPage {
+  /** Oldest first. */
+  lines: StoredTaskLogLine[];
+  /** True once older lines of this task were dropped to keep it within TASK_LOG_MAX_BYTES. */
+  truncated: boolean;
+}
+
+/**
+ * A task keeps at most this many bytes of log text (UTF-8, all attempts together); past
+ * it the oldest lines are dropped first and the log reads `truncated: true`.
+ */
+export const TASK_LOG_MAX_BYTES = 256 * 1024;
+/** Longest log line kept, in characters; a longer one is cut (and says how much was cut). */
+export const TASK_LOG_MAX_LINE_CHARS = 8192;
+
 // Workers. States and transitions (the status names are a public contract):
 //   starting -> idle (ready), failed (could not start)
 //   idle     -> busy (took a task), draining (asked to stop), failed

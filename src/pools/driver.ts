@@ -21,12 +21,9 @@
 // process, the default), thread (worker_threads), command (a program per task), process
 // (long-lived worker processes speaking the worker protocol), remote (workers on other
 // machines). createTidepool() (src/tidepool.ts) is the one place that picks a driver by kind.
-import type { ClaimedTask, Json, WorkerKind } from '../core/index.ts';
+import type { ClaimedTask, Json, LogStream, WorkerKind } from '../core/index.ts';
 
-export type { WorkerKind };
-
-/** Where a task's log line came from: ctx.log() / protocol `log` messages, or a child's output. */
-export type LogStream = 'log' | 'stdout' | 'stderr';
+export type { LogStream, WorkerKind };
 
 /** One task handed to one worker. */
 export interface WorkerJob {

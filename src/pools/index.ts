@@ -1,7 +1,7 @@
 // The pools room's door.
 export type * from './types.ts';
 export type * from './driver.ts';
-export { WorkerPool, RESPAWN_DEFAULTS, type WorkerPoolOptions, type PoolEvent, type TaskLogLine } from './pool.ts';
+export { WorkerPool, RESPAWN_DEFAULTS, type WorkerPoolOptions, type PoolEvent, type TaskLogEvent } from './pool.ts';
 export { InProcessPool, type InProcessPoolOptions } from './inproc-pool.ts';
 export { InlineDriver, type InlineDriverOptions } from './drivers/inline.ts';
 export { MAX_LOG_LINE_CHARS, capLogLine } from './drivers/log-text.ts';

@@ -44,6 +44,7 @@ import {
   type PoolStats,
   type PoolStatus,
   type TaskError,
+  type TaskLogLine,
   type TimerHandle,
   type WorkerFacts,
   type WorkerInfo,
@@ -87,17 +88,13 @@ export interface WorkerPoolOptions {
   respawnMaxMs?: number;
   /** A worker dying within this long of ready counts as an early exit, ms (default RESPAWN_DEFAULTS.earlyExitMs). */
   earlyExitMs?: number;
-  /** Where a task's log lines go (the store's appendTaskLog in createTidepool). */
-  onTaskLog?: (line: TaskLogLine) => void;
+  /** Where a task's log lines go (default: the store, batched by a TaskLogSink). */
+  onTaskLog?: (line: TaskLogEvent) => void;
 }
 
 /** One line a task's worker printed, as the pool hands it on. */
-export interface TaskLogLine {
+export interface TaskLogEvent extends TaskLogLine {
   taskId: string;
-  attempt: number;
-  atMs: number;
-  stream: LogStream;
-  text: string;
 }
 
 export const RESPAWN_DEFAULTS = {
@@ -189,7 +186,7 @@ export class WorkerPool extends EventEmitter implements Pool {
   private readonly respawnBaseMs: number;
   private readonly respawnMaxMs: number;
   private readonly earlyExitMs: number;
-  private readonly onTaskLog: ((line: TaskLogLine) => void) | undefined;
+  private readonly onTaskLog: ((line: TaskLogEvent) => void) | undefined;
   private readonly window: PoolWindow;
   private readonly typeSet: Set<string>;
 
@@ -816,7 +813,7 @@ export class WorkerPool extends EventEmitter implements Pool {
   }
 
   private log(task: ClaimedTask, stream: LogStream, text: string): void {
-    const line: TaskLogLine = { taskId: task.id, attempt: task.attempts, atMs: this.clock.now(), stream, text };
+    const line: TaskLogEvent = { taskId: task.id, attempt: task.attempts, atMs: this.clock.now(), stream, text };
     this.emit('task.log', line);
     try {
       this.onTaskLog?.(line);

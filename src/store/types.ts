@@ -13,6 +13,8 @@ import type {
   TaskCounts,
   TaskError,
   TaskFilter,
+  TaskLogLine,
+  TaskLogPage,
   TaskPage,
   TimeRange,
 } from '../core/index.ts';
@@ -102,6 +104,17 @@ export interface Store {
   reclaimExpired(): Promise<number>;
   /** Deletes final tasks that finished before `beforeMs`; returns how many. */
   purgeFinished(beforeMs: number): Promise<number>;
+
+  /**
+   * Task logs. appendTaskLog keeps lines of a task's attempts, at most TASK_LOG_MAX_BYTES
+   * of text per task (the oldest lines are dropped first, and the log reads truncated);
+   * lines for a task that does not exist (purged meanwhile) are dropped without error.
+   * readTaskLog returns the lines oldest first, those with seq > afterSeq when given (a
+   * follower's cursor); TaskNotFoundError when the task does not exist. A task's log goes
+   * with it (purgeFinished).
+   */
+  appendTaskLog(taskId: string, lines: readonly TaskLogLine[]): Promise<void>;
+  readTaskLog(taskId: string, options?: { afterSeq?: number }): Promise<TaskLogPage>;
 
   recordScalingEvent(event: ScalingEvent): Promise<void>;
   listScalingEvents(range?: TimeRange): Promise<ScalingEvent[]>;

@@ -3,7 +3,7 @@
 // that need a capability skip by capability name, never by adapter name. Time is virtual.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { LeaseLostError, QueueFullError, StoreUnavailableError, TaskConflictError, TaskNotFoundError, VirtualClock } from '../../src/core/index.ts';
+import { LeaseLostError, QueueFullError, StoreUnavailableError, TASK_LOG_MAX_BYTES, TaskConflictError, TaskNotFoundError, VirtualClock } from '../../src/core/index.ts';
 import type { ClaimRequest, ClaimedTask, SubmitInput, Task } from '../../src/core/index.ts';
 import type { Store, StoreCapability, StoreEvent, StoreOptions } from '../../src/store/index.ts';
 import type { StoreAdapter, StoreNamespace } from './adapters.ts';
@@ -517,6 +517,64 @@ export function runStoreContract(adapter: StoreAdapter, unavailable: string | fa
     assert.equal((await store.get(c.id))!.status, 'succeeded');
     const counts = await store.counts();
     assert.deepEqual([counts.byStatus.succeeded, counts.byStatus.dead, counts.byStatus.queued], [1, 0, 1]);
+  });
+
+  // --- task logs ----------------------------------------------------------------------
+
+  it('task log lines are kept per attempt in order, and a follower reads only the lines after its cursor', async ({ store }) => {
+    const { task } = await store.submit({ type: 'email' });
+    assert.deepEqual(await store.readTaskLog(task.id), { lines: [], truncated: false });
+    await store.appendTaskLog(task.id, [
+      { attempt: 1, atMs: T0, stream: 'log', text: 'starting' },
+      { attempt: 1, atMs: T0 + 5, stream: 'stderr', text: 'warn: ünïcode ✓' },
+    ]);
+    await store.appendTaskLog(task.id, [{ attempt: 2, atMs: T0 + 9, stream: 'stdout', text: 'second try' }]);
+    const page = await store.readTaskLog(task.id);
+    assert.equal(page.truncated, false);
+    assert.deepEqual(page.lines.map(({ seq: _s, ...l }) => l), [
+      { attempt: 1, atMs: T0, stream: 'log', text: 'starting' },
+      { attempt: 1, atMs: T0 + 5, stream: 'stderr', text: 'warn: ünïcode ✓' },
+      { attempt: 2, atMs: T0 + 9, stream: 'stdout', text: 'second try' },
+    ]);
+    const seqs = page.lines.map((l) => l.seq);
+    assert.deepEqual([...seqs].sort((a, b) => a - b), seqs, 'seq grows');
+    const after = await store.readTaskLog(task.id, { afterSeq: seqs[1] });
+    assert.deepEqual(after.lines.map((l) => l.text), ['second try']);
+  });
+
+  it(`a task's log is bounded at TASK_LOG_MAX_BYTES (${TASK_LOG_MAX_BYTES} bytes): the oldest lines go first and it reads truncated`, async ({ store }) => {
+    const { task } = await store.submit({ type: 'email' });
+    const text = 'x'.repeat(1000);
+    const total = Math.ceil(TASK_LOG_MAX_BYTES / 1000) + 50;
+    for (let i = 0; i < total; i += 25)
+      await store.appendTaskLog(task.id, Array.from({ length: Math.min(25, total - i) }, (_, j) => ({ attempt: 1, atMs: T0 + i + j, stream: 'log' as const, text: `${String(i + j).padStart(5, '0')}${text}` })));
+    const page = await store.readTaskLog(task.id);
+    assert.equal(page.truncated, true);
+    const bytes = page.lines.reduce((n, l) => n + Buffer.byteLength(l.text), 0);
+    assert.ok(bytes <= TASK_LOG_MAX_BYTES, `${bytes} bytes kept`);
+    assert.ok(bytes > TASK_LOG_MAX_BYTES - 2000, `only what had to go went (${bytes} bytes kept)`);
+    assert.equal(page.lines.at(-1)!.text.slice(0, 5), String(total - 1).padStart(5, '0'), 'the newest line is kept');
+    assert.ok(Number(page.lines[0]!.text.slice(0, 5)) > 0, 'the oldest went');
+  });
+
+  it("a task's log goes with the task; lines for an unknown task are dropped and reading one is TaskNotFound", async ({ store, clock }) => {
+    const { task } = await store.submit({ type: 'email' });
+    const t = await claimOne(store);
+    await store.appendTaskLog(task.id, [{ attempt: 1, atMs: T0, stream: 'log', text: 'hi' }]);
+    await store.complete(t.id, t.leaseToken, null);
+    await clock.advance(1000);
+    assert.equal(await store.purgeFinished(clock.now()), 1);
+    await rejectsWith(store.readTaskLog(task.id), TaskNotFoundError, /not found/);
+    await store.appendTaskLog(task.id, [{ attempt: 1, atMs: T0, stream: 'log', text: 'late' }]);
+    await store.appendTaskLog('nope', [{ attempt: 1, atMs: T0, stream: 'log', text: 'x' }]);
+    await rejectsWith(store.readTaskLog('nope'), TaskNotFoundError, /"nope" not found/);
+  });
+
+  it('a malformed log line is refused naming its index and field', async ({ store }) => {
+    const { task } = await store.submit({ type: 'email' });
+    await rejectsWith(store.appendTaskLog(task.id, [{ attempt: 1, atMs: T0, stream: 'log', text: 'ok' }, { attempt: 1, atMs: T0, stream: 'shout' as 'log', text: 'x' }]), Error, /^lines\[1\]\.stream: got "shout"; expected one of log, stdout, stderr/);
+    await rejectsWith(store.readTaskLog(task.id, { afterSeq: -1 }), Error, /^afterSeq: got -1/);
+    assert.deepEqual((await store.readTaskLog(task.id)).lines, [], 'nothing of a refused batch was kept');
   });
 
   // --- tenants ------------------------------------------------------------------------

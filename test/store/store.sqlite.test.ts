@@ -73,6 +73,22 @@ test('a file from the pre-release layout (schema version 1) is refused with a me
   });
 });
 
+test('a version-2 file (before task logs) is upgraded in place: its tasks stay, and their logs work', async () => {
+  const path = join(dir, 'v2.db');
+  const first = await openStore(`sqlite:${path}`);
+  const { task } = await first.submit({ type: 'x', payload: 'kept' });
+  await first.close();
+  // Make it what Tidepool before task logs wrote: no log tables, user_version 2.
+  const db = new DatabaseSync(path);
+  db.exec('DROP TABLE task_logs; DROP TABLE task_log_sizes; PRAGMA user_version = 2');
+  db.close();
+  const store = await openStore(`sqlite:${path}`);
+  assert.equal((await store.get(task.id))!.payload, 'kept');
+  await store.appendTaskLog(task.id, [{ attempt: 1, atMs: 1, stream: 'log', text: 'hello' }]);
+  assert.deepEqual((await store.readTaskLog(task.id)).lines.map((l) => l.text), ['hello']);
+  await store.close();
+});
+
 test('writes arriving in the same tick commit together, and a refused one does not undo the others', async () => {
   const clock = new VirtualClock();
   const store = await openStore(`sqlite:${join(dir, 'group.db')}`, { clock });

@@ -1,9 +1,10 @@
 // Turns ctx.log(...args) into one log line, the way console.log formats its arguments
 // (util.format: strings as is, objects inspected), cut to MAX_LOG_LINE_CHARS.
 import { format } from 'node:util';
+import { TASK_LOG_MAX_LINE_CHARS } from '../../core/index.ts';
 
 /** Longest log line kept, in characters; a longer one is cut and ends with "… (N chars cut)". */
-export const MAX_LOG_LINE_CHARS = 8192;
+export const MAX_LOG_LINE_CHARS = TASK_LOG_MAX_LINE_CHARS;
 
 export function formatLogArgs(args: readonly unknown[]): string {
   let text: string;

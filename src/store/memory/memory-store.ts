@@ -33,6 +33,8 @@ import type {
   TaskCounts,
   TaskError,
   TaskFilter,
+  TaskLogLine,
+  TaskLogPage,
   TaskPage,
   TaskStatus,
   TimeRange,
@@ -50,6 +52,7 @@ import { CompletionRate, estimateRetryAfterMs } from '../shared/rate.ts';
 import { buildTask, tenantOf, validateClaim, validateLeaseMs, validateSubmit } from '../shared/submit.ts';
 import { checkListFilter, filterRange, statusSet, zeroCounts } from '../shared/queries.ts';
 import { leaseLostDetail, normalizeError } from '../shared/lease.ts';
+import { BoundedTaskLog, checkAfterSeq, checkLogLines } from '../shared/task-log.ts';
 
 interface Rec {
   task: Task;
@@ -81,6 +84,9 @@ export class MemoryStore implements Store {
   private readonly listeners = new Listeners();
   private readonly completions = new CompletionRate();
   private readonly tasks = new Map<string, Rec>();
+  /** Task id -> its log (bounded); removed with the task. */
+  private readonly taskLogs = new Map<string, BoundedTaskLog>();
+  private logSeq = 0;
   private readonly idempotency = new Map<string, Rec>();
   private readonly ready = new Map<string, Map<string, Heap<Entry>>>();
   private readonly delayed = new Heap<Entry>(byRunAt);
@@ -281,6 +287,7 @@ export class MemoryStore implements Store {
       if (t.finishedAtMs === null || t.finishedAtMs >= beforeMs) continue;
       if (t.status !== 'succeeded' && t.status !== 'dead' && t.status !== 'cancelled') continue;
       this.tasks.delete(id);
+      this.taskLogs.delete(id);
       if (t.idempotencyKey !== null) this.idempotency.delete(`${t.tenant}\u0000${t.idempotencyKey}`);
       this.count(t.type, t.status, -1);
       purged++;
@@ -303,6 +310,22 @@ export class MemoryStore implements Store {
       if (oldest === null || sinceMs < oldest) oldest = sinceMs;
     }
     return oldest;
+  }
+
+  async appendTaskLog(taskId: string, lines: readonly TaskLogLine[]): Promise<void> {
+    this.checkOpen();
+    const checked = checkLogLines(lines);
+    if (checked.length === 0 || !this.tasks.has(taskId)) return;
+    let log = this.taskLogs.get(taskId);
+    if (!log) this.taskLogs.set(taskId, (log = new BoundedTaskLog()));
+    log.append(checked, () => ++this.logSeq);
+  }
+
+  async readTaskLog(taskId: string, options: { afterSeq?: number } = {}): Promise<TaskLogPage> {
+    this.checkOpen();
+    const afterSeq = checkAfterSeq(options.afterSeq);
+    if (!this.tasks.has(taskId)) throw new TaskNotFoundError(taskId);
+    return this.taskLogs.get(taskId)?.read(afterSeq) ?? { lines: [], truncated: false };
   }
 
   async recordScalingEvent(event: ScalingEvent): Promise<void> {

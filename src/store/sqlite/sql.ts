@@ -13,9 +13,13 @@
 // Fewer indexes on the hot path matter: a claim plus a completion touches each of them.
 // `task_counts` keeps the number of tasks per (type, status), updated in the same
 // transaction as every change, so counts and the queue-depth check never scan tasks.
+// `task_logs` holds the lines of each task's log by (task_seq, seq); `task_log_sizes`
+// its byte total and whether lines were dropped (the bound is TASK_LOG_MAX_BYTES).
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
+/** Versions this adapter upgrades in place (their tables are a subset of SCHEMA's). */
+export const UPGRADABLE_VERSIONS: readonly number[] = [2];
 
 const PENDING = `status IN ('queued', 'retrying')`;
 const FINAL = `status IN ('succeeded', 'dead', 'cancelled')`;
@@ -81,6 +85,21 @@ CREATE TABLE IF NOT EXISTS metric_samples (
   sample_values TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS metric_samples_at ON metric_samples (at_ms);
+CREATE TABLE IF NOT EXISTS task_logs (
+  seq INTEGER PRIMARY KEY,
+  task_seq INTEGER NOT NULL,
+  attempt INTEGER NOT NULL,
+  at_ms INTEGER NOT NULL,
+  stream TEXT NOT NULL,
+  text TEXT NOT NULL,
+  bytes INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS task_logs_task ON task_logs (task_seq, seq);
+CREATE TABLE IF NOT EXISTS task_log_sizes (
+  task_seq INTEGER PRIMARY KEY,
+  bytes INTEGER NOT NULL,
+  truncated INTEGER NOT NULL
+);
 `;
 
 export function pragmas(durability: 'full' | 'normal', busyTimeoutMs: number): string {
@@ -212,6 +231,17 @@ export class Statements {
   readonly firstFrom: StatementSync;
   readonly maxSeq: StatementSync;
 
+  readonly taskExists: StatementSync;
+  readonly insertLogLine: StatementSync;
+  readonly addLogBytes: StatementSync;
+  readonly logSize: StatementSync;
+  readonly oldestLogLines: StatementSync;
+  readonly dropLogLinesThrough: StatementSync;
+  readonly markLogTruncated: StatementSync;
+  readonly readLog: StatementSync;
+  readonly deleteLogOf: StatementSync;
+  readonly deleteLogSizeOf: StatementSync;
+
   readonly insertEvent: StatementSync;
   readonly listEvents: StatementSync;
   readonly insertSample: StatementSync;
@@ -248,6 +278,19 @@ export class Statements {
     this.claimSeqs = p(CLAIM_SQL.claimSeqs);
     // A batch claim for several workers records each task's own worker (ClaimRequest.workerIds).
     this.setWorker = p('UPDATE tasks NOT INDEXED SET worker_id = ?1 WHERE seq = ?2');
+    // Task logs (bounded per task: appendTaskLog drops the oldest lines past the limit).
+    this.taskExists = p('SELECT 1 AS ok FROM tasks NOT INDEXED WHERE seq = ? AND id_tail = ?');
+    this.insertLogLine = p('INSERT INTO task_logs (task_seq, attempt, at_ms, stream, text, bytes) VALUES (?, ?, ?, ?, ?, ?)');
+    this.addLogBytes = p(`INSERT INTO task_log_sizes (task_seq, bytes, truncated) VALUES (?1, ?2, 0)
+      ON CONFLICT (task_seq) DO UPDATE SET bytes = bytes + ?2 RETURNING bytes`);
+    this.logSize = p('SELECT bytes, truncated FROM task_log_sizes WHERE task_seq = ?');
+    this.oldestLogLines = p('SELECT seq, bytes FROM task_logs INDEXED BY task_logs_task WHERE task_seq = ? ORDER BY seq LIMIT 256');
+    this.dropLogLinesThrough = p('DELETE FROM task_logs WHERE task_seq = ?1 AND seq <= ?2');
+    this.markLogTruncated = p('UPDATE task_log_sizes SET bytes = bytes - ?2, truncated = 1 WHERE task_seq = ?1');
+    this.readLog = p(`SELECT seq, attempt, at_ms, stream, text FROM task_logs INDEXED BY task_logs_task
+      WHERE task_seq = ? AND seq > ? ORDER BY seq`);
+    this.deleteLogOf = p('DELETE FROM task_logs WHERE task_seq = ?');
+    this.deleteLogSizeOf = p('DELETE FROM task_log_sizes WHERE task_seq = ?');
     this.expired = p(`SELECT ${TASK_COLUMNS} FROM tasks INDEXED BY tasks_running WHERE status = 'running' AND lease_expires_at_ms <= ?`);
 
     this.heartbeat = p(`UPDATE tasks SET lease_expires_at_ms = :expires, updated_at_ms = :now

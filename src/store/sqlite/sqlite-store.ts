@@ -14,6 +14,7 @@ import {
   StoreUnavailableError,
   TASK_STATUSES,
   TaskConflictError,
+  TASK_LOG_MAX_BYTES,
   TaskNotFoundError,
   nullRecord,
 } from '../../core/index.ts';
@@ -29,7 +30,10 @@ import type {
   Task,
   TaskCounts,
   TaskError,
+  LogStream,
   TaskFilter,
+  TaskLogLine,
+  TaskLogPage,
   TaskPage,
   TaskStatus,
   TimeRange,
@@ -47,7 +51,8 @@ import { CompletionRate, estimateRetryAfterMs } from '../shared/rate.ts';
 import { buildTask, tenantOf, validateClaim, validateLeaseMs, validateSubmit } from '../shared/submit.ts';
 import { leaseLostDetail, normalizeError } from '../shared/lease.ts';
 import { translateSqliteError } from './errors.ts';
-import { SCHEMA, SCHEMA_VERSION, Statements, pragmas } from './sql.ts';
+import { SCHEMA, SCHEMA_VERSION, Statements, UPGRADABLE_VERSIONS, pragmas } from './sql.ts';
+import { checkAfterSeq, checkLogLines, logLineBytes } from '../shared/task-log.ts';
 import type { CandidateRow, TaskRow } from './sql.ts';
 import { formatId, idKey, newIdTail, toClaimed, toTask } from './rows.ts';
 import { WriteQueue } from './write-queue.ts';
@@ -108,7 +113,7 @@ export class SqliteStore implements Store {
       );
     }
     if (version === SCHEMA_VERSION) return;
-    if (version !== 0) {
+    if (version !== 0 && !UPGRADABLE_VERSIONS.includes(version)) {
       throw new StoreUnavailableError(
         `SQLite store ${this.path}: schema version ${version} is a pre-release layout this Tidepool cannot open; move the file away or use a new path`,
       );
@@ -428,6 +433,9 @@ export class SqliteStore implements Store {
         }[];
         let last = after;
         for (const r of rows) {
+          // A task's log goes with it.
+          this.s.deleteLogOf.run(r.seq);
+          this.s.deleteLogSizeOf.run(r.seq);
           tx.counts.add(r.type, r.status, -1);
           last = Math.max(last, r.seq);
         }
@@ -516,6 +524,54 @@ export class SqliteStore implements Store {
   }
 
   // --- scaling events and metric samples ------------------------------------------
+
+  // --- task logs ------------------------------------------------------------------
+
+  async appendTaskLog(taskId: string, lines: readonly TaskLogLine[]): Promise<void> {
+    this.checkOpen();
+    const checked = checkLogLines(lines);
+    if (checked.length === 0) return;
+    const { seq, tail } = idKey(taskId);
+    if (seq < 0) return;
+    // Logs are best effort: their commit need not wait for an fsync of its own.
+    await this.queue.enqueue(() => {
+      const s = this.s;
+      if (!s.taskExists.get(seq, tail)) return;
+      let added = 0;
+      for (const l of checked) {
+        const bytes = logLineBytes(l.text);
+        s.insertLogLine.run(seq, l.attempt, l.atMs, l.stream, l.text, bytes);
+        added += bytes;
+      }
+      let total = (s.addLogBytes.get(seq, added) as { bytes: number }).bytes;
+      while (total > TASK_LOG_MAX_BYTES) {
+        const oldest = s.oldestLogLines.all(seq) as { seq: number; bytes: number }[];
+        if (oldest.length === 0) break;
+        let dropped = 0;
+        let through = 0;
+        for (const row of oldest) {
+          if (total - dropped <= TASK_LOG_MAX_BYTES) break;
+          dropped += row.bytes;
+          through = row.seq;
+        }
+        s.dropLogLinesThrough.run(seq, through);
+        s.markLogTruncated.run(seq, dropped);
+        total -= dropped;
+      }
+    }, true);
+  }
+
+  async readTaskLog(taskId: string, options: { afterSeq?: number } = {}): Promise<TaskLogPage> {
+    this.checkOpen();
+    const afterSeq = checkAfterSeq(options.afterSeq);
+    const { seq, tail } = idKey(taskId);
+    return this.read('readTaskLog', () => {
+      if (seq < 0 || !this.s.taskExists.get(seq, tail)) throw new TaskNotFoundError(taskId);
+      const size = this.s.logSize.get(seq) as { truncated: number } | undefined;
+      const rows = this.s.readLog.all(seq, afterSeq) as { seq: number; attempt: number; at_ms: number; stream: LogStream; text: string }[];
+      return { lines: rows.map((r) => ({ seq: r.seq, attempt: r.attempt, atMs: r.at_ms, stream: r.stream, text: r.text })), truncated: size?.truncated === 1 };
+    });
+  }
 
   async recordScalingEvent(e: ScalingEvent): Promise<void> {
     this.checkOpen();
