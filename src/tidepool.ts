@@ -4,6 +4,7 @@
 // and runs the autoscaler over them.
 import {
   ConfigInvalidError,
+  TidepoolError,
   checkConfigShape,
   crossFieldProblems,
   defaultConfig,
@@ -18,7 +19,7 @@ import {
   type TidepoolConfig,
   type WorkerKind,
 } from './core/index.ts';
-import { openStore, type Store } from './store/index.ts';
+import { MaintenanceLoop, openStore, type Store } from './store/index.ts';
 import { InlineDriver, WorkerPool, type HandlerMap, type WorkerDriver } from './pools/index.ts';
 import { Autoscaler, bindPolicy, policyBounds, type PolicyChoice } from './autoscaler/index.ts';
 
@@ -54,6 +55,11 @@ export interface Tidepool {
   /** Pools by name. */
   pools: Map<string, WorkerPool>;
   autoscaler: Autoscaler;
+  /**
+   * Runs store.maintain() every second (reclaims expired leases, purges ended tasks past
+   * server.retentionMs, scaling events and metric samples past theirs). Off the claim path.
+   */
+  maintenance: MaintenanceLoop;
   submit(input: SubmitInput): Promise<SubmitResult>;
   submitBatch(inputs: readonly SubmitInput[]): Promise<SubmitResult[]>;
   stats(): PoolStats[];
@@ -211,6 +217,19 @@ export async function createTidepool(input: TidepoolConfigInput, handlers: Handl
     sampleEveryTicks: config.autoscaler.sampleEveryTicks,
     applyDecisions: config.autoscaler.enabled,
   });
+  const retentionMs = (config as { server?: { retentionMs?: unknown } }).server?.retentionMs;
+  const maintenance = new MaintenanceLoop({
+    store,
+    clock,
+    policy: typeof retentionMs === 'number' ? { finishedRetentionMs: retentionMs } : {},
+    // Reported where the autoscaler's own background errors go (never swallowed).
+    onError: (err) => {
+      const wrapped = new TidepoolError('StoreUnavailable', `store maintenance failed: ${err.message}`, { cause: err });
+      if (autoscaler.listenerCount('error') > 0) autoscaler.emit('error', wrapped);
+      else process.emitWarning(wrapped);
+    },
+  });
+  maintenance.start();
   if (options.startAutoscaler !== false) autoscaler.start();
   let closing: Promise<void> | null = null;
   return {
@@ -218,12 +237,14 @@ export async function createTidepool(input: TidepoolConfigInput, handlers: Handl
     store,
     pools,
     autoscaler,
+    maintenance,
     submit: (input) => store.submit(input),
     submitBatch: (inputs) => store.submitBatch(inputs),
     stats: () => [...pools.values()].map((p) => p.stats()),
     close(timeoutMs?: number) {
       closing ??= (async () => {
         await autoscaler.stop();
+        await maintenance.stop();
         await Promise.all([...pools.values()].map((p) => p.close(timeoutMs)));
         if (ownsStore) await store.close();
       })();

@@ -21,7 +21,7 @@ import {
 import type { Decision, Observation, ScaleAction } from '../policies/index.ts';
 import type { Pool } from '../pools/index.ts';
 import type { Store } from '../store/index.ts';
-import { newArrivalTracker, observe, runnableDepth, type ArrivalTracker } from './observe.ts';
+import { observe, runnableDepth } from './observe.ts';
 import { bindPolicy, clampDecision, policyIntervalMs, type BoundPolicy, type PolicyChoice } from './policy-binding.ts';
 
 export interface AutoscaledPool {
@@ -77,7 +77,6 @@ interface Entry {
   explicitIntervalMs: number | undefined;
   timer: TimerHandle | null;
   ticks: number;
-  arrivals: ArrivalTracker;
   last: LastDecision | null;
   lastChange: { atMs: number; action: ScaleAction } | null;
   scaleUps: number;
@@ -115,7 +114,6 @@ export class Autoscaler extends EventEmitter {
         explicitIntervalMs: p.intervalMs,
         timer: null,
         ticks: 0,
-        arrivals: newArrivalTracker(),
         last: null,
         lastChange: null,
         scaleUps: 0,
@@ -225,7 +223,6 @@ export class Autoscaler extends EventEmitter {
       counts,
       runMeanMs: facts.runMeanMs,
       windowMs: facts.windowMs,
-      arrivals: e.arrivals,
       // How long the task a worker of this pool would take next has waited (0 when none).
       oldestWaitMs: oldestRunnableAtMs === null ? 0 : Math.max(0, nowMs - oldestRunnableAtMs),
     });

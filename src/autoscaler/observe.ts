@@ -1,31 +1,16 @@
 // Gathers the facts of a policy Observation for one pool from its stats and the store's
 // counts; buildObservation (policies/observation.ts, shared with the simulator) derives it.
-// Arrivals are not counted by the store, so they are derived from the number of tasks
-// of the pool's types the store holds, kept monotonic across purges.
+// Arrivals and the runnable depth come from the store's own counters (TaskCounts
+// arrivalsByType, monotonic; runnableByType), not inferred from how many tasks it holds.
 import type { PoolStats, TaskCounts } from '../core/index.ts';
 import { buildObservation, type Observation } from '../policies/index.ts';
 
-export interface ArrivalTracker {
-  /** Highest task count seen, plus tasks purged since (so the total never goes down). */
-  lastSeen: number;
-  offset: number;
+/** Tasks of the pool's types ever submitted (the store's monotonic arrivals counter). */
+export function arrivalsTotal(counts: TaskCounts, types: readonly string[]): number {
+  return types.reduce((sum, t) => sum + (counts.arrivalsByType[t] ?? 0), 0);
 }
 
-export function newArrivalTracker(): ArrivalTracker {
-  return { lastSeen: 0, offset: 0 };
-}
-
-/** Tasks of the given types the store holds right now, any status. */
-function tasksHeld(counts: TaskCounts, types: readonly string[]): number {
-  let n = 0;
-  for (const t of types) {
-    const byStatus = counts.byType[t];
-    if (!byStatus) continue;
-    for (const k in byStatus) n += byStatus[k as keyof typeof byStatus];
-  }
-  return n;
-}
-
+/** Runnable tasks of the pool's types (queued or retrying, due). */
 export function runnableDepth(counts: TaskCounts, types: readonly string[]): number {
   return types.reduce((sum, t) => sum + (counts.runnableByType[t] ?? 0), 0);
 }
@@ -36,16 +21,11 @@ export interface ObserveInput {
   /** Mean run time in the window (PoolStats has percentiles only). */
   runMeanMs: number;
   windowMs: number;
-  arrivals: ArrivalTracker;
   oldestWaitMs: number;
 }
 
 export function observe(input: ObserveInput): Observation {
-  const { stats, counts, arrivals } = input;
-  const held = tasksHeld(counts, stats.types);
-  // A purge makes the count drop: carry what vanished in the offset.
-  if (held < arrivals.lastSeen) arrivals.offset += arrivals.lastSeen - held;
-  arrivals.lastSeen = held;
+  const { stats, counts } = input;
   const ready = stats.idle + stats.busy + stats.draining;
   return buildObservation({
     queueDepth: runnableDepth(counts, stats.types),
@@ -56,7 +36,7 @@ export function observe(input: ObserveInput): Observation {
     waitMs: { p50: stats.waitMs.p50, p95: stats.waitMs.p95, p99: stats.waitMs.p99, count: stats.waitMs.count },
     runMs: { p50: stats.runMs.p50, p95: stats.runMs.p95, p99: stats.runMs.p99, mean: input.runMeanMs, count: stats.runMs.count },
     windowMs: input.windowMs,
-    arrivalsTotal: held + arrivals.offset,
+    arrivalsTotal: arrivalsTotal(counts, stats.types),
     completionsTotal: stats.completed + stats.failed,
     failuresTotal: stats.failedAttempts,
     maxIdleMs: stats.maxIdleMs,

@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { QueueFullError, newToken, systemClock, type Clock, type SubmitInput, type Task, redactStoreUrl } from '../core/index.ts';
+import { QueueFullError, newToken, systemClock, type Clock, type SubmitInput, redactStoreUrl } from '../core/index.ts';
 import { createTidepool } from '../tidepool.ts';
 import { nearestRank, type TaskContext } from '../pools/index.ts';
 import { SCENARIOS, judge, scaledPolicyOptions, type Criterion, type Scenario } from './load-scenarios.ts';
@@ -132,7 +132,7 @@ export async function runLoadTest(s: Scenario, options: RunOptions): Promise<Loa
   let wake: (() => void) | null = null;
   const unsubscribe = tp.store.subscribe((event) => {
     if (event.kind !== 'finished' || event.task.type !== type) return;
-    const t: Task = event.task;
+    const t = event.task;
     if (t.status === 'succeeded') {
       completed++;
       latencies.push((t.finishedAtMs ?? clock.now()) - t.createdAtMs);

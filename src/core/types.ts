@@ -121,8 +121,14 @@ export type StatusCounts = Record<TaskStatus, number>;
 export interface TaskCounts {
   byStatus: StatusCounts;
   byType: Record<string, StatusCounts>;
-  /** queued + retrying whose runAt has passed, per type. */
+  /** The runnable depth: queued + retrying whose runAt has passed, per type. */
   runnableByType: Record<string, number>;
+  /**
+   * Tasks ever submitted, per type: monotonic (a purge or a restart never lowers it; an
+   * idempotent repeat, a retry or a lease reclaim is not an arrival). The autoscaler's
+   * arrival rate is its difference between two observations.
+   */
+  arrivalsByType: Record<string, number>;
 }
 
 export interface ScalingEvent {

@@ -2,7 +2,8 @@
 // servers in one process (tests) do not collide. Gauges read the pools and the
 // store when scraped; counters and histograms are fed by store and scaling events.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { ScalingEvent, Task } from '../core/index.ts';
+import type { ScalingEvent } from '../core/index.ts';
+import type { FinishedTask } from '../store/index.ts';
 import { WORKER_STATUSES, TASK_STATUSES } from '../core/index.ts';
 import type { ServerRuntime } from './types.ts';
 
@@ -172,7 +173,7 @@ export class ServerMetrics {
     return 'none';
   }
 
-  onTaskFinished(task: Task): void {
+  onTaskFinished(task: FinishedTask): void {
     const pool = this.poolOfType(task.type);
     this.tasksFinished.inc({ pool, outcome: task.status });
     if (task.startedAtMs !== null) {

@@ -23,6 +23,18 @@ export {
   MAX_LIST_LIMIT,
 } from './shared/options.ts';
 export { backoffMs } from './shared/backoff.ts';
+export {
+  DEFAULT_FINISHED_RETENTION_MS,
+  DEFAULT_MAINTENANCE_INTERVAL_MS,
+  DEFAULT_METRIC_SAMPLE_RETENTION_MS,
+  DEFAULT_SCALING_EVENT_RETENTION_MS,
+  MaintenanceLoop,
+  resolveMaintenancePolicy,
+} from './shared/maintenance.ts';
+export type { MaintenanceLoopOptions } from './shared/maintenance.ts';
+export { DatabaseClock } from './shared/db-clock.ts';
+export { finishedOf } from './shared/events.ts';
+export * as transitions from './transitions.ts';
 
 export {
   DEFAULT_BUSY_TIMEOUT_MS,

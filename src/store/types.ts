@@ -1,5 +1,27 @@
-// The Store interface every adapter implements (memory, sqlite; postgres and redis later).
-// One contract suite (test/store/store.contract.ts) runs against each adapter.
+// The Store interface every adapter implements (memory, sqlite, postgres, redis), and the
+// contract text for what differs between them. One contract suite (test/store/store.contract.ts)
+// runs against each adapter listed in test/store/adapters.ts.
+//
+// What an adapter states (and the suite pins by capability):
+// - Time of record (`timeOfRecord`): leases, runAt and backoff are measured on one clock.
+//   `clock`: the injected Clock (memory; SQLite, whose processes share one host clock).
+//   `database`: the database server's clock (shared stores), so nodes with skewed clocks
+//   agree on when a lease expires; a node whose clock runs ahead never reclaims a live lease
+//   early (capability `databaseClock`; shared/db-clock.ts is the helper).
+// - Event reach (`eventReach`): `process`: only listeners in this process hear a commit.
+//   `shared`: every process sharing the store hears every commit (LISTEN/NOTIFY, pub/sub;
+//   capability `listenNotify`). Events are small, plain, serializable objects.
+// - Claim guarantees: a task is held by at most one lease at a time, across every process;
+//   per-tenant concurrency caps hold EXACTLY across every process sharing the store;
+//   priority order (highest first, then oldest) holds within one claim; fair sharing
+//   between tenants (fewest running first) is BEST EFFORT across concurrent claimers.
+// - Maintenance (reclaiming expired leases, purging finished tasks, retention of scaling
+//   events and metric samples) runs in `maintain()`, never inside a claim. One caller runs
+//   it periodically (createTidepool's MaintenanceLoop; later, only the cluster's leader).
+// - The task state machine lives in ../store/transitions.ts; adapters only persist.
+//
+// Other issues add methods here (task logs, worker registrations, nodes, callbacks,
+// schedules): add them to this interface, to every adapter, and cases to the suite.
 import type {
   ClaimRequest,
   ClaimedTask,
@@ -19,8 +41,19 @@ import type {
   TimeRange,
 } from '../core/index.ts';
 
-/** Capability names contract cases skip by (never by adapter name). */
-export type StoreCapability = 'durable' | 'multiProcess' | 'listenNotify';
+/**
+ * Capability names contract cases skip by (never by adapter name).
+ * `durable`: survives close and reopen. `multiProcess`: several processes may share it.
+ * `listenNotify`: events reach every process (eventReach `shared`). `databaseClock`: the
+ * time of record is the database's clock (timeOfRecord `database`).
+ */
+export type StoreCapability = 'durable' | 'multiProcess' | 'listenNotify' | 'databaseClock';
+
+/** Where a store's events are heard: this process only, or every process sharing the store. */
+export type StoreEventReach = 'process' | 'shared';
+
+/** Whose clock leases, runAt and backoff are measured on. */
+export type TimeOfRecord = 'clock' | 'database';
 
 export interface RetryOptions {
   /** Attempts a task gets unless it says otherwise (>= 1). */
@@ -52,18 +85,57 @@ export interface FailOptions {
   retryable?: boolean;
 }
 
+/** A task that ended, as a `finished` event carries it: who and when, no payload or result. */
+export interface FinishedTask {
+  id: string;
+  type: string;
+  tenant: string;
+  status: 'succeeded' | 'dead' | 'cancelled';
+  attempts: number;
+  createdAtMs: number;
+  runAtMs: number;
+  startedAtMs: number | null;
+  finishedAtMs: number;
+}
+
 /**
- * Events a store emits to listeners in the same process, after the change committed.
- * `submitted`: tasks became pending (submit, lease reclaim, retryDead). `finished`: a task
- * ended; read `task` inside the listener (the SQLite store reads it on first access).
+ * Events a store emits after the change committed: small plain objects (JSON-serializable,
+ * no getters, no payloads), each saying its reach. `submitted`: tasks of these types became
+ * pending (submit, lease reclaim, retryDead). `finished`: a task ended (read the whole task
+ * with `get` when needed).
  */
 export type StoreEvent =
-  | { kind: 'submitted'; types: string[] }
-  | { kind: 'finished'; task: Task };
+  | { kind: 'submitted'; reach: StoreEventReach; types: string[] }
+  | { kind: 'finished'; reach: StoreEventReach; task: FinishedTask };
+
+/** What one maintain() run does; every field optional (see the defaults in shared/maintenance.ts). */
+export interface MaintenancePolicy {
+  /** Ended tasks are deleted this long after they end, ms; 0 = keep forever. */
+  finishedRetentionMs?: number;
+  /** Scaling events older than this are deleted, ms; 0 = keep forever. */
+  scalingEventRetentionMs?: number;
+  /** Metric samples older than this are deleted, ms; 0 = keep forever. */
+  metricSampleRetentionMs?: number;
+}
+
+export interface MaintenanceReport {
+  /** Running tasks whose lease had expired, put back (retrying) or dead. */
+  reclaimed: number;
+  purgedTasks: number;
+  purgedScalingEvents: number;
+  purgedMetricSamples: number;
+  /** The time of record the run used. */
+  atMs: number;
+}
 
 export interface Store {
   readonly kind: string;
   readonly capabilities: readonly StoreCapability[];
+  readonly eventReach: StoreEventReach;
+  readonly timeOfRecord: TimeOfRecord;
+
+  /** The time of record, epoch ms: the injected clock, or the database's clock (see above). */
+  now(): Promise<number>;
 
   submit(input: SubmitInput): Promise<SubmitResult>;
   /** All or none: an invalid item or backpressure rejects the whole batch. */
@@ -71,9 +143,11 @@ export interface Store {
 
   /**
    * Claims up to `limit` runnable tasks of the given types: highest priority first, then
-   * the tenant with the fewest running tasks (fair sharing), then oldest; never beyond a
-   * tenant's concurrency limit. Each gets a lease of `leaseMs` and a fresh lease token.
-   * Expired leases are reclaimed first.
+   * the tenant with the fewest running tasks (fair sharing, best effort across concurrent
+   * claimers), then oldest; never beyond a tenant's concurrency limit (exact across every
+   * process). Each gets a lease of `leaseMs` and a fresh lease token. A claim's cost does
+   * not grow with the number of tenants, of tasks not yet due, or of the types asked for
+   * beyond the ones with runnable tasks. It never reclaims expired leases: maintain() does.
    */
   claim(req: ClaimRequest): Promise<ClaimedTask[]>;
   /** Extends the lease; LeaseLostError when the token is no longer the task's. */
@@ -100,10 +174,16 @@ export interface Store {
    * autoscaler reads it once per tick for the observation's oldestWaitMs).
    */
   oldestRunnableAtMs(types: readonly string[]): Promise<number | null>;
-  /** Puts tasks whose lease expired back (attempt counted); returns how many. */
+  /** Puts tasks whose lease expired back (attempt counted); returns how many. Part of maintain(). */
   reclaimExpired(): Promise<number>;
-  /** Deletes final tasks that finished before `beforeMs`; returns how many. */
+  /** Deletes final tasks that finished before `beforeMs`; returns how many. Part of maintain(). */
   purgeFinished(beforeMs: number): Promise<number>;
+  /**
+   * The maintenance entry point, off the claim's hot path: reclaims expired leases, purges
+   * ended tasks, scaling events and metric samples past their retention. Safe to run from
+   * several processes at once (each step is its own transaction), but meant for one.
+   */
+  maintain(policy?: MaintenancePolicy): Promise<MaintenanceReport>;
 
   /**
    * Task logs. appendTaskLog keeps lines of a task's attempts, at most TASK_LOG_MAX_BYTES
@@ -121,7 +201,7 @@ export interface Store {
   recordMetricSample(sample: MetricSample): Promise<void>;
   listMetricSamples(range?: TimeRange): Promise<MetricSample[]>;
 
-  /** In-process notifications (a pool wakes idle workers on `submitted`). */
+  /** Store events, after commit (a pool wakes idle workers on `submitted`); see eventReach. */
   subscribe(listener: (event: StoreEvent) => void): () => void;
   close(): Promise<void>;
 }

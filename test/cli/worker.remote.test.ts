@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { systemClock, type Task } from '../../src/core/index.ts';
-import { openStore, type Store } from '../../src/store/index.ts';
+import { MaintenanceLoop, openStore, type Store } from '../../src/store/index.ts';
 import { RemotePool } from '../../src/pools/index.ts';
 import { TidepoolServer } from '../../src/server/index.ts';
 import { tempDir } from '../server/helpers.ts';
@@ -20,12 +20,16 @@ async function startServer(file: string, port = 0) {
   const remote = new RemotePool({ name: 'far', types: ['echo', 'hang-once', 'slow'], store, clock, minWorkers: 0, maxWorkers: 4, leaseMs: 1500, heartbeatMs: 300 });
   const server = await TidepoolServer.create({ clock, runtime: { store, pools: () => [], remotePools: () => [remote] } });
   const url = await server.listen({ port, host: '127.0.0.1' });
+  // As createTidepool does: maintenance reclaims the leases of killed workers.
+  const maintenance = new MaintenanceLoop({ store, clock, intervalMs: 200, onError: (err) => process.emitWarning(err) });
+  maintenance.start();
   return {
     url,
     port: Number(new URL(url).port),
     store,
     remote,
     async close() {
+      await maintenance.stop();
       await server.close();
       await remote.close();
       await store.close();

@@ -147,6 +147,7 @@ test('a handler that runs past its lease without heartbeats loses it, and its la
   const { task } = await store.submit({ type: 't', timeoutMs: 60_000 });
   await settle();
   await advance(clock, 1500);
+  await store.maintain(); // maintenance reclaims the expired lease (claims never do)
   const [takeover] = await store.claim({ workerId: 'other', types: ['t'], limit: 1, leaseMs: 10_000 });
   assert.ok(takeover, 'the expired lease was taken over');
   g.waiting[0]!.resolve('late result');
@@ -172,6 +173,7 @@ test("a heartbeat refused after a takeover aborts the handler's signal", async (
   const { task } = await store.submit({ type: 't', timeoutMs: 60_000 });
   await settle();
   await advance(clock, 1500);
+  await store.maintain(); // maintenance reclaims the expired lease (claims never do)
   const [takeover] = await store.claim({ workerId: 'other', types: ['t'], limit: 1, leaseMs: 10_000 });
   assert.ok(takeover);
   await advance(clock, 500);

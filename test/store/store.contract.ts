@@ -10,7 +10,15 @@ import type { StoreAdapter, StoreNamespace } from './adapters.ts';
 
 export type { StoreAdapter, StoreNamespace } from './adapters.ts';
 
+/** Where every test's virtual clock starts. */
 const T0 = 1_700_000_000_000;
+/**
+ * The store's time of record when the test's clock read T0: T0 itself on `clock` stores; on
+ * `database` stores, T0 plus the database's offset (fixed under an injected clock), so every
+ * expected time below is t0 + something. Set before each test runs (tests in a file run one
+ * at a time).
+ */
+let t0 = T0;
 
 interface Ctx {
   store: Store;
@@ -50,6 +58,7 @@ export function runStoreContract(adapter: StoreAdapter, unavailable: string | fa
       const ns = adapter.namespace();
       try {
         const store = await ns.open({ clock, random: () => 1, ...options });
+        t0 = await store.now();
         try {
           await fn({ store, clock, ns });
         } finally {
@@ -71,8 +80,8 @@ export function runStoreContract(adapter: StoreAdapter, unavailable: string | fa
     assert.equal(task.maxAttempts, 3);
     assert.equal(task.priority, 0);
     assert.equal(task.tenant, 'default');
-    assert.equal(task.runAtMs, T0);
-    assert.equal(task.createdAtMs, T0);
+    assert.equal(task.runAtMs, t0);
+    assert.equal(task.createdAtMs, t0);
     assert.equal(task.idempotencyKey, null);
     const read = await store.get(task.id);
     assert.deepEqual(read, task);
@@ -172,9 +181,17 @@ export function runStoreContract(adapter: StoreAdapter, unavailable: string | fa
     const t = await claimOne(store);
     await store.complete(t.id, t.leaseToken, { ok: true });
     const finished = events[1];
-    assert.equal(finished.kind, 'finished');
-    assert.equal(finished.kind === 'finished' && finished.task.status, 'succeeded');
-    assert.deepEqual(finished.kind === 'finished' && finished.task.result, { ok: true });
+    assert.deepEqual(finished, {
+      kind: 'finished',
+      reach: store.eventReach,
+      task: {
+        id: t.id, type: 'email', tenant: 'default', status: 'succeeded', attempts: 1,
+        createdAtMs: t0, runAtMs: t0, startedAtMs: t0, finishedAtMs: t0,
+      },
+    });
+    assert.deepEqual(events[0], { kind: 'submitted', reach: store.eventReach, types: (events[0] as { types: string[] }).types });
+    // Small and plain: a JSON round trip keeps every event as it is (no getters, no payloads).
+    assert.deepEqual(JSON.parse(JSON.stringify(events)), events);
     off();
     await store.submit({ type: 'email' });
     assert.equal(events.length, 2);
@@ -196,7 +213,7 @@ export function runStoreContract(adapter: StoreAdapter, unavailable: string | fa
   it('a claim serves only the claimer\'s types and never a task that is not yet due', async ({ store, clock }) => {
     await store.submit({ type: 'sms' });
     const later = await store.submit({ type: 'email', delayMs: 5_000 });
-    const at = await store.submit({ type: 'email', runAtMs: T0 + 2_000 });
+    const at = await store.submit({ type: 'email', runAtMs: t0 + 2_000 });
     assert.deepEqual(await store.claim(claimReq({ limit: 10 })), []);
     await clock.advance(1_999);
     assert.deepEqual(await store.claim(claimReq({ limit: 10 })), []);
@@ -229,8 +246,8 @@ export function runStoreContract(adapter: StoreAdapter, unavailable: string | fa
       assert.equal(t.status, 'running');
       assert.equal(t.attempts, 1);
       assert.equal(t.workerId, 'w7');
-      assert.equal(t.startedAtMs, T0);
-      assert.equal(t.leaseExpiresAtMs, T0 + 10_000);
+      assert.equal(t.startedAtMs, t0);
+      assert.equal(t.leaseExpiresAtMs, t0 + 10_000);
       assert.ok(t.leaseToken.length >= 16);
     }
     assert.deepEqual(claimed.map((t) => t.payload), [0, 1, 2]);
@@ -282,6 +299,8 @@ export function runStoreContract(adapter: StoreAdapter, unavailable: string | fa
     await store.submit({ type: 'email' });
     const first = await claimOne(store, { workerId: 'slow', leaseMs: 1_000 });
     await clock.advance(1_500);
+    assert.deepEqual(await store.claim(claimReq()), [], 'a claim never reclaims: maintenance does');
+    assert.equal((await store.maintain()).reclaimed, 1);
     const second = await claimOne(store, { workerId: 'fast' });
     assert.equal(second.id, first.id);
     assert.equal(second.attempts, 2);
@@ -303,11 +322,13 @@ export function runStoreContract(adapter: StoreAdapter, unavailable: string | fa
     store.subscribe((e) => events.push(e));
     await claimOne(store, { leaseMs: 100 });
     await clock.advance(100);
+    const report = await store.maintain();
+    assert.deepEqual(report, { reclaimed: 1, purgedTasks: 0, purgedScalingEvents: 0, purgedMetricSamples: 0, atMs: t0 + 100 });
     assert.deepEqual(await store.claim(claimReq()), []);
     const dead = (await store.get(task.id))!;
     assert.equal(dead.status, 'dead');
     assert.equal(dead.error?.code, 'LeaseExpired');
-    assert.equal(dead.finishedAtMs, T0 + 100);
+    assert.equal(dead.finishedAtMs, t0 + 100);
     assert.deepEqual(events.map((e) => e.kind), ['finished']);
   });
 
@@ -333,7 +354,7 @@ export function runStoreContract(adapter: StoreAdapter, unavailable: string | fa
     const done = (await store.get(a.id))!;
     assert.equal(done.status, 'succeeded');
     assert.deepEqual(done.result, { sent: true });
-    assert.equal(done.finishedAtMs, T0 + 250);
+    assert.equal(done.finishedAtMs, t0 + 250);
     assert.equal(done.leaseExpiresAtMs, null);
     assert.deepEqual(await store.complete(next[0].id, next[0].leaseToken, null, claimReq()), []);
   });
@@ -345,7 +366,7 @@ export function runStoreContract(adapter: StoreAdapter, unavailable: string | fa
     assert.deepEqual(await store.fail(t.id, t.leaseToken, { message: 'smtp down', code: 'HandlerError' }), []);
     let now = (await store.get(task.id))!;
     assert.equal(now.status, 'retrying');
-    assert.equal(now.runAtMs, T0 + 100);
+    assert.equal(now.runAtMs, t0 + 100);
     assert.deepEqual(now.error, { message: 'smtp down', code: 'HandlerError' });
     await clock.advance(99);
     assert.deepEqual(await store.claim(claimReq()), []);
@@ -381,7 +402,7 @@ export function runStoreContract(adapter: StoreAdapter, unavailable: string | fa
     const running = await store.submit({ type: 'sms' });
     const cancelled = await store.cancel(queued.task.id);
     assert.equal(cancelled.status, 'cancelled');
-    assert.equal(cancelled.finishedAtMs, T0);
+    assert.equal(cancelled.finishedAtMs, t0);
     assert.deepEqual(await store.claim(claimReq()), []);
     const t = await claimOne(store, { types: ['sms'] });
     await store.cancel(t.id);
@@ -469,9 +490,9 @@ export function runStoreContract(adapter: StoreAdapter, unavailable: string | fa
     assert.equal(await store.oldestRunnableAtMs(['email']), null);
     assert.equal(await store.oldestRunnableAtMs([]), null);
     await store.submit({ type: 'email' });
-    assert.equal(await store.oldestRunnableAtMs(['email']), T0 + 1_000);
-    assert.equal(await store.oldestRunnableAtMs(['sms']), T0);
-    assert.equal(await store.oldestRunnableAtMs(['email', 'sms']), T0, 'the earliest head over the types');
+    assert.equal(await store.oldestRunnableAtMs(['email']), t0 + 1_000);
+    assert.equal(await store.oldestRunnableAtMs(['sms']), t0);
+    assert.equal(await store.oldestRunnableAtMs(['email', 'sms']), t0, 'the earliest head over the types');
   });
 
   it('oldestRunnableAtMs reports since when the task a claim would take next has waited, and the next one once it is claimed', async ({ store, clock }) => {
@@ -482,11 +503,11 @@ export function runStoreContract(adapter: StoreAdapter, unavailable: string | fa
     await store.submit({ type: 'email', priority: 5, tenant: 'b' });
     await clock.advance(1_000);
     // The head is the highest priority, then the oldest, across tenants: not the older low-priority task.
-    assert.equal(await store.oldestRunnableAtMs(['email']), T0 + 1_000);
+    assert.equal(await store.oldestRunnableAtMs(['email']), t0 + 1_000);
     await claimOne(store);
-    assert.equal(await store.oldestRunnableAtMs(['email']), T0 + 2_000);
+    assert.equal(await store.oldestRunnableAtMs(['email']), t0 + 2_000);
     await claimOne(store);
-    assert.equal(await store.oldestRunnableAtMs(['email']), T0);
+    assert.equal(await store.oldestRunnableAtMs(['email']), t0);
     await claimOne(store);
     assert.equal(await store.oldestRunnableAtMs(['email']), null);
   });
@@ -497,11 +518,11 @@ export function runStoreContract(adapter: StoreAdapter, unavailable: string | fa
     await clock.advance(4_999);
     assert.equal(await store.oldestRunnableAtMs(['email']), null);
     await clock.advance(1);
-    assert.equal(await store.oldestRunnableAtMs(['email']), T0 + 5_000);
+    assert.equal(await store.oldestRunnableAtMs(['email']), t0 + 5_000);
     await claimOne(store);
     await clock.advance(1_000);
-    await store.submit({ type: 'email', runAtMs: T0 - 60_000 });
-    assert.equal(await store.oldestRunnableAtMs(['email']), T0 + 6_000);
+    await store.submit({ type: 'email', runAtMs: t0 - 60_000 });
+    assert.equal(await store.oldestRunnableAtMs(['email']), t0 + 6_000);
   });
 
   it('purgeFinished deletes only ended tasks that finished before the given time', async ({ store, clock }) => {
@@ -511,7 +532,7 @@ export function runStoreContract(adapter: StoreAdapter, unavailable: string | fa
     await store.fail(b.id, b.leaseToken, { message: 'x' });
     await clock.advance(10_000);
     await store.complete(c.id, c.leaseToken, null);
-    assert.equal(await store.purgeFinished(T0 + 5_000), 2);
+    assert.equal(await store.purgeFinished(t0 + 5_000), 2);
     assert.equal(await store.get(a.id), null);
     assert.equal(await store.get(b.id), null);
     assert.equal((await store.get(c.id))!.status, 'succeeded');
@@ -618,24 +639,104 @@ export function runStoreContract(adapter: StoreAdapter, unavailable: string | fa
     assert.equal(third.tenant, 'A');
   });
 
+  it('per-tenant caps hold exactly across two processes claiming at once', async ({ store, ns, clock }) => {
+    const other = await ns.open({ clock, random: () => 1, tenantConcurrency: 3 });
+    try {
+      await store.submitBatch(Array.from({ length: 40 }, (_, i) => ({ type: 'email', tenant: i % 2 ? 'acme' : 'globex' })));
+      const claims = await Promise.all(
+        Array.from({ length: 10 }, (_, i) => (i % 2 ? other : store).claim(claimReq({ workerId: `w${i}`, limit: 2 }))),
+      );
+      const held = claims.flat();
+      assert.equal(new Set(held.map((t) => t.id)).size, held.length, 'no task held twice');
+      const byTenant = held.reduce<Record<string, number>>((m, t) => ((m[t.tenant] = (m[t.tenant] ?? 0) + 1), m), {});
+      assert.deepEqual(byTenant, { acme: 3, globex: 3 });
+      assert.equal((await other.counts()).byStatus.running, 6);
+    } finally {
+      await other.close();
+    }
+  }, { tenantConcurrency: 3 }, 'multiProcess');
+
+  it('a node whose clock runs ahead never reclaims a live lease early: the database clock is the time of record', async ({ store, ns, clock }) => {
+    const aheadClock = new VirtualClock(T0 + 10 * 60_000);
+    const ahead = await ns.open({ clock: aheadClock, random: () => 1 });
+    try {
+      assert.equal(store.timeOfRecord, 'database');
+      assert.ok(Math.abs((await ahead.now()) - (await store.now())) < 1_000, 'both nodes read the same time of record');
+      await store.submit({ type: 'email' });
+      const t = await claimOne(store, { leaseMs: 30_000 });
+      assert.equal((await ahead.maintain()).reclaimed, 0);
+      assert.deepEqual(await ahead.claim(claimReq()), []);
+      await aheadClock.advance(29_000);
+      await clock.advance(29_000);
+      assert.equal(await ahead.reclaimExpired(), 0, 'still within the lease on the database clock');
+      await store.heartbeat(t.id, t.leaseToken, 30_000);
+      await aheadClock.advance(31_000);
+      await clock.advance(31_000);
+      assert.equal(await ahead.reclaimExpired(), 1, 'expired once the database clock passes the lease');
+    } finally {
+      await ahead.close();
+    }
+  }, {}, 'databaseClock');
+
+  // --- maintenance and arrivals -----------------------------------------------------
+
+  it('maintain() reclaims expired leases and purges ended tasks, scaling events and metric samples past their retention', async ({ store, clock }) => {
+    const day = 86_400_000;
+    await store.submitBatch([{ type: 'email' }, { type: 'email' }, { type: 'email' }]);
+    const [a, b] = await store.claim(claimReq({ limit: 2, leaseMs: 1_000 }));
+    await store.complete(a.id, a.leaseToken, null);
+    for (const atMs of [t0, t0 + 2 * day]) {
+      await store.recordScalingEvent({ atMs, pool: 'p', from: 1, to: 2, action: 'scale_up', code: 'c', reason: 'r', policy: 'x' });
+      await store.recordMetricSample({ atMs, pool: 'p', values: { queueDepth: 1 } });
+    }
+    await clock.advance(3 * day);
+    const report = await store.maintain({ finishedRetentionMs: day, scalingEventRetentionMs: 2 * day, metricSampleRetentionMs: 1.5 * day });
+    assert.deepEqual(report, { reclaimed: 1, purgedTasks: 1, purgedScalingEvents: 1, purgedMetricSamples: 1, atMs: t0 + 3 * day });
+    assert.equal(await store.get(a.id), null);
+    assert.equal((await store.get(b.id))!.status, 'retrying');
+    assert.deepEqual((await store.listScalingEvents()).map((e) => e.atMs), [t0 + 2 * day]);
+    assert.deepEqual((await store.listMetricSamples()).map((m) => m.atMs), [t0 + 2 * day]);
+    const keep = await store.maintain({ finishedRetentionMs: 0, scalingEventRetentionMs: 0, metricSampleRetentionMs: 0 });
+    assert.deepEqual([keep.purgedTasks, keep.purgedScalingEvents, keep.purgedMetricSamples], [0, 0, 0], '0 keeps forever');
+    await rejectsWith(store.maintain({ finishedRetentionMs: -1 }), Error, /^maintenance\.finishedRetentionMs: got -1; expected an integer >= 0/);
+  });
+
+  it('the arrivals counter counts each new task once per type and never goes down, and runnable depth counts only due tasks', async ({ store, clock }) => {
+    await store.submitBatch([{ type: 'email', idempotencyKey: 'k' }, { type: 'email', idempotencyKey: 'k' }, { type: 'sms', delayMs: 5_000 }]);
+    await store.submit({ type: 'email', idempotencyKey: 'k' });
+    let counts = await store.counts();
+    assert.deepEqual({ ...counts.arrivalsByType }, { email: 1, sms: 1 }, 'idempotent repeats are not arrivals');
+    assert.deepEqual({ ...counts.runnableByType }, { email: 1, sms: 0 });
+    const t = await claimOne(store, { leaseMs: 100 });
+    await store.fail(t.id, t.leaseToken, { message: 'x' });
+    await clock.advance(10_000);
+    const again = await claimOne(store);
+    await store.complete(again.id, again.leaseToken, null);
+    await store.purgeFinished(t0 + 60_000);
+    counts = await store.counts();
+    assert.deepEqual({ ...counts.arrivalsByType }, { email: 1, sms: 1 }, 'a retry is not an arrival and a purge lowers nothing');
+    assert.equal(counts.byType.email.succeeded, 0);
+    assert.deepEqual({ ...counts.runnableByType }, { email: 0, sms: 1 });
+  });
+
   // --- history ------------------------------------------------------------------------
 
   it('scaling events and metric samples are kept and listed by time range and pool', async ({ store }) => {
     for (let i = 0; i < 5; i++) {
       await store.recordScalingEvent({
-        atMs: T0 + i * 1000, pool: i % 2 ? 'cpu' : 'llm', from: i, to: i + 1,
+        atMs: t0 + i * 1000, pool: i % 2 ? 'cpu' : 'llm', from: i, to: i + 1,
         action: 'scale_up', code: 'scale_up_depth', reason: `depth ${i}`, policy: 'threshold',
       });
-      await store.recordMetricSample({ atMs: T0 + i * 1000, pool: 'llm', values: { queueDepth: i, p95WaitMs: 1.5 * i } });
+      await store.recordMetricSample({ atMs: t0 + i * 1000, pool: 'llm', values: { queueDepth: i, p95WaitMs: 1.5 * i } });
     }
-    const events = await store.listScalingEvents({ fromMs: T0 + 1000, toMs: T0 + 3000 });
+    const events = await store.listScalingEvents({ fromMs: t0 + 1000, toMs: t0 + 3000 });
     assert.deepEqual(events.map((e) => e.reason), ['depth 1', 'depth 2', 'depth 3']);
     assert.deepEqual(events[0], {
-      atMs: T0 + 1000, pool: 'cpu', from: 1, to: 2, action: 'scale_up', code: 'scale_up_depth', reason: 'depth 1', policy: 'threshold',
+      atMs: t0 + 1000, pool: 'cpu', from: 1, to: 2, action: 'scale_up', code: 'scale_up_depth', reason: 'depth 1', policy: 'threshold',
     });
     assert.deepEqual((await store.listScalingEvents({ pool: 'llm' })).map((e) => e.from), [0, 2, 4]);
     assert.deepEqual((await store.listScalingEvents({ limit: 2 })).map((e) => e.from), [3, 4]);
-    const samples = await store.listMetricSamples({ fromMs: T0 + 3000 });
+    const samples = await store.listMetricSamples({ fromMs: t0 + 3000 });
     assert.deepEqual(samples.map((s) => s.values), [{ queueDepth: 3, p95WaitMs: 4.5 }, { queueDepth: 4, p95WaitMs: 6 }]);
   });
 
@@ -644,7 +745,7 @@ export function runStoreContract(adapter: StoreAdapter, unavailable: string | fa
   it('tasks, leases and history survive closing and reopening the store', async ({ store, clock, ns }) => {
     await store.submitBatch([{ type: 'email', payload: { n: 1 }, idempotencyKey: 'k1' }, { type: 'email', payload: { n: 2 } }]);
     const t = await claimOne(store, { leaseMs: 5_000 });
-    await store.recordScalingEvent({ atMs: T0, pool: 'p', from: 1, to: 2, action: 'scale_up', code: 'c', reason: 'r', policy: 'x' });
+    await store.recordScalingEvent({ atMs: t0, pool: 'p', from: 1, to: 2, action: 'scale_up', code: 'c', reason: 'r', policy: 'x' });
     await store.close();
     const reopened = await ns.open({ clock });
     try {
@@ -652,6 +753,7 @@ export function runStoreContract(adapter: StoreAdapter, unavailable: string | fa
       assert.equal((await reopened.submit({ type: 'email', idempotencyKey: 'k1' })).created, false);
       assert.equal((await reopened.listScalingEvents()).length, 1);
       await clock.advance(5_000);
+      await reopened.maintain();
       const again = await reopened.claim(claimReq({ limit: 5 }));
       assert.deepEqual(again.map((x) => [x.id === t.id, x.attempts]).sort(), [[false, 1], [true, 2]]);
       await reopened.complete(again[0].id, again[0].leaseToken, null);

@@ -39,7 +39,20 @@ import type {
   TaskStatus,
   TimeRange,
 } from '../../core/index.ts';
-import type { FailOptions, Store, StoreCapability, StoreEvent, StoreOptions } from '../types.ts';
+import type {
+  FailOptions,
+  MaintenancePolicy,
+  MaintenanceReport,
+  Store,
+  StoreCapability,
+  StoreEvent,
+  StoreEventReach,
+  StoreOptions,
+  TimeOfRecord,
+} from '../types.ts';
+import { cancelRefusal, isLeaseExpired, onFail, onLeaseExpired, planBatch, retryDeadRefusal } from '../transitions.ts';
+import { runMaintenance } from '../shared/maintenance.ts';
+import { finishedOf } from '../shared/events.ts';
 import { backoffMs } from '../shared/backoff.ts';
 import { decodeCursor, encodeCursor } from '../shared/cursor.ts';
 import { pickFair } from '../shared/fair.ts';
@@ -79,6 +92,8 @@ const byRunAt = (a: Entry, b: Entry) => a.runAtMs - b.runAtMs || a.seq - b.seq;
 export class MemoryStore implements Store {
   readonly kind = 'memory';
   readonly capabilities: readonly StoreCapability[] = [];
+  readonly eventReach: StoreEventReach = 'process';
+  readonly timeOfRecord: TimeOfRecord = 'clock';
 
   private readonly options: ResolvedStoreOptions;
   private readonly listeners = new Listeners();
@@ -94,6 +109,7 @@ export class MemoryStore implements Store {
   private readonly running = new Map<string, Rec>();
   private readonly runningByTenant = new Map<string, number>();
   private readonly countsByType = new Map<string, StatusCounts>();
+  private readonly arrivalsByType = new Map<string, number>();
   private scalingEvents: ScalingEvent[] = [];
   private metricSamples: MetricSample[] = [];
   private seq = 0;
@@ -120,14 +136,11 @@ export class MemoryStore implements Store {
     inputs.forEach((input, i) => validateSubmit(input, single ? undefined : i));
     const nowMs = this.options.clock.now();
     // Resolve idempotency first (also within the batch), so only new tasks count toward the depth.
-    const seen = new Map<string, number>();
+    const sameAsEarlier = planBatch(inputs);
     const plan = inputs.map((input, i) => {
-      if (input.idempotencyKey === undefined) return { input, existing: undefined, sameAs: -1 };
-      const key = `${tenantOf(input)}\u0000${input.idempotencyKey}`;
-      const existing = this.idempotency.get(key);
-      const sameAs = seen.get(key) ?? -1;
-      if (!existing && sameAs < 0) seen.set(key, i);
-      return { input, existing, sameAs };
+      const sameAs = sameAsEarlier[i];
+      if (input.idempotencyKey === undefined || sameAs >= 0) return { input, existing: undefined, sameAs };
+      return { input, existing: this.idempotency.get(`${tenantOf(input)}\u0000${input.idempotencyKey}`), sameAs };
     });
     const newCount = plan.filter((p) => !p.existing && p.sameAs < 0).length;
     this.checkDepth(newCount, nowMs);
@@ -142,12 +155,13 @@ export class MemoryStore implements Store {
         this.tasks.set(rec.task.id, rec);
         if (rec.task.idempotencyKey !== null) this.idempotency.set(`${rec.task.tenant}\u0000${rec.task.idempotencyKey}`, rec);
         this.count(rec.task.type, 'queued', +1);
+        this.arrivalsByType.set(rec.task.type, (this.arrivalsByType.get(rec.task.type) ?? 0) + 1);
         this.enqueue(rec, nowMs);
         types.add(rec.task.type);
         results.push({ task: copy(rec.task), created: true });
       }
     }
-    if (types.size) this.listeners.emit({ kind: 'submitted', types: [...types] });
+    if (types.size) this.listeners.emit({ kind: 'submitted', reach: 'process', types: [...types] });
     return results;
   }
 
@@ -189,13 +203,21 @@ export class MemoryStore implements Store {
     const rec = this.leased(taskId, leaseToken);
     const nowMs = this.options.clock.now();
     const taskError = normalizeError(error);
-    if (options.retryable === false || rec.task.attempts >= rec.task.maxAttempts) {
-      this.finish(rec, 'dead', nowMs);
-      rec.task.error = taskError;
-      this.afterFinish(rec, nowMs);
-    } else {
-      this.requeue(rec, 'retrying', nowMs + backoffMs(rec.task.attempts, this.options.retry, this.options.random), nowMs);
-      rec.task.error = taskError;
+    const outcome = onFail(rec.task, options.retryable !== false, nowMs, () => backoffMs(rec.task.attempts, this.options.retry, this.options.random));
+    switch (outcome.status) {
+      case 'dead':
+        this.finish(rec, 'dead', nowMs);
+        rec.task.error = taskError;
+        this.afterFinish(rec, nowMs);
+        break;
+      case 'retrying':
+        this.requeue(rec, 'retrying', outcome.runAtMs, nowMs);
+        rec.task.error = taskError;
+        break;
+      default: {
+        const never: never = outcome;
+        throw new Error(`unhandled fail outcome ${JSON.stringify(never)}`);
+      }
     }
     return hasNext ? this.claimNow(next!, nowMs) : [];
   }
@@ -203,10 +225,8 @@ export class MemoryStore implements Store {
   async cancel(taskId: string): Promise<Task> {
     this.checkOpen();
     const rec = this.find(taskId);
-    const status = rec.task.status;
-    if (status === 'succeeded' || status === 'dead' || status === 'cancelled') {
-      throw new TaskConflictError(`task ${taskId} is ${status}; only queued, retrying or running tasks can be cancelled`);
-    }
+    const refusal = cancelRefusal(taskId, rec.task.status);
+    if (refusal) throw refusal;
     const nowMs = this.options.clock.now();
     this.finish(rec, 'cancelled', nowMs);
     this.afterFinish(rec, nowMs);
@@ -216,15 +236,14 @@ export class MemoryStore implements Store {
   async retryDead(taskId: string): Promise<Task> {
     this.checkOpen();
     const rec = this.find(taskId);
-    if (rec.task.status !== 'dead') {
-      throw new TaskConflictError(`task ${taskId} is ${rec.task.status}; only dead tasks can be retried`);
-    }
+    const refusal = retryDeadRefusal(taskId, rec.task.status);
+    if (refusal) throw refusal;
     const nowMs = this.options.clock.now();
     rec.task.attempts = 0;
     rec.task.finishedAtMs = null;
     rec.task.error = null;
     this.requeue(rec, 'queued', nowMs, nowMs);
-    this.listeners.emit({ kind: 'submitted', types: [rec.task.type] });
+    this.listeners.emit({ kind: 'submitted', reach: 'process', types: [rec.task.type] });
     return copy(rec.task);
   }
 
@@ -264,6 +283,8 @@ export class MemoryStore implements Store {
     // Null-prototype: a type named __proto__ or constructor is a key like any other.
     const byType = nullRecord<StatusCounts>();
     const runnableByType = nullRecord<number>();
+    const arrivalsByType = nullRecord<number>();
+    for (const [type, n] of this.arrivalsByType) arrivalsByType[type] = n;
     for (const [type, counts] of this.countsByType) {
       byType[type] = { ...counts };
       for (const s of TASK_STATUSES) byStatus[s] += counts[s];
@@ -271,7 +292,34 @@ export class MemoryStore implements Store {
       for (const rec of this.pendingByType.get(type) ?? []) if (rec.task.runAtMs <= nowMs) runnable++;
       runnableByType[type] = runnable;
     }
-    return { byStatus, byType, runnableByType };
+    return { byStatus, byType, runnableByType, arrivalsByType };
+  }
+
+  async now(): Promise<number> {
+    this.checkOpen();
+    return this.options.clock.now();
+  }
+
+  async maintain(policy?: MaintenancePolicy): Promise<MaintenanceReport> {
+    this.checkOpen();
+    return runMaintenance(
+      {
+        now: () => this.now(),
+        reclaimExpired: () => this.reclaimExpired(),
+        purgeFinished: (beforeMs) => this.purgeFinished(beforeMs),
+        purgeScalingEvents: async (beforeMs) => {
+          const before = this.scalingEvents.length;
+          this.scalingEvents = this.scalingEvents.filter((e) => e.atMs >= beforeMs);
+          return before - this.scalingEvents.length;
+        },
+        purgeMetricSamples: async (beforeMs) => {
+          const before = this.metricSamples.length;
+          this.metricSamples = this.metricSamples.filter((m) => m.atMs >= beforeMs);
+          return before - this.metricSamples.length;
+        },
+      },
+      policy,
+    );
   }
 
   async reclaimExpired(): Promise<number> {
@@ -473,7 +521,7 @@ export class MemoryStore implements Store {
 
   private afterFinish(rec: Rec, nowMs: number): void {
     this.completions.record(nowMs);
-    this.listeners.emit({ kind: 'finished', task: copy(rec.task) });
+    this.listeners.emit({ kind: 'finished', reach: 'process', task: finishedOf(rec.task) });
   }
 
   private reclaimNow(nowMs: number): number {
@@ -481,20 +529,20 @@ export class MemoryStore implements Store {
     const requeuedTypes = new Set<string>();
     for (const rec of [...this.running.values()]) {
       const t = rec.task;
-      if (t.leaseExpiresAtMs === null || t.leaseExpiresAtMs > nowMs) continue;
+      if (!isLeaseExpired(t.leaseExpiresAtMs, nowMs)) continue;
       reclaimed++;
-      const error: TaskError = { code: 'LeaseExpired', message: `lease of worker ${t.workerId} expired at ${t.leaseExpiresAtMs} during attempt ${t.attempts}` };
-      if (t.attempts >= t.maxAttempts) {
+      const outcome = onLeaseExpired(t, nowMs);
+      if (outcome.status === 'dead') {
         this.finish(rec, 'dead', nowMs);
-        t.error = error;
+        t.error = outcome.error;
         this.afterFinish(rec, nowMs);
       } else {
-        this.requeue(rec, 'retrying', nowMs, nowMs);
-        t.error = error;
+        this.requeue(rec, 'retrying', outcome.runAtMs, nowMs);
+        t.error = outcome.error;
         requeuedTypes.add(t.type);
       }
     }
-    if (requeuedTypes.size) this.listeners.emit({ kind: 'submitted', types: [...requeuedTypes] });
+    if (requeuedTypes.size) this.listeners.emit({ kind: 'submitted', reach: 'process', types: [...requeuedTypes] });
     return reclaimed;
   }
 
@@ -508,7 +556,6 @@ export class MemoryStore implements Store {
   }
 
   private claimNow(req: ClaimRequest, nowMs: number): ClaimedTask[] {
-    this.reclaimNow(nowMs);
     this.promoteDue(nowMs);
     const sources: FairSource<Entry>[] = [];
     for (const type of new Set(req.types)) {

@@ -1,25 +1,7 @@
-// What adapters say when a lease is refused, and the stored shape of a task error.
-import type { TaskError, TaskStatus } from '../../core/index.ts';
+// The stored shape of a task error (and, re-exported, what adapters say when a lease is refused).
+import type { TaskError } from '../../core/index.ts';
 
-/** Why a lease token no longer fits a task in this status (the LeaseLostError detail). */
-export function leaseLostDetail(status: TaskStatus): string {
-  switch (status) {
-    case 'running':
-      return 'the lease expired and the task was claimed again by another worker';
-    case 'queued':
-    case 'retrying':
-      return `the lease expired and the task went back to the queue (${status})`;
-    case 'succeeded':
-    case 'dead':
-      return `the task already ended (${status})`;
-    case 'cancelled':
-      return 'the task was cancelled and its lease revoked';
-    default: {
-      const never: never = status;
-      return `unexpected status ${String(never)}`;
-    }
-  }
-}
+export { leaseLostDetail } from '../transitions.ts';
 
 /** `{message, code?}` with strings only, whatever a handler threw. */
 export function normalizeError(error: TaskError): TaskError {

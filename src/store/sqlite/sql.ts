@@ -243,6 +243,8 @@ export class Statements {
   readonly deleteLogSizeOf: StatementSync;
 
   readonly insertEvent: StatementSync;
+  readonly purgeEvents: StatementSync;
+  readonly purgeSamples: StatementSync;
   readonly listEvents: StatementSync;
   readonly insertSample: StatementSync;
   readonly listSamples: StatementSync;
@@ -298,7 +300,8 @@ export class Statements {
     // ?1 result, ?2 now, ?3 seq, ?4 lease token, ?5 id tail
     this.succeed = p(`UPDATE tasks SET status = 'succeeded', result = ?1, error = NULL, finished_at_ms = ?2,
       updated_at_ms = ?2, lease_token = NULL, lease_expires_at_ms = NULL
-      WHERE seq = ?3 AND id_tail = ?5 AND lease_token = ?4 AND status = 'running' RETURNING seq, type`);
+      WHERE seq = ?3 AND id_tail = ?5 AND lease_token = ?4 AND status = 'running'
+      RETURNING seq, type, tenant, attempts, created_at_ms, run_at_ms, started_at_ms`);
     this.retry = p(`UPDATE tasks SET status = 'retrying', error = :error, run_at_ms = :runAt, updated_at_ms = :now,
       worker_id = NULL, lease_token = NULL, lease_expires_at_ms = NULL
       WHERE seq = :seq AND id_tail = :tail AND status = 'running' RETURNING ${TASK_COLUMNS}`);
@@ -341,6 +344,8 @@ export class Statements {
         WHERE at_ms >= :from AND at_ms <= :to AND (:pool IS NULL OR pool = :pool)
         ORDER BY at_ms DESC, seq DESC LIMIT :limit
       ) ORDER BY at_ms, seq`);
+    this.purgeEvents = p('DELETE FROM scaling_events WHERE at_ms < ?');
+    this.purgeSamples = p('DELETE FROM metric_samples WHERE at_ms < ?');
     this.insertSample = p('INSERT INTO metric_samples (at_ms, pool, sample_values) VALUES (?, ?, ?)');
     this.listSamples = p(`SELECT * FROM (
         SELECT seq, at_ms, pool, sample_values FROM metric_samples

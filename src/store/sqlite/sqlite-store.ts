@@ -38,7 +38,21 @@ import type {
   TaskStatus,
   TimeRange,
 } from '../../core/index.ts';
-import type { FailOptions, Store, StoreCapability, StoreEvent, StoreOptions } from '../types.ts';
+import type {
+  FailOptions,
+  FinishedTask,
+  MaintenancePolicy,
+  MaintenanceReport,
+  Store,
+  StoreCapability,
+  StoreEvent,
+  StoreEventReach,
+  StoreOptions,
+  TimeOfRecord,
+} from '../types.ts';
+import { cancelRefusal, isLeaseExpired, onFail, onLeaseExpired, planBatch, retryDeadRefusal } from '../transitions.ts';
+import { runMaintenance } from '../shared/maintenance.ts';
+import { finishedOf } from '../shared/events.ts';
 import { backoffMs } from '../shared/backoff.ts';
 import { decodeCursor, encodeCursor } from '../shared/cursor.ts';
 import { arraySource, pickFair } from '../shared/fair.ts';
@@ -65,6 +79,10 @@ const PURGE_CHUNK = 5_000;
 export class SqliteStore implements Store {
   readonly kind = 'sqlite';
   readonly capabilities: readonly StoreCapability[] = ['durable', 'multiProcess'];
+  /** Other processes sharing the file hear nothing (they poll). */
+  readonly eventReach: StoreEventReach = 'process';
+  /** Processes sharing one SQLite file share the host's clock. */
+  readonly timeOfRecord: TimeOfRecord = 'clock';
   readonly path: string;
 
   private readonly db: DatabaseSync;
@@ -148,24 +166,20 @@ export class SqliteStore implements Store {
     const s = this.s;
     const nowMs = this.options.clock.now();
     const results: (SubmitResult | number)[] = new Array(inputs.length);
-    const seen = new Map<string, number>();
+    const sameAsEarlier = planBatch(inputs);
     let newCount = 0;
     for (let i = 0; i < inputs.length; i++) {
       const input = inputs[i];
+      if (sameAsEarlier[i] >= 0) {
+        results[i] = sameAsEarlier[i];
+        continue;
+      }
       if (input.idempotencyKey !== undefined) {
-        const tenant = tenantOf(input);
-        const key = `${tenant}\u0000${input.idempotencyKey}`;
-        const earlier = seen.get(key);
-        if (earlier !== undefined) {
-          results[i] = earlier;
-          continue;
-        }
-        const row = s.byIdempotencyKey.get(tenant, input.idempotencyKey) as TaskRow | undefined;
+        const row = s.byIdempotencyKey.get(tenantOf(input), input.idempotencyKey) as TaskRow | undefined;
         if (row) {
           results[i] = { task: toTask(row), created: false };
           continue;
         }
-        seen.set(key, i);
       }
       newCount++;
     }
@@ -187,12 +201,13 @@ export class SqliteStore implements Store {
       );
       task.id = formatId(Number(lastInsertRowid), tail);
       tx.counts.add(task.type, 'queued', 1);
+      tx.counts.add(task.type, ARRIVED, 1);
       types.add(task.type);
       results[i] = { task, created: true };
     }
     if (types.size) {
       tx.memo.clear();
-      tx.afterCommit(() => this.listeners.emit({ kind: 'submitted', types: [...types] }));
+      tx.afterCommit(() => this.listeners.emit({ kind: 'submitted', reach: 'process', types: [...types] }));
     }
     return results.map((r) => {
       if (typeof r !== 'number') return r;
@@ -211,12 +226,8 @@ export class SqliteStore implements Store {
 
   private claimIn(req: ClaimRequest, nowMs: number, tx: TxContext): ClaimedTask[] {
     const s = this.s;
-    // Within one group transaction, expired leases are looked for once, and the tenants
-    // with pending tasks are remembered until an operation queues tasks again.
-    if (!tx.memo.has('expiryChecked')) {
-      tx.memo.set('expiryChecked', true);
-      if (s.anyExpired.get(nowMs)) this.reclaimIn(nowMs, tx);
-    }
+    // Within one group transaction, the tenants with pending tasks are remembered until an
+    // operation queues tasks again. Expired leases are maintain()'s, not the claim's.
     const types = [...new Set(req.types)];
     const tenantsByType = types.map((type) => {
       let tenants = tx.memo.get(`tenants:${type}`) as string[] | undefined;
@@ -287,12 +298,13 @@ export class SqliteStore implements Store {
     return this.queue.enqueue((tx) => {
       const nowMs = this.options.clock.now();
       const { seq, tail } = idKey(taskId);
-      const row = this.s.succeed.get(resultJson, nowMs, seq, leaseToken, tail) as
-        | { seq: number; type: string }
-        | undefined;
+      const row = this.s.succeed.get(resultJson, nowMs, seq, leaseToken, tail) as SucceededRow | undefined;
       if (!row) throw this.leaseError(taskId);
-        tx.counts.move(row.type, 'running', 'succeeded');
-      this.afterFinish(row.seq, nowMs, tx);
+      tx.counts.move(row.type, 'running', 'succeeded');
+      this.afterFinish(() => ({
+        id: taskId, type: row.type, tenant: row.tenant, status: 'succeeded', attempts: row.attempts,
+        createdAtMs: row.created_at_ms, runAtMs: row.run_at_ms, startedAtMs: row.started_at_ms, finishedAtMs: nowMs,
+      }), nowMs, tx);
       return hasNext ? this.claimIn(next!, nowMs, tx) : [];
     });
   }
@@ -306,15 +318,28 @@ export class SqliteStore implements Store {
       const nowMs = this.options.clock.now();
       const current = this.byId(taskId);
       if (!current || current.status !== 'running' || current.lease_token !== leaseToken) throw this.leaseError(taskId, current);
-        if (options.retryable === false || current.attempts >= current.max_attempts) {
-        const row = s.bury.get({ ...idKey(taskId), error: errorJson, now: nowMs }) as unknown as TaskRow;
-        tx.counts.move(row.type, 'running', 'dead');
-        this.afterFinish(row, nowMs, tx);
-      } else {
-        const runAt = nowMs + backoffMs(current.attempts, this.options.retry, this.options.random);
-        s.retry.get({ ...idKey(taskId), error: errorJson, runAt, now: nowMs });
-        tx.memo.clear();
-        tx.counts.move(current.type, 'running', 'retrying');
+      const outcome = onFail(
+        { attempts: current.attempts, maxAttempts: current.max_attempts },
+        options.retryable !== false,
+        nowMs,
+        () => backoffMs(current.attempts, this.options.retry, this.options.random),
+      );
+      switch (outcome.status) {
+        case 'dead': {
+          const row = s.bury.get({ ...idKey(taskId), error: errorJson, now: nowMs }) as unknown as TaskRow;
+          tx.counts.move(row.type, 'running', 'dead');
+          this.afterFinish(row, nowMs, tx);
+          break;
+        }
+        case 'retrying':
+          s.retry.get({ ...idKey(taskId), error: errorJson, runAt: outcome.runAtMs, now: nowMs });
+          tx.memo.clear();
+          tx.counts.move(current.type, 'running', 'retrying');
+          break;
+        default: {
+          const never: never = outcome;
+          throw new Error(`unhandled fail outcome ${JSON.stringify(never)}`);
+        }
       }
       return hasNext ? this.claimIn(next!, nowMs, tx) : [];
     });
@@ -327,25 +352,12 @@ export class SqliteStore implements Store {
     return new LeaseLostError(taskId, leaseLostDetail(current.status as TaskStatus));
   }
 
-  /**
-   * After commit: counts the completion and tells listeners. The finished task is read
-   * only when a listener looks at it (most listeners only wake on `submitted`), so read
-   * `event.task` inside the listener.
-   */
-  private afterFinish(rowOrSeq: TaskRow | number, nowMs: number, tx: TxContext): void {
+  /** After commit: counts the completion and tells listeners (with a small snapshot of the task). */
+  private afterFinish(source: TaskRow | (() => FinishedTask), nowMs: number, tx: TxContext): void {
     tx.afterCommit(() => {
       this.completions.record(nowMs);
       if (this.listeners.size === 0) return;
-      let task: Task | undefined = typeof rowOrSeq === 'number' ? undefined : toTask(rowOrSeq);
-      const read = () => {
-        if (!task) {
-          const row = this.s.bySeq.get(rowOrSeq as number) as unknown as TaskRow | undefined;
-          if (!row) throw new TaskNotFoundError(`#${String(rowOrSeq)} (purged)`);
-          task = toTask(row);
-        }
-        return task;
-      };
-      this.listeners.emit({ kind: 'finished', get task() { return read(); } });
+      this.listeners.emit({ kind: 'finished', reach: 'process', task: typeof source === 'function' ? source() : finishedOf(toTask(source)) });
     });
   }
 
@@ -357,9 +369,8 @@ export class SqliteStore implements Store {
       const s = this.s;
       const current = this.byId(taskId);
       if (!current) throw new TaskNotFoundError(taskId);
-      if (current.status === 'succeeded' || current.status === 'dead' || current.status === 'cancelled') {
-        throw new TaskConflictError(`task ${taskId} is ${current.status}; only queued, retrying or running tasks can be cancelled`);
-      }
+      const refusal = cancelRefusal(taskId, current.status as TaskStatus);
+      if (refusal) throw refusal;
       const nowMs = this.options.clock.now();
       const row = s.cancelTask.get({ ...idKey(taskId), now: nowMs }) as unknown as TaskRow;
         tx.counts.move(row.type, current.status, 'cancelled');
@@ -377,11 +388,11 @@ export class SqliteStore implements Store {
       if (!row) {
         const current = this.byId(taskId);
         if (!current) throw new TaskNotFoundError(taskId);
-        throw new TaskConflictError(`task ${taskId} is ${current.status}; only dead tasks can be retried`);
+        throw retryDeadRefusal(taskId, current.status as TaskStatus) ?? new TaskConflictError(`task ${taskId} could not be retried`);
       }
         tx.counts.move(row.type, 'dead', 'queued');
       tx.memo.clear();
-      tx.afterCommit(() => this.listeners.emit({ kind: 'submitted', types: [row.type] }));
+      tx.afterCommit(() => this.listeners.emit({ kind: 'submitted', reach: 'process', types: [row.type] }));
       return toTask(row);
     });
   }
@@ -398,23 +409,41 @@ export class SqliteStore implements Store {
     if (rows.length === 0) return 0;
     const requeued = new Set<string>();
     for (const row of rows) {
-      const error = JSON.stringify({
-        code: 'LeaseExpired',
-        message: `lease of worker ${row.worker_id} expired at ${row.lease_expires_at_ms} during attempt ${row.attempts}`,
-      });
-      if (row.attempts >= row.max_attempts) {
+      if (!isLeaseExpired(row.lease_expires_at_ms, nowMs)) continue;
+      const outcome = onLeaseExpired({ attempts: row.attempts, maxAttempts: row.max_attempts, workerId: row.worker_id, leaseExpiresAtMs: row.lease_expires_at_ms }, nowMs);
+      const error = JSON.stringify(outcome.error);
+      if (outcome.status === 'dead') {
         const dead = s.bury.get({ ...idKey(row.id), error, now: nowMs }) as unknown as TaskRow;
         tx.counts.move(row.type, 'running', 'dead');
         this.afterFinish(dead, nowMs, tx);
       } else {
-        s.retry.get({ ...idKey(row.id), error, runAt: nowMs, now: nowMs });
+        s.retry.get({ ...idKey(row.id), error, runAt: outcome.runAtMs, now: nowMs });
         tx.memo.delete(`tenants:${row.type}`);
         tx.counts.move(row.type, 'running', 'retrying');
         requeued.add(row.type);
       }
     }
-    if (requeued.size) tx.afterCommit(() => this.listeners.emit({ kind: 'submitted', types: [...requeued] }));
+    if (requeued.size) tx.afterCommit(() => this.listeners.emit({ kind: 'submitted', reach: 'process', types: [...requeued] }));
     return rows.length;
+  }
+
+  async now(): Promise<number> {
+    this.checkOpen();
+    return this.options.clock.now();
+  }
+
+  async maintain(policy?: MaintenancePolicy): Promise<MaintenanceReport> {
+    this.checkOpen();
+    return runMaintenance(
+      {
+        now: () => this.now(),
+        reclaimExpired: () => this.reclaimExpired(),
+        purgeFinished: (beforeMs) => this.purgeFinished(beforeMs),
+        purgeScalingEvents: (beforeMs) => this.queue.enqueue(() => Number(this.s.purgeEvents.run(beforeMs).changes), true),
+        purgeMetricSamples: (beforeMs) => this.queue.enqueue(() => Number(this.s.purgeSamples.run(beforeMs).changes), true),
+      },
+      policy,
+    );
   }
 
   async purgeFinished(beforeMs: number): Promise<number> {
@@ -490,7 +519,12 @@ export class SqliteStore implements Store {
       const byStatus = zeroCounts();
       // Null-prototype: a type named __proto__ or constructor is a key like any other.
       const byType = nullRecord<StatusCounts>();
+      const arrivalsByType = nullRecord<number>();
       for (const r of this.s.allCounts.all() as { type: string; status: TaskStatus; n: number }[]) {
+        if ((r.status as string) === ARRIVED) {
+          arrivalsByType[r.type] = r.n;
+          continue;
+        }
         if (!(TASK_STATUSES as readonly string[]).includes(r.status)) continue;
         const c = (byType[r.type] ??= zeroCounts());
         c[r.status] += r.n;
@@ -502,7 +536,7 @@ export class SqliteStore implements Store {
         const delayed = pending > 0 ? (this.s.delayedCount.get(type, nowMs) as { n: number }).n : 0;
         runnableByType[type] = pending - delayed;
       }
-      return { byStatus, byType, runnableByType };
+      return { byStatus, byType, runnableByType, arrivalsByType };
     });
   }
 
@@ -643,6 +677,22 @@ export class SqliteStore implements Store {
       throw translateSqliteError(err, this.path, during);
     }
   }
+}
+
+/**
+ * The task_counts row (per type) holding the arrivals counter: tasks ever submitted. Only
+ * submits add to it; purges subtract real statuses only, so it never goes down.
+ */
+const ARRIVED = 'arrived';
+
+interface SucceededRow {
+  seq: number;
+  type: string;
+  tenant: string;
+  attempts: number;
+  created_at_ms: number;
+  run_at_ms: number;
+  started_at_ms: number | null;
 }
 
 interface HeadRow {
