@@ -58,6 +58,8 @@ import { decodeCursor, encodeCursor } from '../shared/cursor.ts';
 import { pickFair } from '../shared/fair.ts';
 import type { FairSource } from '../shared/fair.ts';
 import { Heap } from '../shared/heap.ts';
+import { IndexedHeap } from '../shared/indexed-heap.ts';
+import type { Positioned } from '../shared/indexed-heap.ts';
 import { Listeners } from '../shared/listeners.ts';
 import { resolveStoreOptions, tenantLimitOf } from '../shared/options.ts';
 import type { ResolvedStoreOptions } from '../shared/options.ts';
@@ -83,6 +85,19 @@ interface Entry {
   runAtMs: number;
 }
 
+/** One tenant's runnable tasks of one type, best first; an item of its type's tenant order. */
+interface TenantQueue extends Positioned {
+  type: string;
+  tenant: string;
+  heap: Heap<Entry>;
+}
+
+/** A type's runnable tasks: a queue per tenant, and the tenants in fair claim order. */
+interface TypeQueue {
+  byTenant: Map<string, TenantQueue>;
+  order: IndexedHeap<TenantQueue>;
+}
+
 /** Longest stretch of store work without letting the event loop turn, ms. */
 const PACE_MS = 2;
 
@@ -103,7 +118,9 @@ export class MemoryStore implements Store {
   private readonly taskLogs = new Map<string, BoundedTaskLog>();
   private logSeq = 0;
   private readonly idempotency = new Map<string, Rec>();
-  private readonly ready = new Map<string, Map<string, Heap<Entry>>>();
+  private readonly ready = new Map<string, TypeQueue>();
+  /** Every tenant queue of a tenant, across types: re-ordered when its running count changes. */
+  private readonly queuesOfTenant = new Map<string, Set<TenantQueue>>();
   private readonly delayed = new Heap<Entry>(byRunAt);
   private readonly pendingByType = new Map<string, Set<Rec>>();
   private readonly running = new Map<string, Rec>();
@@ -349,8 +366,11 @@ export class MemoryStore implements Store {
     let oldest: number | null = null;
     for (const type of new Set(types)) {
       let head: Entry | undefined;
-      for (const heap of this.ready.get(type)?.values() ?? []) {
-        const top = liveTop(heap);
+      const tq = this.ready.get(type);
+      for (const q of tq?.byTenant.values() ?? []) {
+        const before = q.heap.peek();
+        const top = liveTop(q.heap);
+        if (top !== before) tq!.order.update(q);
         if (top && (!head || byPriorityThenAge(top, head) < 0)) head = top;
       }
       if (!head) continue;
@@ -479,6 +499,10 @@ export class MemoryStore implements Store {
       this.running.set(t.id, rec);
       this.runningByTenant.set(t.tenant, (this.runningByTenant.get(t.tenant) ?? 0) + 1);
     }
+    if (from === 'running' || status === 'running') {
+      t.status = status;
+      for (const q of this.queuesOfTenant.get(t.tenant) ?? []) this.ready.get(q.type)!.order.update(q);
+    }
     t.status = status;
     t.updatedAtMs = nowMs;
   }
@@ -491,16 +515,68 @@ export class MemoryStore implements Store {
     pending.add(rec);
     rec.gen++;
     const entry: Entry = { rec, gen: rec.gen, priority: t.priority, seq: rec.seq, tenant: t.tenant, runAtMs: t.runAtMs };
-    if (t.runAtMs <= nowMs) this.readyHeap(t.type, t.tenant).push(entry);
+    if (t.runAtMs <= nowMs) this.pushReady(entry);
     else this.delayed.push(entry);
   }
 
-  private readyHeap(type: string, tenant: string): Heap<Entry> {
-    let byTenant = this.ready.get(type);
-    if (!byTenant) this.ready.set(type, (byTenant = new Map()));
-    let heap = byTenant.get(tenant);
-    if (!heap) byTenant.set(tenant, (heap = new Heap(byPriorityThenAge)));
-    return heap;
+  /** Puts a due task in its tenant's queue and re-orders that queue among the type's tenants. */
+  private pushReady(entry: Entry): void {
+    const { type } = entry.rec.task;
+    let tq = this.ready.get(type);
+    if (!tq) this.ready.set(type, (tq = { byTenant: new Map(), order: new IndexedHeap((a, b) => this.beforeInClaimOrder(a, b)) }));
+    let q = tq.byTenant.get(entry.tenant);
+    if (!q) {
+      q = { type, tenant: entry.tenant, heap: new Heap(byPriorityThenAge), heapIndex: -1 };
+      tq.byTenant.set(entry.tenant, q);
+      let set = this.queuesOfTenant.get(entry.tenant);
+      if (!set) this.queuesOfTenant.set(entry.tenant, (set = new Set()));
+      set.add(q);
+    }
+    q.heap.push(entry);
+    tq.order.update(q);
+  }
+
+  private isAtCap(tenant: string): boolean {
+    const cap = tenantLimitOf(this.options, tenant);
+    return cap > 0 && (this.runningByTenant.get(tenant) ?? 0) >= cap;
+  }
+
+  /**
+   * Fair claim order between tenant queues (shared/fair.ts): a tenant at its cap last, then
+   * the higher priority head, then the tenant with fewer running tasks, then the older head.
+   */
+  private beforeInClaimOrder(a: TenantQueue, b: TenantQueue): number {
+    const blockedA = this.isAtCap(a.tenant);
+    if (blockedA !== this.isAtCap(b.tenant)) return blockedA ? 1 : -1;
+    const ha = a.heap.peek();
+    const hb = b.heap.peek();
+    if (!ha || !hb) return ha ? -1 : hb ? 1 : 0;
+    return (
+      hb.priority - ha.priority ||
+      (this.runningByTenant.get(a.tenant) ?? 0) - (this.runningByTenant.get(b.tenant) ?? 0) ||
+      ha.seq - hb.seq
+    );
+  }
+
+  /** The first tenant queue of a type in claim order whose head is live; drops what a cancel or re-queue left behind. */
+  private bestQueue(tq: TypeQueue): TenantQueue | undefined {
+    for (;;) {
+      const q = tq.order.peek();
+      if (!q) return undefined;
+      const head = q.heap.peek();
+      const live = liveTop(q.heap);
+      if (!live) {
+        tq.order.remove(q);
+        tq.byTenant.delete(q.tenant);
+        this.queuesOfTenant.get(q.tenant)?.delete(q);
+        continue;
+      }
+      if (live !== head) {
+        tq.order.update(q);
+        continue;
+      }
+      return q;
+    }
   }
 
   private requeue(rec: Rec, status: 'queued' | 'retrying', runAtMs: number, nowMs: number): void {
@@ -551,22 +627,14 @@ export class MemoryStore implements Store {
       const top = this.delayed.peek();
       if (!top || top.runAtMs > nowMs) return;
       this.delayed.pop();
-      if (top.gen === top.rec.gen && isPending(top.rec.task.status)) this.readyHeap(top.rec.task.type, top.tenant).push(top);
+      if (top.gen === top.rec.gen && isPending(top.rec.task.status)) this.pushReady(top);
     }
   }
 
   private claimNow(req: ClaimRequest, nowMs: number): ClaimedTask[] {
     this.promoteDue(nowMs);
-    const sources: FairSource<Entry>[] = [];
-    for (const type of new Set(req.types)) {
-      for (const [tenant, heap] of this.ready.get(type) ?? []) {
-        if (req.tenants && !req.tenants.includes(tenant)) continue;
-        sources.push({ tenant, peek: () => liveTop(heap), take: () => heap.pop()! });
-      }
-    }
-    const picked = pickFair(sources, new Map(this.runningByTenant), (tenant) => tenantLimitOf(this.options, tenant), req.limit);
+    const picked = req.tenants ? this.pickOfTenants(req, req.tenants, nowMs) : this.pickInOrder(req, nowMs);
     return picked.map(({ rec }, i) => {
-      this.setStatus(rec, 'running', nowMs);
       const t = rec.task;
       rec.leaseToken = newToken();
       t.attempts++;
@@ -575,6 +643,60 @@ export class MemoryStore implements Store {
       t.leaseExpiresAtMs = nowMs + req.leaseMs;
       return { ...copy(t), leaseToken: rec.leaseToken };
     });
+  }
+
+  /**
+   * Picks in fair order, each pick marked running at once (so the next pick sees its
+   * tenant's new count): per pick, the best live queue of each type asked for, O(types +
+   * log tenants), whatever the number of tenants or of tasks not yet due.
+   */
+  private pickInOrder(req: ClaimRequest, nowMs: number): Entry[] {
+    const queues = [...new Set(req.types)].map((type) => this.ready.get(type)).filter((tq) => tq !== undefined);
+    const picked: Entry[] = [];
+    while (picked.length < req.limit) {
+      let best: TenantQueue | undefined;
+      for (const tq of queues) {
+        const q = this.bestQueue(tq);
+        if (q && !this.isAtCap(q.tenant) && (!best || this.beforeInClaimOrder(q, best) < 0)) best = q;
+      }
+      if (!best) break;
+      const entry = best.heap.pop()!;
+      const tq = this.ready.get(best.type)!;
+      if (best.heap.size === 0) {
+        tq.order.remove(best);
+        tq.byTenant.delete(best.tenant);
+        this.queuesOfTenant.get(best.tenant)?.delete(best);
+      } else tq.order.update(best);
+      this.setStatus(entry.rec, 'running', nowMs);
+      picked.push(entry);
+    }
+    return picked;
+  }
+
+  /** A claim limited to some tenants (a remote worker's key): fair order over just their queues. */
+  private pickOfTenants(req: ClaimRequest, tenants: readonly string[], nowMs: number): Entry[] {
+    const sources: FairSource<Entry>[] = [];
+    const touched: TenantQueue[] = [];
+    for (const type of new Set(req.types)) {
+      const tq = this.ready.get(type);
+      for (const tenant of new Set(tenants)) {
+        const q = tq?.byTenant.get(tenant);
+        if (!q) continue;
+        touched.push(q);
+        sources.push({ tenant, peek: () => liveTop(q.heap), take: () => q.heap.pop()! });
+      }
+    }
+    const picked = pickFair(sources, new Map(this.runningByTenant), (tenant) => tenantLimitOf(this.options, tenant), req.limit);
+    for (const q of touched) {
+      const tq = this.ready.get(q.type)!;
+      if (!liveTop(q.heap)) {
+        tq.order.remove(q);
+        tq.byTenant.delete(q.tenant);
+        this.queuesOfTenant.get(q.tenant)?.delete(q);
+      } else tq.order.update(q);
+    }
+    for (const entry of picked) this.setStatus(entry.rec, 'running', nowMs);
+    return picked;
   }
 }
 
