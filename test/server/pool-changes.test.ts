@@ -67,3 +67,29 @@ test('library callers get the same rule: setBounds past the config range throws 
     await t.running.stop(0);
   }
 });
+
+test("GET /v1/pools shows a worker's running task id only to the tenant the task belongs to", async () => {
+  const clock = new VirtualClock();
+  const config = resolveStartConfig({ store: 'memory', port: '0' }, {});
+  config.pools = [{ name: 'gen', types: ['gen'], minWorkers: 1, maxWorkers: 1, policy: 'fixed:1' }] as typeof config.pools;
+  const gate: Array<() => void> = [];
+  const running = await startTidepool({
+    config,
+    clock,
+    apiKeysEnv: 'a=tenant-a-key-0001,b=tenant-b-key-0002',
+    handlers: { gen: () => new Promise((resolve) => gate.push(() => resolve('ok'))) },
+  });
+  try {
+    const submitted = await request(running.url, 'POST', '/v1/tasks', { key: 'tenant-b-key-0002', body: { type: 'gen' } });
+    assert.equal(submitted.status, 201);
+    await clock.advance(10);
+    for (let i = 0; i < 100 && gate.length === 0; i++) await clock.advance(10);
+    assert.equal(gate.length, 1, "tenant b's task is running");
+    const seen = async (key: string) => (await request(running.url, 'GET', '/v1/pools', { key })).body.pools[0].workers.map((w: { taskId: string | null }) => w.taskId);
+    assert.deepEqual(await seen('tenant-b-key-0002'), [submitted.body.id], 'the owner sees its task id');
+    assert.deepEqual(await seen('tenant-a-key-0001'), [null], "another tenant sees that the worker is busy, not with which task");
+  } finally {
+    gate.splice(0).forEach((f) => f());
+    await running.stop(0);
+  }
+});

@@ -1,5 +1,5 @@
 // /v1/pools: status, bounds and policy of each pool; runtime changes; manual scale.
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { InvalidInputError, TidepoolError } from '../../core/index.ts';
 import { ErrorSchema, PoolListSchema, PoolNameParamsSchema, PoolPatchBodySchema, PoolSchema, ScaleBodySchema } from '../schemas.ts';
@@ -34,6 +34,21 @@ export function describePool(p: PoolControl) {
   };
 }
 
+/**
+ * A pool as one tenant may see it: with API keys, a worker's taskId shows only when the
+ * task is the requester's own (another tenant's task ids stay hidden, as their tasks do).
+ */
+async function describePoolFor(ctx: ServerContext, req: FastifyRequest, p: PoolControl): Promise<ReturnType<typeof describePool>> {
+  const view = describePool(p);
+  if (!ctx.isMultiTenant) return view;
+  for (const w of view.workers) {
+    if (w.taskId === null) continue;
+    const task = await ctx.runtime.store.get(w.taskId);
+    if (!task || task.tenant !== req.tenant) w.taskId = null;
+  }
+  return view;
+}
+
 export function registerPoolRoutes(app: FastifyInstance, ctx: ServerContext): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
 
@@ -49,7 +64,7 @@ export function registerPoolRoutes(app: FastifyInstance, ctx: ServerContext): vo
   r.get(
     '/v1/pools',
     { schema: { summary: 'Pools with status, current and target workers, bounds, policy and workers', tags: ['pools'], response: { 200: PoolListSchema, ...errors } } },
-    async () => ({ pools: ctx.runtime.pools().map(describePool) }),
+    async (req) => ({ pools: await Promise.all(ctx.runtime.pools().map((p) => describePoolFor(ctx, req, p))) }),
   );
 
   r.patch(
@@ -80,7 +95,7 @@ export function registerPoolRoutes(app: FastifyInstance, ctx: ServerContext): vo
       } else {
         await pool.update(req.body);
       }
-      return describePool(pool);
+      return describePoolFor(ctx, req, pool);
     },
   );
 
@@ -105,7 +120,7 @@ export function registerPoolRoutes(app: FastifyInstance, ctx: ServerContext): vo
         throw new InvalidInputError(`body.count: got ${count}; expected an integer within min..max (${s.minWorkers}..${s.maxWorkers}) of pool ${pool.name}`);
       }
       await pool.scaleTo(count);
-      return describePool(pool);
+      return describePoolFor(ctx, req, pool);
     },
   );
 
