@@ -1,7 +1,7 @@
 // Store URLs: which adapter, where, and the adapter's own options. Adapter options belong
 // to their adapter and live in the URL's query (a contract):
 //   memory
-//   sqlite:PATH[?durability=full|normal&busyTimeoutMs=N]
+//   sqlite:PATH[?durability=full|normal&busyTimeoutMs=N&foreignTables=allow]
 //   postgres://[user[:password]@]host[:port]/database[?schema=NAME&sslmode=…]   (also postgresql://)
 //   redis://[[user]:password@]host[:port][/DB][?prefix=NAME]                   (rediss:// for TLS)
 // `schema=` / `prefix=` keep separate Tidepool queues in one database server (created on
@@ -29,6 +29,8 @@ export type PostgresSslMode = (typeof POSTGRES_SSLMODES)[number];
 export interface SqliteUrlOptions {
   durability: Durability;
   busyTimeoutMs: number;
+  /** `allow`: add Tidepool's tables to a file that holds another program's tables (refused by default). */
+  foreignTables?: 'refuse' | 'allow';
 }
 
 export interface PostgresUrl {
@@ -75,7 +77,7 @@ export type StoreKind = StoreUrl['kind'];
 export const SUPPORTED_STORE_URLS =
   'memory, sqlite:PATH[?durability=full|normal] (e.g. sqlite:./tidepool.db), postgres://[user[:password]@]host[:port]/database[?schema=NAME], redis://[:password@]host[:port][/DB][?prefix=NAME] (rediss:// for TLS)';
 
-const SQLITE_OPTIONS = ['durability', 'busyTimeoutMs'] as const;
+const SQLITE_OPTIONS = ['durability', 'busyTimeoutMs', 'foreignTables'] as const;
 const REDIS_OPTIONS = ['prefix'] as const;
 const NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 const PREFIX = /^[A-Za-z0-9_.:-]{1,100}$/;
@@ -124,6 +126,11 @@ function parseSqlite(rest: string, problem: (d: string) => void): StoreUrl {
           given.push('busyTimeoutMs');
           break;
         }
+        case 'foreignTables':
+          if (value === 'allow' || value === 'refuse') options.foreignTables = value;
+          else problem(`option foreignTables=${JSON.stringify(value)}; expected "allow" (share a file that holds other programs' tables) or "refuse" (the default)`);
+          given.push('foreignTables');
+          break;
         default:
           problem(`unknown SQLite option ${JSON.stringify(key)}; known options: ${SQLITE_OPTIONS.join(', ')}`);
       }

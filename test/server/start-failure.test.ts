@@ -21,7 +21,7 @@ test('tidepool start exits non-zero with one line when the store fails after it 
   const lock = new DatabaseSync(file);
   lock.exec('BEGIN EXCLUSIVE');
   try {
-    const child = spawn(process.execPath, [MAIN, 'start', '--store', `sqlite:${file}`, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TIDEPOOL_API_KEYS: '' } });
+    const child = spawn(process.execPath, [MAIN, 'start', '--store', `sqlite:${file}?busyTimeoutMs=200`, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TIDEPOOL_API_KEYS: '' } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));

@@ -8,6 +8,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import {
+  ConfigInvalidError,
   InvalidInputError,
   LeaseLostError,
   QueueFullError,
@@ -98,7 +99,7 @@ export class SqliteStore implements Store {
 
   /** Opens (creating if needed) the database file at `path`. */
   static open(path: string, options: StoreOptions = {}, sqlite: Partial<SqliteUrlOptions> = {}): SqliteStore {
-    return new SqliteStore(path, options, { durability: sqlite.durability ?? DEFAULT_DURABILITY, busyTimeoutMs: sqlite.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS });
+    return new SqliteStore(path, options, { durability: sqlite.durability ?? DEFAULT_DURABILITY, busyTimeoutMs: sqlite.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS, foreignTables: sqlite.foreignTables ?? 'refuse' });
   }
 
   private constructor(path: string, options: StoreOptions, sqlite: SqliteUrlOptions) {
@@ -135,6 +136,15 @@ export class SqliteStore implements Store {
       throw new StoreUnavailableError(
         `SQLite store ${this.path}: schema version ${version} is a pre-release layout this Tidepool cannot open; move the file away or use a new path`,
       );
+    }
+    // A file without our schema version may be another program's database: refuse to add
+    // our tables to it unless the URL says so (?foreignTables=allow).
+    const foreign = (this.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").all() as { name: string }[]).map((r) => r.name);
+    if (foreign.length > 0 && this.sqlite.foreignTables !== 'allow') {
+      const shown = foreign.slice(0, 5).join(', ') + (foreign.length > 5 ? `, ... (${foreign.length} tables)` : '');
+      throw new ConfigInvalidError([
+        `SQLite store ${this.path}: the file is not a Tidepool database (it holds other tables: ${shown}); Tidepool will not add its tables to it. Use a new file, or add ?foreignTables=allow to the store URL to share this one`,
+      ]);
     }
     this.db.exec('BEGIN IMMEDIATE');
     try {
