@@ -33,7 +33,7 @@ test('bad SQLite URLs are refused naming the option, the value and what is allow
   assert.deepEqual(problemsOf('sqlite:./t.db?durability=fast&busyTimeoutMs=-1&journal=wal'), [
     'store: got "sqlite:./t.db?durability=fast&busyTimeoutMs=-1&journal=wal"; option durability="fast"; expected "full" or "normal"',
     'store: got "sqlite:./t.db?durability=fast&busyTimeoutMs=-1&journal=wal"; option busyTimeoutMs="-1"; expected an integer >= 0 (ms)',
-    'store: got "sqlite:./t.db?durability=fast&busyTimeoutMs=-1&journal=wal"; unknown SQLite option "journal"; known options: durability, busyTimeoutMs',
+    'store: got "sqlite:./t.db?durability=fast&busyTimeoutMs=-1&journal=wal"; unknown SQLite option "journal"; known options: durability, busyTimeoutMs, foreignTables',
   ]);
   assert.match(problemsOf('sqlite:')[0], /the SQLite file path is empty/);
   assert.match(problemsOf('mongo://x')[0], /^store: got "mongo:\/\/x"; unknown store kind; supported: memory, sqlite:PATH/);
