@@ -139,7 +139,7 @@ export class SqliteStore implements Store {
     }
     // A file without our schema version may be another program's database: refuse to add
     // our tables to it unless the URL says so (?foreignTables=allow).
-    const foreign = (this.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").all() as { name: string }[]).map((r) => r.name);
+    const foreign = version !== 0 ? [] : (this.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").all() as { name: string }[]).map((r) => r.name);
     if (foreign.length > 0 && this.sqlite.foreignTables !== 'allow') {
       const shown = foreign.slice(0, 5).join(', ') + (foreign.length > 5 ? `, ... (${foreign.length} tables)` : '');
       throw new ConfigInvalidError([
