@@ -6,10 +6,12 @@ import type { StoreSettings } from './url.ts';
 import type { Store, StoreOptions } from './types.ts';
 import { MemoryStore } from './memory/memory-store.ts';
 import { SqliteStore } from './sqlite/sqlite-store.ts';
+import { RedisStore } from './redis/redis-store.ts';
 
 export type * from './types.ts';
 export { MemoryStore } from './memory/memory-store.ts';
 export { SqliteStore } from './sqlite/sqlite-store.ts';
+export { RedisStore } from './redis/redis-store.ts';
 export {
   DEFAULT_MAX_ATTEMPTS,
   DEFAULT_MAX_QUEUE_DEPTH,
@@ -62,7 +64,7 @@ export interface OpenStoreExtras {
 
 /**
  * Opens the store a URL names (see src/store/url.ts): `memory`, `sqlite:PATH` (created if
- * missing); `postgres://` and `redis://` once their adapters are present.
+ * missing), `redis://` / `rediss://`; `postgres://` once its adapter is present.
  */
 export async function openStore(url: string, options: StoreOptions = {}, extras: OpenStoreExtras = {}): Promise<Store> {
   const warn = extras.onWarning ?? ((message: string) => process.emitWarning(message, { code: 'TIDEPOOL_STORE_OPTION' }));
@@ -72,11 +74,10 @@ export async function openStore(url: string, options: StoreOptions = {}, extras:
       return new MemoryStore(options);
     case 'sqlite':
       return SqliteStore.open(parsed.path, options, parsed.options);
-    case 'postgres':
     case 'redis':
-      throw new StoreUnavailableError(
-        `store ${redactStoreUrl(url)}: the ${parsed.kind === 'redis' ? 'Redis' : 'PostgreSQL'} adapter is not part of this build yet`,
-      );
+      return RedisStore.open(parsed, options, redactStoreUrl(url));
+    case 'postgres':
+      throw new StoreUnavailableError(`store ${redactStoreUrl(url)}: the PostgreSQL adapter is not part of this build yet`);
     default: {
       const never: never = parsed;
       throw new Error(`unhandled store kind ${JSON.stringify(never)}`);

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { openStore } from '../../src/store/index.ts';
 import type { StoreCapability, StoreOptions, Store } from '../../src/store/index.ts';
 import { tempDir } from './helpers.ts';
+import { REDIS_URL, dropPrefix, probeRedis } from './redis-helpers.ts';
 
 /** A fresh, isolated place for one test's data; `open` may be called again (or twice, for two nodes). */
 export interface StoreNamespace {
@@ -46,6 +47,17 @@ export const STORE_ADAPTERS: StoreAdapter[] = [
     namespace: () => {
       const url = `sqlite:${join(sqliteDir, `contract-${++sqliteFiles}.db`)}`;
       return { url, open: (options) => openStore(url, options) };
+    },
+  },
+  {
+    name: 'redis',
+    capabilities: ['durable', 'multiProcess', 'listenNotify'],
+    server: `Redis at ${REDIS_URL}`,
+    probe: probeRedis,
+    namespace: () => {
+      const prefix = `tp-test-${randomSuffix()}`;
+      const url = `${REDIS_URL}${REDIS_URL.includes('?') ? '&' : '?'}prefix=${prefix}`;
+      return { url, open: (options) => openStore(url, options), drop: () => dropPrefix(prefix) };
     },
   },
 ];

@@ -1,0 +1,228 @@
+// The Lua prelude every Redis store script starts with: argument layout, the time of
+// record, and the bookkeeping shared by the operations (ready queues, tenant heads,
+// counts, leases). Each operation's script (lua-ops.ts) is this prelude plus its body.
+//
+// Key layout (P = "{prefix}:", so every key of one store shares one hash slot):
+//   P.."seq"               string   insertion sequence (list order, age order)
+//   P.."t:"..id            hash     one task (fields: see FIELDS in rows.ts)
+//   P.."idem"              hash     tenant \0 idempotency key -> task id
+//   P.."all"               zset     seq -> id, every stored task (list order)
+//   P.."rq:"..type\0tenant zset     ready tasks of one type and tenant: score -priority,
+//                                   member = 16-digit seq .. id (ties go to the oldest)
+//   P.."hd:"..type         zset     tenant heads of one type: score -priority of the
+//                                   tenant's best ready task, member = 10-digit running
+//                                   count .. 16-digit seq .. tenant. A tenant at its cap
+//                                   has no head. The first member is what a claim takes.
+//   P.."hm:"..type         hash     tenant -> its current member in hd:type
+//   P.."tt:"..tenant       set      types in which the tenant has ready tasks
+//   P.."dl:"..type         zset     runAt -> id, pending tasks not yet due (delayed,
+//                                   retrying in backoff): claims never walk them
+//   P.."ls"                zset     leaseExpiresAt -> id, running tasks
+//   P.."run"               hash     tenant -> running tasks (exact, across processes)
+//   P.."cnt"               hash     type \0 status -> tasks
+//   P.."rdy"               hash     type -> tasks in its ready queues
+//   P.."arr"               hash     type -> tasks ever submitted (monotonic)
+//   P.."types"             set      every type seen
+//   P.."pend"              string   queued + retrying tasks (the queue depth)
+//   P.."fin"               zset     finishedAt -> id, ended tasks (purge order)
+//   P.."sev"/"sev:"..pool  zset     scaling events by atMs; "msm"/"msm:"..pool samples
+//
+// ARGV layout common to every script: [1] P, [2] now (epoch ms; '' = Redis TIME),
+// [3] default tenant cap (0 = none), [4] JSON object of per-tenant caps ('' = none),
+// [5] node id (publishers skip their own messages), operation arguments from [6].
+export const LUA_PRELUDE = String.raw`
+local P = ARGV[1]
+local NOW
+if ARGV[2] ~= '' then NOW = tonumber(ARGV[2]) else
+  local t = redis.call('TIME')
+  NOW = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+local CAP = tonumber(ARGV[3])
+local CAPS = nil
+if ARGV[4] ~= '' then CAPS = cjson.decode(ARGV[4]) end
+local NODE = ARGV[5]
+local FIELDS = {'id','ty','pl','pr','ra','at','ma','to','tn','ik','st','rs','er','ca','ua','sa','fa','wk','le'}
+
+local function I(n) return string.format('%d', n) end
+local function capOf(tn)
+  if CAPS then local c = CAPS[tn]; if c ~= nil then return c end end
+  return CAP
+end
+local function runningOf(tn) return tonumber(redis.call('HGET', P..'run', tn) or '0') end
+local function taskFields(id) return redis.call('HMGET', P..'t:'..id, unpack(FIELDS)) end
+local function count(ty, st, d) redis.call('HINCRBY', P..'cnt', ty..'\0'..st, d) end
+local function seqMember(seq, id) return string.format('%016d', seq)..id end
+
+-- The tenant's head in hd:ty from its ready queue, its running count and its cap.
+local function refreshHead(ty, tn, running)
+  local hm = P..'hm:'..ty
+  local old = redis.call('HGET', hm, tn)
+  local top = redis.call('ZRANGE', P..'rq:'..ty..'\0'..tn, 0, 0, 'WITHSCORES')
+  local cap = capOf(tn)
+  if top[1] and (cap <= 0 or running < cap) then
+    local member = string.format('%010d', running)..string.sub(top[1], 1, 16)..tn
+    if old ~= member then
+      if old then redis.call('ZREM', P..'hd:'..ty, old) end
+      redis.call('ZADD', P..'hd:'..ty, top[2], member)
+      redis.call('HSET', hm, tn, member)
+    end
+  elseif old then
+    redis.call('ZREM', P..'hd:'..ty, old)
+    redis.call('HDEL', hm, tn)
+  end
+  if top[1] then redis.call('SADD', P..'tt:'..tn, ty) else redis.call('SREM', P..'tt:'..tn, ty) end
+end
+
+-- After the tenant's running count changed: its heads in every type it has ready tasks in.
+local function refreshTenant(tn)
+  local running = runningOf(tn)
+  for _, ty in ipairs(redis.call('SMEMBERS', P..'tt:'..tn)) do refreshHead(ty, tn, running) end
+end
+
+-- Puts a pending task where claims find it: its ready queue when due, else dl:type.
+-- Returns true when it went to the ready queue (the caller refreshes the head).
+local function place(id, ty, tn, pr, seq, ra)
+  if ra <= NOW then
+    redis.call('ZADD', P..'rq:'..ty..'\0'..tn, I(-pr), seqMember(seq, id))
+    redis.call('HINCRBY', P..'rdy', ty, 1)
+    return true
+  end
+  redis.call('ZADD', P..'dl:'..ty, I(ra), id)
+  return false
+end
+
+-- Takes a pending task out of its ready queue or dl:type. Returns true when it was ready.
+local function unplace(id, ty, tn, seq)
+  if redis.call('ZREM', P..'dl:'..ty, id) == 1 then return false end
+  if redis.call('ZREM', P..'rq:'..ty..'\0'..tn, seqMember(seq, id)) == 1 then
+    redis.call('HINCRBY', P..'rdy', ty, -1)
+    return true
+  end
+  return false
+end
+
+-- Moves the due tasks of one type from dl:type to their ready queues (at most 500 a call).
+local function promote(ty)
+  local due = redis.call('ZRANGEBYSCORE', P..'dl:'..ty, '-inf', I(NOW), 'LIMIT', 0, 500)
+  if #due == 0 then return end
+  local touched = {}
+  for _, id in ipairs(due) do
+    redis.call('ZREM', P..'dl:'..ty, id)
+    local f = redis.call('HMGET', P..'t:'..id, 'pr', 'sq', 'tn')
+    redis.call('ZADD', P..'rq:'..ty..'\0'..f[3], I(-tonumber(f[1])), seqMember(tonumber(f[2]), id))
+    touched[f[3]] = true
+  end
+  redis.call('HINCRBY', P..'rdy', ty, #due)
+  for tn in pairs(touched) do refreshHead(ty, tn, runningOf(tn)) end
+end
+
+local EVENTS_SUBMITTED = {}
+local EVENTS_FINISHED = {}
+local function noteSubmitted(ty) EVENTS_SUBMITTED[ty] = true end
+local function publishEvents()
+  local types = {}
+  for ty in pairs(EVENTS_SUBMITTED) do types[#types + 1] = ty end
+  if #types > 0 or #EVENTS_FINISHED > 0 then
+    redis.call('PUBLISH', P..'events', cjson.encode({n = NODE, s = types, f = EVENTS_FINISHED}))
+  end
+  return types
+end
+
+-- A running task ends (succeeded, dead or cancelled): lease, counts, running, fin.
+local function endRunning(id, ty, tn, st)
+  redis.call('ZREM', P..'ls', id)
+  count(ty, 'running', -1)
+  count(ty, st, 1)
+  redis.call('HINCRBY', P..'run', tn, -1)
+  redis.call('ZADD', P..'fin', I(NOW), id)
+  redis.call('HSET', P..'t:'..id, 'st', st, 'fa', I(NOW), 'ua', I(NOW))
+  redis.call('HDEL', P..'t:'..id, 'le', 'tk')
+  EVENTS_FINISHED[#EVENTS_FINISHED + 1] = id
+  refreshTenant(tn)
+end
+
+-- Expired leases back to retrying (now due), or dead on the last attempt. At most 100 a call.
+local function reclaim()
+  local expired = redis.call('ZRANGEBYSCORE', P..'ls', '-inf', I(NOW), 'LIMIT', 0, 100)
+  for _, id in ipairs(expired) do
+    local f = redis.call('HMGET', P..'t:'..id, 'ty', 'tn', 'at', 'ma', 'wk', 'le', 'pr', 'sq')
+    local ty, tn, at, ma = f[1], f[2], tonumber(f[3]), tonumber(f[4])
+    local err = cjson.encode({code = 'LeaseExpired',
+      message = 'lease of worker '..tostring(f[5])..' expired at '..tostring(f[6])..' during attempt '..I(at)})
+    if at >= ma then
+      redis.call('HSET', P..'t:'..id, 'er', err)
+      endRunning(id, ty, tn, 'dead')
+    else
+      redis.call('ZREM', P..'ls', id)
+      count(ty, 'running', -1)
+      count(ty, 'retrying', 1)
+      redis.call('INCRBY', P..'pend', 1)
+      redis.call('HINCRBY', P..'run', tn, -1)
+      redis.call('HSET', P..'t:'..id, 'st', 'retrying', 'ra', I(NOW), 'ua', I(NOW), 'er', err)
+      redis.call('HDEL', P..'t:'..id, 'le', 'tk', 'wk')
+      place(id, ty, tn, tonumber(f[7]), tonumber(f[8]), NOW)
+      redis.call('SADD', P..'tt:'..tn, ty)
+      refreshTenant(tn)
+      noteSubmitted(ty)
+    end
+  end
+  return #expired
+end
+
+-- Claims up to limit tasks of the given types in fair order; returns their fields (with
+-- the lease token appended). Arguments: a table of types, limit, leaseMs, workerId, token base.
+local function claim(types, limit, leaseMs, workerId, tokenBase)
+  reclaim()
+  local heads = {}
+  local function peek(i)
+    local r = redis.call('ZRANGE', P..'hd:'..types[i], 0, 0, 'WITHSCORES')
+    if r[1] then
+      heads[i] = {tonumber(r[2]), tonumber(string.sub(r[1], 1, 10)), tonumber(string.sub(r[1], 11, 26)), string.sub(r[1], 27)}
+    else heads[i] = false end
+  end
+  for i = 1, #types do promote(types[i]); peek(i) end
+  local out = {}
+  local leaseExp = I(NOW + leaseMs)
+  for n = 1, limit do
+    local bi, b = nil, nil
+    for i = 1, #types do
+      local h = heads[i]
+      if h and (not b or h[1] < b[1] or (h[1] == b[1] and (h[2] < b[2] or (h[2] == b[2] and h[3] < b[3])))) then bi, b = i, h end
+    end
+    if not b then break end
+    local ty, tn = types[bi], b[4]
+    local popped = redis.call('ZPOPMIN', P..'rq:'..ty..'\0'..tn)
+    local id = string.sub(popped[1], 17)
+    redis.call('HINCRBY', P..'rdy', ty, -1)
+    local key = P..'t:'..id
+    local from = redis.call('HGET', key, 'st')
+    local token = tokenBase..'.'..I(n)
+    redis.call('HINCRBY', key, 'at', 1)
+    redis.call('HSET', key, 'st', 'running', 'sa', I(NOW), 'ua', I(NOW), 'wk', workerId, 'le', leaseExp, 'tk', token)
+    redis.call('ZADD', P..'ls', leaseExp, id)
+    count(ty, from, -1)
+    count(ty, 'running', 1)
+    redis.call('INCRBY', P..'pend', -1)
+    redis.call('HINCRBY', P..'run', tn, 1)
+    refreshTenant(tn)
+    for i = 1, #types do
+      local h = heads[i]
+      if i == bi or (h and h[4] == tn) then peek(i) end
+    end
+    local f = taskFields(id)
+    f[#FIELDS + 1] = token
+    out[#out + 1] = f
+  end
+  return out
+end
+
+-- A claim request packed at ARGV[i]: limit, leaseMs, workerId, token base, type count, types.
+local function claimAt(i)
+  local limit = tonumber(ARGV[i])
+  if limit == nil or limit <= 0 then return {} end
+  local nTypes = tonumber(ARGV[i + 4])
+  local types = {}
+  for k = 1, nTypes do types[k] = ARGV[i + 4 + k] end
+  return claim(types, limit, tonumber(ARGV[i + 1]), ARGV[i + 2], ARGV[i + 3])
+end
+`;

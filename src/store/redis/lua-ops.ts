@@ -1,0 +1,264 @@
+// One Lua script per store operation (the prelude in lua-common.ts comes first). Each runs
+// atomically in Redis, so a multi-key step is never seen half done by another process.
+// Operation arguments start at ARGV[6]; replies are arrays whose first item says how it went.
+import { LUA_PRELUDE } from './lua-common.ts';
+
+/** Fields per task in a submit: id, type, payload, priority, runAt ('' = now + delay), delay, maxAttempts, timeoutMs, tenant, idempotency key ('' = none). */
+export const SUBMIT_STRIDE = 10;
+
+const SUBMIT = String.raw`
+-- [6] max queue depth (0 = none), [7] task count, then SUBMIT_STRIDE fields per task.
+local maxDepth = tonumber(ARGV[6])
+local n = tonumber(ARGV[7])
+local base = 7
+local results = {}
+local seen = {}
+local fresh = 0
+for k = 1, n do
+  local o = base + (k - 1) * ${SUBMIT_STRIDE}
+  local ik = ARGV[o + 10]
+  if ik ~= '' then
+    local key = ARGV[o + 9]..'\0'..ik
+    local existing = redis.call('HGET', P..'idem', key)
+    if existing then results[k] = existing
+    elseif seen[key] then results[k] = seen[key]
+    else seen[key] = k; fresh = fresh + 1 end
+  else fresh = fresh + 1 end
+end
+if maxDepth > 0 and fresh > 0 then
+  local depth = tonumber(redis.call('GET', P..'pend') or '0')
+  if depth + fresh > maxDepth then return {'full', depth, fresh} end
+end
+local seq = 0
+if fresh > 0 then seq = redis.call('INCRBY', P..'seq', fresh) - fresh end
+local touched = {}
+local out = {'ok', I(NOW)}
+for k = 1, n do
+  local r = results[k]
+  if type(r) == 'string' then out[#out + 1] = taskFields(r)
+  elseif type(r) == 'number' then out[#out + 1] = r
+  else
+    local o = base + (k - 1) * ${SUBMIT_STRIDE}
+    local id, ty, tn, ik = ARGV[o + 1], ARGV[o + 2], ARGV[o + 9], ARGV[o + 10]
+    local pr = tonumber(ARGV[o + 4])
+    local ra = ARGV[o + 5]
+    if ra == '' then ra = NOW + tonumber(ARGV[o + 6]) else ra = tonumber(ra) end
+    seq = seq + 1
+    local key = P..'t:'..id
+    redis.call('HSET', key, 'id', id, 'ty', ty, 'pl', ARGV[o + 3], 'pr', ARGV[o + 4], 'ra', I(ra), 'at', '0',
+      'ma', ARGV[o + 7], 'to', ARGV[o + 8], 'tn', tn, 'st', 'queued', 'ca', I(NOW), 'ua', I(NOW), 'sq', I(seq))
+    if ik ~= '' then
+      redis.call('HSET', key, 'ik', ik)
+      redis.call('HSET', P..'idem', tn..'\0'..ik, id)
+    end
+    redis.call('ZADD', P..'all', I(seq), id)
+    if place(id, ty, tn, pr, seq, ra) then touched[ty..'\0'..tn] = {ty, tn} end
+    count(ty, 'queued', 1)
+    redis.call('HINCRBY', P..'arr', ty, 1)
+    redis.call('SADD', P..'types', ty)
+    noteSubmitted(ty)
+    out[#out + 1] = 0
+  end
+end
+if fresh > 0 then redis.call('INCRBY', P..'pend', fresh) end
+for _, p in pairs(touched) do refreshHead(p[1], p[2], runningOf(p[2])) end
+publishEvents()
+return out
+`;
+
+const CLAIM = String.raw`
+-- [6..] a claim request (see claimAt).
+local claimed = claimAt(6)
+local submitted = publishEvents()
+return {'ok', I(NOW), claimed, submitted, EVENTS_FINISHED}
+`;
+
+// The running task the token leases, or an early return saying why not.
+const LEASED = String.raw`
+local id, token = ARGV[6], ARGV[7]
+local key = P..'t:'..id
+local cur = redis.call('HMGET', key, 'st', 'tk', 'ty', 'tn', 'at', 'ma', 'pr', 'sq')
+if not cur[1] then return {'notfound'} end
+if cur[1] ~= 'running' or cur[2] ~= token then return {'lost', cur[1]} end
+local ty, tn = cur[3], cur[4]
+`;
+
+const HEARTBEAT = LEASED + String.raw`
+-- [8] leaseMs
+local le = I(NOW + tonumber(ARGV[8]))
+redis.call('HSET', key, 'le', le, 'ua', I(NOW))
+redis.call('ZADD', P..'ls', le, id)
+return {'ok', le}
+`;
+
+const COMPLETE = LEASED + String.raw`
+-- [8] result JSON, [9..] the next claim request
+redis.call('HSET', key, 'rs', ARGV[8])
+redis.call('HDEL', key, 'er')
+endRunning(id, ty, tn, 'succeeded')
+local done = taskFields(id)
+local claimed = claimAt(9)
+local submitted = publishEvents()
+return {'ok', I(NOW), claimed, submitted, EVENTS_FINISHED, done}
+`;
+
+const FAIL = LEASED + String.raw`
+-- [8] error JSON, [9] '1' retryable, [10] retry baseMs, [11] maxMs, [12] jitter, [13] random draw, [14..] next claim
+local at, ma = tonumber(cur[5]), tonumber(cur[6])
+redis.call('HSET', key, 'er', ARGV[8])
+local done = false
+if ARGV[9] ~= '1' or at >= ma then
+  endRunning(id, ty, tn, 'dead')
+  done = taskFields(id)
+else
+  local exponent = math.min(math.max(at, 1) - 1, 52)
+  local capMs = math.min(tonumber(ARGV[11]), tonumber(ARGV[10]) * 2 ^ exponent)
+  local floorMs = capMs * (1 - tonumber(ARGV[12]))
+  local ra = NOW + math.floor(floorMs + tonumber(ARGV[13]) * (capMs - floorMs) + 0.5)
+  redis.call('ZREM', P..'ls', id)
+  count(ty, 'running', -1)
+  count(ty, 'retrying', 1)
+  redis.call('INCRBY', P..'pend', 1)
+  redis.call('HINCRBY', P..'run', tn, -1)
+  redis.call('HSET', key, 'st', 'retrying', 'ra', I(ra), 'ua', I(NOW))
+  redis.call('HDEL', key, 'le', 'tk', 'wk')
+  if place(id, ty, tn, tonumber(cur[7]), tonumber(cur[8]), ra) then
+    redis.call('SADD', P..'tt:'..tn, ty)
+    noteSubmitted(ty)
+  end
+  refreshTenant(tn)
+end
+local claimed = claimAt(14)
+local submitted = publishEvents()
+return {'ok', I(NOW), claimed, submitted, EVENTS_FINISHED, done}
+`;
+
+const CANCEL = String.raw`
+-- [6] task id
+local id = ARGV[6]
+local key = P..'t:'..id
+local cur = redis.call('HMGET', key, 'st', 'ty', 'tn', 'sq')
+if not cur[1] then return {'notfound'} end
+local st, ty, tn = cur[1], cur[2], cur[3]
+if st == 'running' then
+  endRunning(id, ty, tn, 'cancelled')
+elseif st == 'queued' or st == 'retrying' then
+  if unplace(id, ty, tn, tonumber(cur[4])) then refreshHead(ty, tn, runningOf(tn)) end
+  count(ty, st, -1)
+  count(ty, 'cancelled', 1)
+  redis.call('INCRBY', P..'pend', -1)
+  redis.call('ZADD', P..'fin', I(NOW), id)
+  redis.call('HSET', key, 'st', 'cancelled', 'fa', I(NOW), 'ua', I(NOW))
+  EVENTS_FINISHED[#EVENTS_FINISHED + 1] = id
+else
+  return {'conflict', st}
+end
+publishEvents()
+return {'ok', taskFields(id)}
+`;
+
+const RETRY_DEAD = String.raw`
+-- [6] task id
+local id = ARGV[6]
+local key = P..'t:'..id
+local cur = redis.call('HMGET', key, 'st', 'ty', 'tn', 'pr', 'sq')
+if not cur[1] then return {'notfound'} end
+if cur[1] ~= 'dead' then return {'conflict', cur[1]} end
+local ty, tn = cur[2], cur[3]
+redis.call('ZREM', P..'fin', id)
+count(ty, 'dead', -1)
+count(ty, 'queued', 1)
+redis.call('INCRBY', P..'pend', 1)
+redis.call('HSET', key, 'st', 'queued', 'at', '0', 'ra', I(NOW), 'ua', I(NOW))
+redis.call('HDEL', key, 'er', 'fa', 'le', 'tk')
+place(id, ty, tn, tonumber(cur[4]), tonumber(cur[5]), NOW)
+refreshHead(ty, tn, runningOf(tn))
+noteSubmitted(ty)
+publishEvents()
+return {'ok', taskFields(id)}
+`;
+
+const RECLAIM = String.raw`
+local n = reclaim()
+local submitted = publishEvents()
+return {'ok', n, submitted, EVENTS_FINISHED}
+`;
+
+const COUNTS = String.raw`
+local out = {}
+for _, ty in ipairs(redis.call('SMEMBERS', P..'types')) do
+  local c = redis.call('HMGET', P..'cnt', ty..'\0queued', ty..'\0running', ty..'\0retrying', ty..'\0succeeded', ty..'\0dead', ty..'\0cancelled')
+  local ready = tonumber(redis.call('HGET', P..'rdy', ty) or '0')
+  local due = redis.call('ZCOUNT', P..'dl:'..ty, '-inf', I(NOW))
+  local arrivals = redis.call('HGET', P..'arr', ty) or '0'
+  out[#out + 1] = {ty, c, ready + due, arrivals}
+end
+return out
+`;
+
+const OLDEST = String.raw`
+-- [6..] types
+local oldest = false
+for k = 6, #ARGV do
+  local ty = ARGV[k]
+  promote(ty)
+  local h = redis.call('ZRANGE', P..'hd:'..ty, 0, 0)
+  if h[1] then
+    local top = redis.call('ZRANGE', P..'rq:'..ty..'\0'..string.sub(h[1], 27), 0, 0)
+    local f = redis.call('HMGET', P..'t:'..string.sub(top[1], 17), 'ra', 'ca')
+    local since = math.max(tonumber(f[1]), tonumber(f[2]))
+    if not oldest or since < oldest then oldest = since end
+  end
+end
+if oldest then return I(oldest) end
+return false
+`;
+
+const LIST = String.raw`
+-- [6] after seq, [7] limit (matches wanted), [8] status set ('' = any, else ',queued,running,'),
+-- [9] type ('\0' = any), [10] tenant ('\0' = any). Scans at most 5,000 tasks a call.
+local after, want, statuses, ty, tn = tonumber(ARGV[6]), tonumber(ARGV[7]), ARGV[8], ARGV[9], ARGV[10]
+local out = {}
+local last = after
+local scanned = 0
+while #out < want and scanned < 5000 do
+  local ids = redis.call('ZRANGEBYSCORE', P..'all', '(' .. I(last), '+inf', 'WITHSCORES', 'LIMIT', 0, 500)
+  if #ids == 0 then return {'done', I(last), out} end
+  for k = 1, #ids, 2 do
+    local id = ids[k]
+    last = tonumber(ids[k + 1])
+    scanned = scanned + 1
+    local f = redis.call('HMGET', P..'t:'..id, 'st', 'ty', 'tn')
+    if (statuses == '' or string.find(statuses, ','..f[1]..',', 1, true)) and (ty == '\0' or f[2] == ty) and (tn == '\0' or f[3] == tn) then
+      out[#out + 1] = taskFields(id)
+      if #out >= want then return {'more', I(last), out} end
+    end
+  end
+end
+return {'more', I(last), out}
+`;
+
+const PURGE = String.raw`
+-- [6] before (exclusive); deletes at most 1,000 a call
+local ids = redis.call('ZRANGEBYSCORE', P..'fin', '-inf', '(' .. ARGV[6], 'LIMIT', 0, 1000)
+for _, id in ipairs(ids) do
+  local key = P..'t:'..id
+  local f = redis.call('HMGET', key, 'ty', 'st', 'tn', 'ik')
+  if f[2] == 'succeeded' or f[2] == 'dead' or f[2] == 'cancelled' then
+    count(f[1], f[2], -1)
+    if f[4] then redis.call('HDEL', P..'idem', f[3]..'\0'..f[4]) end
+    redis.call('ZREM', P..'all', id)
+    redis.call('DEL', key)
+  end
+  redis.call('ZREM', P..'fin', id)
+end
+return #ids
+`;
+
+const DURABLE_SCRIPTS = { SUBMIT, CLAIM, HEARTBEAT, COMPLETE, FAIL, CANCEL, RETRY_DEAD, RECLAIM, COUNTS, OLDEST, LIST, PURGE };
+export type ScriptName = keyof typeof DURABLE_SCRIPTS;
+
+/** Each operation's full script source, prelude included. */
+export const SCRIPTS: Record<ScriptName, string> = Object.fromEntries(
+  Object.entries(DURABLE_SCRIPTS).map(([name, body]) => [name, LUA_PRELUDE + body]),
+) as Record<ScriptName, string>;

@@ -1,0 +1,505 @@
+// The Redis store (`redis://host:6379/DB?prefix=NAME`, `rediss://` for TLS), on ioredis.
+// Several Tidepool processes share one queue: every operation is one Lua script (lua-ops.ts)
+// that runs atomically, its keys in one hash slot. The time of record is the Redis server's
+// clock (TIME inside the scripts), so nodes with skewed clocks agree on leases, runAt and
+// backoff; a store opened with an injected (virtual) clock uses that clock instead.
+//
+// Task states and transitions: see src/core/types.ts; the scripts keep counts, ready queues,
+// tenant heads and the lease index in step with every transition.
+//
+// Events: submits, re-queues and ends are published on "{prefix}:events" inside the same
+// script, so every process sharing the store hears every commit; this process's listeners
+// hear its own commits directly and other processes' through the subscription.
+import { randomBytes, randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import {
+  InvalidInputError,
+  LeaseLostError,
+  QueueFullError,
+  StoreUnavailableError,
+  SystemClock,
+  TaskConflictError,
+  TaskNotFoundError,
+  newTaskId,
+  redactStoreUrl,
+} from '../../core/index.ts';
+import type {
+  ClaimRequest,
+  ClaimedTask,
+  Json,
+  MetricSample,
+  ScalingEvent,
+  StatusCounts,
+  SubmitInput,
+  SubmitResult,
+  Task,
+  TaskCounts,
+  TaskError,
+  TaskFilter,
+  TaskPage,
+  TimeRange,
+} from '../../core/index.ts';
+import type { FailOptions, Store, StoreCapability, StoreEvent, StoreOptions } from '../types.ts';
+import { decodeCursor, encodeCursor } from '../shared/cursor.ts';
+import { Listeners } from '../shared/listeners.ts';
+import { resolveStoreOptions } from '../shared/options.ts';
+import type { ResolvedStoreOptions } from '../shared/options.ts';
+import { checkListFilter, rangeLimit, statusSet, zeroCounts } from '../shared/queries.ts';
+import { CompletionRate, estimateRetryAfterMs } from '../shared/rate.ts';
+import { buildTask, validateClaim, validateLeaseMs, validateSubmit } from '../shared/submit.ts';
+import { leaseLostDetail, normalizeError } from '../shared/lease.ts';
+import { clientOptions, connectInBackground, isConnectionError, runScript, translateRedisError } from './connection.ts';
+import type { ScriptName } from './lua-ops.ts';
+import { SUBMIT_STRIDE } from './lua-ops.ts';
+import { durabilityWarning } from './durability.ts';
+import { FIELDS, toClaimed, toTask } from './rows.ts';
+import type { Row } from './rows.ts';
+import type { RedisUrl } from '../url.ts';
+
+const PURGE_CHUNK = 1_000;
+const NO_CLAIM = ['0', '0', '', '', '0'];
+
+type Reply = [string, ...unknown[]];
+
+const warnedServers = new Set<string>();
+
+export class RedisStore implements Store {
+  readonly kind = 'redis';
+  readonly capabilities: readonly StoreCapability[] = ['durable', 'multiProcess', 'listenNotify'];
+  /** The store URL with any password replaced by `***`. */
+  readonly url: string;
+  readonly prefix: string;
+
+  private readonly target: RedisUrl;
+  private readonly client: Redis;
+  private readonly sub: Redis;
+  private readonly options: ResolvedStoreOptions;
+  private readonly listeners = new Listeners();
+  private readonly completions = new CompletionRate();
+  private readonly P: string;
+  private readonly seqKey: string;
+  private readonly common: string[];
+  private readonly usesServerTime: boolean;
+  private readonly nodeId = randomBytes(8).toString('hex');
+  private readonly typesSeen = new Set<string>();
+  private hasWarnedDurability = false;
+  private isClosed = false;
+
+  /** Opens the store; when Redis cannot be reached yet it still opens and keeps reconnecting. */
+  static async open(target: RedisUrl, options: StoreOptions = {}, shownUrl?: string): Promise<RedisStore> {
+    const store = new RedisStore(target, options, shownUrl ?? redactStoreUrl(target.connectionString));
+    await store.connect();
+    return store;
+  }
+
+  private constructor(target: RedisUrl, options: StoreOptions, shownUrl: string) {
+    this.target = target;
+    this.url = shownUrl;
+    this.prefix = target.prefix;
+    this.options = resolveStoreOptions(options);
+    this.usesServerTime = this.options.clock instanceof SystemClock;
+    this.P = `{${target.prefix}}:`;
+    this.seqKey = `${this.P}seq`;
+    const caps = Object.keys(this.options.tenantLimits).length ? JSON.stringify(this.options.tenantLimits) : '';
+    this.common = [this.P, '', String(this.options.tenantConcurrency), caps, this.nodeId];
+    this.client = new Redis(clientOptions(target, 'tidepool'));
+    this.sub = new Redis(clientOptions(target, 'tidepool-sub'));
+    // ioredis reports connection trouble as 'error' events; the store surfaces it on calls.
+    this.client.on('error', () => {});
+    this.sub.on('error', () => {});
+    this.client.on('ready', () => void this.checkDurability());
+    this.sub.on('message', (_channel: string, message: string) => this.onMessage(message));
+    // After a reconnect, whatever was published meanwhile is lost: wake every listener once.
+    let subscribedBefore = false;
+    this.sub.on('ready', () => {
+      if (subscribedBefore && this.typesSeen.size) this.listeners.emit({ kind: 'submitted', types: [...this.typesSeen] });
+      subscribedBefore = true;
+    });
+  }
+
+  private async connect(): Promise<void> {
+    const [ok] = await Promise.all([connectInBackground(this.client), connectInBackground(this.sub)]);
+    if (!ok) {
+      process.emitWarning(`Redis store ${this.url} is not reachable yet; calls fail with StoreUnavailable until it is (reconnecting in the background)`, {
+        code: 'TidepoolStoreUnavailable',
+      });
+    }
+    try {
+      await this.sub.subscribe(`${this.P}events`);
+    } catch {
+      // Subscribed on the next ready (ioredis re-subscribes what was asked for).
+    }
+  }
+
+  private async checkDurability(): Promise<void> {
+    if (this.hasWarnedDurability) return;
+    const read = async (name: string) => {
+      try {
+        const r = (await this.client.config('GET', name)) as string[];
+        return r.length >= 2 ? r[1] : null;
+      } catch {
+        return null;
+      }
+    };
+    const [appendonly, appendfsync, save] = await Promise.all([read('appendonly'), read('appendfsync'), read('save')]);
+    const warning = durabilityWarning({ appendonly, appendfsync, save }, this.url);
+    this.hasWarnedDurability = true;
+    // Once per server and database in a process, however many stores (prefixes) open on it.
+    const server = `${this.target.host}:${this.target.port}/${this.target.db}`;
+    if (warning && !warnedServers.has(server)) {
+      warnedServers.add(server);
+      process.emitWarning(warning, { code: 'TidepoolRedisDurability' });
+    }
+  }
+
+  // --- submit ---------------------------------------------------------------------
+
+  async submit(input: SubmitInput): Promise<SubmitResult> {
+    return (await this.submitBatch([input]))[0];
+  }
+
+  async submitBatch(inputs: readonly SubmitInput[]): Promise<SubmitResult[]> {
+    this.checkOpen();
+    if (!Array.isArray(inputs)) throw new InvalidInputError('tasks: expected an array of submits');
+    const single = inputs.length === 1;
+    inputs.forEach((input, i) => validateSubmit(input, single ? undefined : i));
+    if (inputs.length === 0) return [];
+    const idMs = this.options.clock.now();
+    const ids: string[] = [];
+    const payloads: string[] = [];
+    const args: (string | number)[] = [this.options.maxQueueDepth, inputs.length];
+    for (const input of inputs) {
+      const id = newTaskId(idMs);
+      const payload = JSON.stringify(input.payload === undefined ? null : input.payload);
+      ids.push(id);
+      payloads.push(payload);
+      args.push(
+        id,
+        input.type,
+        payload,
+        input.priority ?? 0,
+        input.runAtMs ?? '',
+        input.delayMs ?? 0,
+        input.maxAttempts ?? this.options.retry.maxAttempts,
+        input.timeoutMs ?? this.options.defaultTimeoutMs,
+        input.tenant ?? 'default',
+        input.idempotencyKey ?? '',
+      );
+    }
+    if (args.length !== 2 + SUBMIT_STRIDE * inputs.length) throw new Error('submit: argument layout out of step with the script');
+    const reply = await this.run('SUBMIT', args, 'submitting tasks');
+    if (reply[0] === 'full') {
+      const depth = Number(reply[1]);
+      const max = this.options.maxQueueDepth;
+      const nowMs = this.options.clock.now();
+      throw new QueueFullError(depth, max, estimateRetryAfterMs(depth + Number(reply[2]) - max, this.completions.perSecond(nowMs)));
+    }
+    const nowMs = Number(reply[1]);
+    const results: SubmitResult[] = [];
+    const types = new Set<string>();
+    for (let i = 0; i < inputs.length; i++) {
+      const item = reply[i + 2];
+      if (item === 0) {
+        const task = buildTask(inputs[i], this.options, nowMs, ids[i]);
+        task.payload = JSON.parse(payloads[i]) as Json;
+        types.add(task.type);
+        results.push({ task, created: true });
+      } else if (typeof item === 'number') {
+        results.push({ task: { ...results[item - 1].task }, created: false });
+      } else {
+        results.push({ task: toTask(item as Row), created: false });
+      }
+    }
+    if (types.size) {
+      for (const t of types) this.typesSeen.add(t);
+      this.listeners.emit({ kind: 'submitted', types: [...types] });
+    }
+    return results;
+  }
+
+  // --- claim, leases, outcomes ------------------------------------------------------
+
+  async claim(req: ClaimRequest): Promise<ClaimedTask[]> {
+    this.checkOpen();
+    if (!validateClaim(req)) return [];
+    const reply = await this.run('CLAIM', this.claimArgs(req), 'claiming tasks');
+    return this.afterClaim(reply, 2);
+  }
+
+  async heartbeat(taskId: string, leaseToken: string, leaseMs: number): Promise<{ leaseExpiresAtMs: number }> {
+    this.checkOpen();
+    validateLeaseMs(leaseMs);
+    const reply = this.leased(await this.run('HEARTBEAT', [taskId, leaseToken, leaseMs], 'extending a lease'), taskId);
+    return { leaseExpiresAtMs: Number(reply[1]) };
+  }
+
+  async complete(taskId: string, leaseToken: string, result: Json, next?: ClaimRequest): Promise<ClaimedTask[]> {
+    this.checkOpen();
+    const hasNext = next ? validateClaim(next, 'next') : false;
+    const json = JSON.stringify(result === undefined ? null : result);
+    const args = [taskId, leaseToken, json, ...(hasNext ? this.claimArgs(next!) : NO_CLAIM)];
+    const reply = this.leased(await this.run('COMPLETE', args, 'completing a task'), taskId);
+    return this.afterClaim(reply, 2);
+  }
+
+  async fail(taskId: string, leaseToken: string, error: TaskError, options: FailOptions = {}, next?: ClaimRequest): Promise<ClaimedTask[]> {
+    this.checkOpen();
+    const hasNext = next ? validateClaim(next, 'next') : false;
+    const r = this.options.retry;
+    const args = [
+      taskId,
+      leaseToken,
+      JSON.stringify(normalizeError(error)),
+      options.retryable === false ? '0' : '1',
+      r.baseMs,
+      r.maxMs,
+      r.jitter,
+      this.options.random(),
+      ...(hasNext ? this.claimArgs(next!) : NO_CLAIM),
+    ];
+    const reply = this.leased(await this.run('FAIL', args, 'recording a failed attempt'), taskId);
+    return this.afterClaim(reply, 2);
+  }
+
+  async cancel(taskId: string): Promise<Task> {
+    this.checkOpen();
+    const reply = await this.run('CANCEL', [taskId], 'cancelling a task');
+    if (reply[0] === 'notfound') throw new TaskNotFoundError(taskId);
+    if (reply[0] === 'conflict') throw new TaskConflictError(`task ${taskId} is ${String(reply[1])}; only queued, retrying or running tasks can be cancelled`);
+    const task = toTask(reply[1] as Row);
+    this.completions.record(task.finishedAtMs ?? this.options.clock.now());
+    this.listeners.emit({ kind: 'finished', task });
+    return { ...task, error: task.error ? { ...task.error } : null };
+  }
+
+  async retryDead(taskId: string): Promise<Task> {
+    this.checkOpen();
+    const reply = await this.run('RETRY_DEAD', [taskId], 'retrying a dead task');
+    if (reply[0] === 'notfound') throw new TaskNotFoundError(taskId);
+    if (reply[0] === 'conflict') throw new TaskConflictError(`task ${taskId} is ${String(reply[1])}; only dead tasks can be retried`);
+    const task = toTask(reply[1] as Row);
+    this.typesSeen.add(task.type);
+    this.listeners.emit({ kind: 'submitted', types: [task.type] });
+    return task;
+  }
+
+  // --- reads ----------------------------------------------------------------------
+
+  async get(taskId: string): Promise<Task | null> {
+    this.checkOpen();
+    const row = await this.call(() => this.client.hmget(`${this.P}t:${taskId}`, ...FIELDS), 'reading a task');
+    return row[0] === null ? null : toTask(row);
+  }
+
+  async list(filter: TaskFilter = {}): Promise<TaskPage> {
+    this.checkOpen();
+    const { limit, afterSeq } = checkListFilter(filter, decodeCursor);
+    const statuses = statusSet(filter.status);
+    const statusArg = statuses ? `,${[...statuses].join(',')},` : '';
+    const tasks: Task[] = [];
+    let last = afterSeq;
+    // limit + 1 matches tell whether another page follows; each script call scans a bounded stretch.
+    for (;;) {
+      const reply = await this.run('LIST', [last, limit + 1 - tasks.length, statusArg, filter.type ?? '\0', filter.tenant ?? '\0'], 'listing tasks');
+      for (const row of reply[2] as Row[]) tasks.push(toTask(row));
+      last = Number(reply[1]);
+      if (reply[0] === 'done' || tasks.length > limit) break;
+    }
+    if (tasks.length <= limit) return { tasks, nextCursor: null };
+    tasks.length = limit;
+    return { tasks, nextCursor: encodeCursor(await this.seqOf(tasks[limit - 1].id)) };
+  }
+
+  async counts(): Promise<TaskCounts> {
+    this.checkOpen();
+    const reply = (await this.run('COUNTS', [], 'counting tasks')) as unknown as [string, (string | null)[], number, string][];
+    const byStatus = zeroCounts();
+    const byType: Record<string, StatusCounts> = {};
+    const runnableByType: Record<string, number> = {};
+    for (const [type, c, runnable] of reply) {
+      const counts: StatusCounts = {
+        queued: Number(c[0] ?? 0),
+        running: Number(c[1] ?? 0),
+        retrying: Number(c[2] ?? 0),
+        succeeded: Number(c[3] ?? 0),
+        dead: Number(c[4] ?? 0),
+        cancelled: Number(c[5] ?? 0),
+      };
+      byType[type] = counts;
+      for (const s of Object.keys(counts) as (keyof StatusCounts)[]) byStatus[s] += counts[s];
+      runnableByType[type] = Number(runnable);
+    }
+    return { byStatus, byType, runnableByType };
+  }
+
+  async oldestRunnableAtMs(types: readonly string[]): Promise<number | null> {
+    this.checkOpen();
+    const unique = [...new Set(types)];
+    if (unique.length === 0) return null;
+    const reply = (await this.run('OLDEST', unique, 'reading the oldest runnable task')) as unknown as string | null;
+    return reply === null ? null : Number(reply);
+  }
+
+  // --- maintenance ----------------------------------------------------------------
+
+  async reclaimExpired(): Promise<number> {
+    this.checkOpen();
+    let total = 0;
+    for (;;) {
+      const reply = await this.run('RECLAIM', [], 'reclaiming expired leases');
+      await this.emitFrom(reply[2] as string[], reply[3] as string[], null);
+      const n = Number(reply[1]);
+      total += n;
+      if (n < 100) return total;
+    }
+  }
+
+  async purgeFinished(beforeMs: number): Promise<number> {
+    this.checkOpen();
+    if (!Number.isFinite(beforeMs)) throw new InvalidInputError(`beforeMs: got ${String(beforeMs)}; expected epoch milliseconds`);
+    let total = 0;
+    for (;;) {
+      const n = Number(await this.run('PURGE', [Math.floor(beforeMs)], 'purging finished tasks'));
+      total += n;
+      if (n < PURGE_CHUNK) return total;
+    }
+  }
+
+  // --- history --------------------------------------------------------------------
+
+  async recordScalingEvent(event: ScalingEvent): Promise<void> {
+    this.checkOpen();
+    await this.record('sev', event.atMs, event.pool, { ...event });
+  }
+
+  async listScalingEvents(range: TimeRange = {}): Promise<ScalingEvent[]> {
+    this.checkOpen();
+    return this.listRange<ScalingEvent>('sev', range);
+  }
+
+  async recordMetricSample(sample: MetricSample): Promise<void> {
+    this.checkOpen();
+    await this.record('msm', sample.atMs, sample.pool, { ...sample, values: { ...sample.values } });
+  }
+
+  async listMetricSamples(range: TimeRange = {}): Promise<MetricSample[]> {
+    this.checkOpen();
+    return this.listRange<MetricSample>('msm', range);
+  }
+
+  subscribe(listener: (event: StoreEvent) => void): () => void {
+    return this.listeners.subscribe(listener);
+  }
+
+  async close(): Promise<void> {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    this.listeners.clear();
+    await Promise.all([quit(this.client), quit(this.sub)]);
+  }
+
+  // --- internals -------------------------------------------------------------------
+
+  private checkOpen(): void {
+    if (this.isClosed) throw new StoreUnavailableError(`Redis store ${this.url} is closed`);
+  }
+
+  private async call<T>(fn: () => Promise<T>, doing: string): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      throw translateRedisError(err, this.url, doing);
+    }
+  }
+
+  private run(name: ScriptName, args: (string | number)[], doing: string): Promise<Reply> {
+    this.common[1] = this.usesServerTime ? '' : String(this.options.clock.now());
+    const argv = [...this.common, ...args];
+    return this.call(() => runScript(this.client, name, this.seqKey, argv) as Promise<Reply>, doing);
+  }
+
+  private claimArgs(req: ClaimRequest): (string | number)[] {
+    const types = [...new Set(req.types)];
+    for (const t of types) this.typesSeen.add(t);
+    return [req.limit, req.leaseMs, req.workerId, randomUUID(), types.length, ...types];
+  }
+
+  /** Throws the refusal a leased-task script reported; returns the reply when it went through. */
+  private leased(reply: Reply, taskId: string): Reply {
+    if (reply[0] === 'notfound') throw new TaskNotFoundError(taskId);
+    if (reply[0] === 'lost') throw new LeaseLostError(taskId, leaseLostDetail(reply[1] as Task['status']));
+    return reply;
+  }
+
+  /** The claimed tasks of a reply `[ok, now, claimed, submittedTypes, finishedIds, done?]`, after its events. */
+  private async afterClaim(reply: Reply, at: number): Promise<ClaimedTask[]> {
+    const claimed = (reply[at] as Row[]).map(toClaimed);
+    const done = reply[at + 3] ? toTask(reply[at + 3] as Row) : null;
+    await this.emitFrom(reply[at + 1] as string[], reply[at + 2] as string[], done);
+    return claimed;
+  }
+
+  private async emitFrom(submitted: string[], finishedIds: string[], done: Task | null): Promise<void> {
+    if (done) {
+      this.completions.record(done.finishedAtMs ?? this.options.clock.now());
+      this.listeners.emit({ kind: 'finished', task: done });
+    }
+    if (submitted.length) this.listeners.emit({ kind: 'submitted', types: submitted });
+    for (const id of finishedIds) {
+      if (done && id === done.id) continue;
+      const task = await this.get(id).catch(() => null);
+      if (!task) continue;
+      this.completions.record(task.finishedAtMs ?? this.options.clock.now());
+      this.listeners.emit({ kind: 'finished', task });
+    }
+  }
+
+  /** A commit published by another process sharing the store. */
+  private onMessage(message: string): void {
+    let m: { n?: string; s?: unknown; f?: unknown };
+    try {
+      m = JSON.parse(message) as typeof m;
+    } catch {
+      return;
+    }
+    if (m.n === this.nodeId || this.isClosed) return;
+    const types = Array.isArray(m.s) ? (m.s as string[]) : [];
+    if (types.length) {
+      for (const t of types) this.typesSeen.add(t);
+      this.listeners.emit({ kind: 'submitted', types });
+    }
+    const ids = Array.isArray(m.f) ? (m.f as string[]) : [];
+    if (ids.length && this.listeners.size) void this.emitFrom([], ids, null).catch(() => {});
+  }
+
+  private async seqOf(taskId: string): Promise<number> {
+    return Number(await this.call(() => this.client.hget(`${this.P}t:${taskId}`, 'sq'), 'listing tasks'));
+  }
+
+  private async record(kind: 'sev' | 'msm', atMs: number, pool: string, item: object): Promise<void> {
+    const member = randomBytes(8).toString('hex') + JSON.stringify(item);
+    await this.call(
+      () => this.client.multi().zadd(`${this.P}${kind}`, atMs, member).zadd(`${this.P}${kind}:${pool}`, atMs, member).exec(),
+      'recording history',
+    );
+  }
+
+  private async listRange<T>(kind: 'sev' | 'msm', range: TimeRange): Promise<T[]> {
+    const limit = rangeLimit(range);
+    const key = range.pool === undefined ? `${this.P}${kind}` : `${this.P}${kind}:${range.pool}`;
+    const max = range.toMs === undefined ? '+inf' : String(range.toMs);
+    const min = range.fromMs === undefined ? '-inf' : String(range.fromMs);
+    const members = await this.call(() => this.client.zrevrangebyscore(key, max, min, 'LIMIT', 0, limit), 'listing history');
+    return members.reverse().map((m) => JSON.parse(m.slice(16)) as T);
+  }
+}
+
+async function quit(client: Redis): Promise<void> {
+  try {
+    if (client.status === 'ready') await client.quit();
+    else client.disconnect();
+  } catch (err) {
+    if (!isConnectionError(err)) throw err;
+    client.disconnect();
+  }
+}
