@@ -170,27 +170,48 @@ local function reclaim()
 end
 
 -- Claims up to limit tasks of the given types in fair order; returns their fields (with
--- the lease token appended). Arguments: a table of types, limit, leaseMs, workerId, token base.
-local function claim(types, limit, leaseMs, workerId, tokenBase)
+-- the lease token appended). Sources are the types' tenant heads, or with a tenant list
+-- (a claim limited to some tenants) each (type, tenant) ready queue.
+local function claim(types, limit, leaseMs, workerId, tokenBase, tenants)
   reclaim()
+  for i = 1, #types do promote(types[i]) end
+  local sources = {}
+  if tenants then
+    for _, ty in ipairs(types) do
+      for _, tn in ipairs(tenants) do sources[#sources + 1] = {ty, tn} end
+    end
+  else
+    for _, ty in ipairs(types) do sources[#sources + 1] = {ty, false} end
+  end
+  -- heads[i] = {score, running, seq, tenant} of source i's best task, or false.
   local heads = {}
   local function peek(i)
-    local r = redis.call('ZRANGE', P..'hd:'..types[i], 0, 0, 'WITHSCORES')
-    if r[1] then
-      heads[i] = {tonumber(r[2]), tonumber(string.sub(r[1], 1, 10)), tonumber(string.sub(r[1], 11, 26)), string.sub(r[1], 27)}
-    else heads[i] = false end
+    local ty, tn = sources[i][1], sources[i][2]
+    if tn then
+      local running = runningOf(tn)
+      local cap = capOf(tn)
+      local r = redis.call('ZRANGE', P..'rq:'..ty..'\0'..tn, 0, 0, 'WITHSCORES')
+      if r[1] and (cap <= 0 or running < cap) then
+        heads[i] = {tonumber(r[2]), running, tonumber(string.sub(r[1], 1, 16)), tn}
+      else heads[i] = false end
+    else
+      local r = redis.call('ZRANGE', P..'hd:'..ty, 0, 0, 'WITHSCORES')
+      if r[1] then
+        heads[i] = {tonumber(r[2]), tonumber(string.sub(r[1], 1, 10)), tonumber(string.sub(r[1], 11, 26)), string.sub(r[1], 27)}
+      else heads[i] = false end
+    end
   end
-  for i = 1, #types do promote(types[i]); peek(i) end
+  for i = 1, #sources do peek(i) end
   local out = {}
   local leaseExp = I(NOW + leaseMs)
   for n = 1, limit do
     local bi, b = nil, nil
-    for i = 1, #types do
+    for i = 1, #sources do
       local h = heads[i]
       if h and (not b or h[1] < b[1] or (h[1] == b[1] and (h[2] < b[2] or (h[2] == b[2] and h[3] < b[3])))) then bi, b = i, h end
     end
     if not b then break end
-    local ty, tn = types[bi], b[4]
+    local ty, tn = sources[bi][1], b[4]
     local popped = redis.call('ZPOPMIN', P..'rq:'..ty..'\0'..tn)
     local id = string.sub(popped[1], 17)
     redis.call('HINCRBY', P..'rdy', ty, -1)
@@ -205,7 +226,8 @@ local function claim(types, limit, leaseMs, workerId, tokenBase)
     redis.call('INCRBY', P..'pend', -1)
     redis.call('HINCRBY', P..'run', tn, 1)
     refreshTenant(tn)
-    for i = 1, #types do
+    -- Only this tenant's heads changed (its running count went up), so only they are re-read.
+    for i = 1, #sources do
       local h = heads[i]
       if i == bi or (h and h[4] == tn) then peek(i) end
     end
@@ -216,13 +238,21 @@ local function claim(types, limit, leaseMs, workerId, tokenBase)
   return out
 end
 
--- A claim request packed at ARGV[i]: limit, leaseMs, workerId, token base, type count, types.
+-- A claim request packed at ARGV[i]: limit, leaseMs, workerId, token base, type count,
+-- types, tenant count (-1 = every tenant), tenants.
 local function claimAt(i)
   local limit = tonumber(ARGV[i])
   if limit == nil or limit <= 0 then return {} end
   local nTypes = tonumber(ARGV[i + 4])
   local types = {}
   for k = 1, nTypes do types[k] = ARGV[i + 4 + k] end
-  return claim(types, limit, tonumber(ARGV[i + 1]), ARGV[i + 2], ARGV[i + 3])
+  local j = i + 5 + nTypes
+  local nTenants = tonumber(ARGV[j])
+  local tenants = nil
+  if nTenants >= 0 then
+    tenants = {}
+    for k = 1, nTenants do tenants[k] = ARGV[j + k] end
+  end
+  return claim(types, limit, tonumber(ARGV[i + 1]), ARGV[i + 2], ARGV[i + 3], tenants)
 end
 `;

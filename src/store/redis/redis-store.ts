@@ -57,7 +57,7 @@ import type { Row } from './rows.ts';
 import type { RedisUrl } from '../url.ts';
 
 const PURGE_CHUNK = 1_000;
-const NO_CLAIM = ['0', '0', '', '', '0'];
+const NO_CLAIM = ['0', '0', '', '', '0', '-1'];
 
 type Reply = [string, ...unknown[]];
 
@@ -421,7 +421,9 @@ export class RedisStore implements Store {
   private claimArgs(req: ClaimRequest): (string | number)[] {
     const types = [...new Set(req.types)];
     for (const t of types) this.typesSeen.add(t);
-    return [req.limit, req.leaseMs, req.workerId, randomUUID(), types.length, ...types];
+    const tenants = req.tenants === undefined ? [] : [...new Set(req.tenants)];
+    const tenantArgs = req.tenants === undefined ? [-1] : [tenants.length, ...tenants];
+    return [req.limit, req.leaseMs, req.workerId, randomUUID(), types.length, ...types, ...tenantArgs];
   }
 
   /** Throws the refusal a leased-task script reported; returns the reply when it went through. */
