@@ -172,7 +172,7 @@ end
 -- Claims up to limit tasks of the given types in fair order; returns their fields (with
 -- the lease token appended). Sources are the types' tenant heads, or with a tenant list
 -- (a claim limited to some tenants) each (type, tenant) ready queue.
-local function claim(types, limit, leaseMs, workerId, tokenBase, tenants)
+local function claim(types, limit, leaseMs, workerId, tokenBase, tenants, workerIds)
   reclaim()
   for i = 1, #types do promote(types[i]) end
   local sources = {}
@@ -219,7 +219,7 @@ local function claim(types, limit, leaseMs, workerId, tokenBase, tenants)
     local from = redis.call('HGET', key, 'st')
     local token = tokenBase..'.'..I(n)
     redis.call('HINCRBY', key, 'at', 1)
-    redis.call('HSET', key, 'st', 'running', 'sa', I(NOW), 'ua', I(NOW), 'wk', workerId, 'le', leaseExp, 'tk', token)
+    redis.call('HSET', key, 'st', 'running', 'sa', I(NOW), 'ua', I(NOW), 'wk', workerIds[n] or workerId, 'le', leaseExp, 'tk', token)
     redis.call('ZADD', P..'ls', leaseExp, id)
     count(ty, from, -1)
     count(ty, 'running', 1)
@@ -239,7 +239,8 @@ local function claim(types, limit, leaseMs, workerId, tokenBase, tenants)
 end
 
 -- A claim request packed at ARGV[i]: limit, leaseMs, workerId, token base, type count,
--- types, tenant count (-1 = every tenant), tenants.
+-- types, tenant count (-1 = every tenant), tenants, worker id count, worker ids (the i-th
+-- task claimed goes to the i-th, the rest to workerId).
 local function claimAt(i)
   local limit = tonumber(ARGV[i])
   if limit == nil or limit <= 0 then return {} end
@@ -253,6 +254,9 @@ local function claimAt(i)
     tenants = {}
     for k = 1, nTenants do tenants[k] = ARGV[j + k] end
   end
-  return claim(types, limit, tonumber(ARGV[i + 1]), ARGV[i + 2], ARGV[i + 3], tenants)
+  j = j + 1 + math.max(nTenants, 0)
+  local workerIds = {}
+  for k = 1, tonumber(ARGV[j]) do workerIds[k] = ARGV[j + k] end
+  return claim(types, limit, tonumber(ARGV[i + 1]), ARGV[i + 2], ARGV[i + 3], tenants, workerIds)
 end
 `;

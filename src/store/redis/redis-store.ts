@@ -57,7 +57,7 @@ import type { Row } from './rows.ts';
 import type { RedisUrl } from '../url.ts';
 
 const PURGE_CHUNK = 1_000;
-const NO_CLAIM = ['0', '0', '', '', '0', '-1'];
+const NO_CLAIM = ['0', '0', '', '', '0', '-1', '0'];
 
 type Reply = [string, ...unknown[]];
 
@@ -423,7 +423,8 @@ export class RedisStore implements Store {
     for (const t of types) this.typesSeen.add(t);
     const tenants = req.tenants === undefined ? [] : [...new Set(req.tenants)];
     const tenantArgs = req.tenants === undefined ? [-1] : [tenants.length, ...tenants];
-    return [req.limit, req.leaseMs, req.workerId, randomUUID(), types.length, ...types, ...tenantArgs];
+    const workerIds = req.workerIds ?? [];
+    return [req.limit, req.leaseMs, req.workerId, randomUUID(), types.length, ...types, ...tenantArgs, workerIds.length, ...workerIds];
   }
 
   /** Throws the refusal a leased-task script reported; returns the reply when it went through. */
