@@ -248,14 +248,49 @@ for _, id in ipairs(ids) do
     count(f[1], f[2], -1)
     if f[4] then redis.call('HDEL', P..'idem', f[3]..'\0'..f[4]) end
     redis.call('ZREM', P..'all', id)
-    redis.call('DEL', key)
+    redis.call('DEL', key, P..'lg:'..id)
   end
   redis.call('ZREM', P..'fin', id)
 end
 return #ids
 `;
 
-const DURABLE_SCRIPTS = { SUBMIT, CLAIM, HEARTBEAT, COMPLETE, FAIL, CANCEL, RETRY_DEAD, RECLAIM, COUNTS, OLDEST, LIST, PURGE };
+const APPEND_LOG = String.raw`
+-- [6] task id, [7] max bytes, then per line: its bytes, its JSON ({attempt, atMs, stream, text}).
+-- The log is the list P.."lg:"..id of "seq bytes json"; the task hash keeps lq (last seq),
+-- lb (bytes kept) and lt ('1' once older lines were dropped).
+local id = ARGV[6]
+local key = P..'t:'..id
+if redis.call('EXISTS', key) == 0 then return 0 end
+local lg = P..'lg:'..id
+local maxBytes = tonumber(ARGV[7])
+local total = 0
+for k = 8, #ARGV, 2 do
+  local seq = redis.call('HINCRBY', key, 'lq', 1)
+  redis.call('RPUSH', lg, I(seq)..' '..ARGV[k]..' '..ARGV[k + 1])
+  total = total + tonumber(ARGV[k])
+end
+local kept = redis.call('HINCRBY', key, 'lb', total)
+while kept > maxBytes do
+  local oldest = redis.call('LPOP', lg)
+  if not oldest then break end
+  local s1 = string.find(oldest, ' ', 1, true)
+  local s2 = string.find(oldest, ' ', s1 + 1, true)
+  kept = redis.call('HINCRBY', key, 'lb', -tonumber(string.sub(oldest, s1 + 1, s2 - 1)))
+  redis.call('HSET', key, 'lt', '1')
+end
+return 1
+`;
+
+const READ_LOG = String.raw`
+-- [6] task id
+local id = ARGV[6]
+local key = P..'t:'..id
+if redis.call('EXISTS', key) == 0 then return {'notfound'} end
+return {'ok', redis.call('LRANGE', P..'lg:'..id, 0, -1), redis.call('HGET', key, 'lt') or '0'}
+`;
+
+const DURABLE_SCRIPTS = { SUBMIT, CLAIM, HEARTBEAT, COMPLETE, FAIL, CANCEL, RETRY_DEAD, RECLAIM, COUNTS, OLDEST, LIST, PURGE, APPEND_LOG, READ_LOG };
 export type ScriptName = keyof typeof DURABLE_SCRIPTS;
 
 /** Each operation's full script source, prelude included. */

@@ -20,6 +20,7 @@ import {
   SystemClock,
   TaskConflictError,
   TaskNotFoundError,
+  TASK_LOG_MAX_BYTES,
   newTaskId,
   redactStoreUrl,
 } from '../../core/index.ts';
@@ -36,7 +37,11 @@ import type {
   TaskCounts,
   TaskError,
   TaskFilter,
+  TaskLogLine,
+  TaskLogPage,
   TaskPage,
+  StoredTaskLogLine,
+  LogStream,
   TimeRange,
 } from '../../core/index.ts';
 import type { FailOptions, Store, StoreCapability, StoreEvent, StoreOptions } from '../types.ts';
@@ -48,6 +53,7 @@ import { checkListFilter, rangeLimit, statusSet, zeroCounts } from '../shared/qu
 import { CompletionRate, estimateRetryAfterMs } from '../shared/rate.ts';
 import { buildTask, validateClaim, validateLeaseMs, validateSubmit } from '../shared/submit.ts';
 import { leaseLostDetail, normalizeError } from '../shared/lease.ts';
+import { checkAfterSeq, checkLogLines, logLineBytes } from '../shared/task-log.ts';
 import { clientOptions, connectInBackground, isConnectionError, runScript, translateRedisError } from './connection.ts';
 import type { ScriptName } from './lua-ops.ts';
 import { SUBMIT_STRIDE } from './lua-ops.ts';
@@ -363,6 +369,33 @@ export class RedisStore implements Store {
       total += n;
       if (n < PURGE_CHUNK) return total;
     }
+  }
+
+  // --- task logs ------------------------------------------------------------------
+
+  async appendTaskLog(taskId: string, lines: readonly TaskLogLine[]): Promise<void> {
+    this.checkOpen();
+    const checked = checkLogLines(lines);
+    if (checked.length === 0) return;
+    const args: (string | number)[] = [taskId, TASK_LOG_MAX_BYTES];
+    for (const l of checked) args.push(logLineBytes(l.text), JSON.stringify([l.attempt, l.atMs, l.stream, l.text]));
+    await this.run('APPEND_LOG', args, 'appending to a task log');
+  }
+
+  async readTaskLog(taskId: string, options: { afterSeq?: number } = {}): Promise<TaskLogPage> {
+    this.checkOpen();
+    const afterSeq = checkAfterSeq(options.afterSeq);
+    const reply = await this.run('READ_LOG', [taskId], 'reading a task log');
+    if (reply[0] === 'notfound') throw new TaskNotFoundError(taskId);
+    const lines: StoredTaskLogLine[] = [];
+    for (const entry of reply[1] as string[]) {
+      const s1 = entry.indexOf(' ');
+      const seq = Number(entry.slice(0, s1));
+      if (seq <= afterSeq) continue;
+      const [attempt, atMs, stream, text] = JSON.parse(entry.slice(entry.indexOf(' ', s1 + 1) + 1)) as [number, number, LogStream, string];
+      lines.push({ seq, attempt, atMs, stream, text });
+    }
+    return { lines, truncated: reply[2] === '1' };
   }
 
   // --- history --------------------------------------------------------------------
