@@ -51,7 +51,7 @@ export const STORE_ADAPTERS: StoreAdapter[] = [
   },
   {
     name: 'redis',
-    capabilities: ['durable', 'multiProcess', 'listenNotify'],
+    capabilities: ['durable', 'multiProcess', 'listenNotify', 'databaseClock'],
     server: `Redis at ${REDIS_URL}`,
     probe: probeRedis,
     namespace: () => {

@@ -119,6 +119,10 @@ end
 local EVENTS_SUBMITTED = {}
 local EVENTS_FINISHED = {}
 local function noteSubmitted(ty) EVENTS_SUBMITTED[ty] = true end
+-- A finished event's snapshot (FINISHED_FIELDS in rows.ts): who and when, no payload or result.
+local function noteFinished(id)
+  EVENTS_FINISHED[#EVENTS_FINISHED + 1] = redis.call('HMGET', P..'t:'..id, 'id', 'ty', 'tn', 'st', 'at', 'ca', 'ra', 'sa', 'fa')
+end
 local function publishEvents()
   local types = {}
   for ty in pairs(EVENTS_SUBMITTED) do types[#types + 1] = ty end
@@ -137,11 +141,12 @@ local function endRunning(id, ty, tn, st)
   redis.call('ZADD', P..'fin', I(NOW), id)
   redis.call('HSET', P..'t:'..id, 'st', st, 'fa', I(NOW), 'ua', I(NOW))
   redis.call('HDEL', P..'t:'..id, 'le', 'tk')
-  EVENTS_FINISHED[#EVENTS_FINISHED + 1] = id
+  noteFinished(id)
   refreshTenant(tn)
 end
 
--- Expired leases back to retrying (now due), or dead on the last attempt. At most 100 a call.
+-- Expired leases back to retrying (now due), or dead on the last attempt (the rules of
+-- transitions.ts onLeaseExpired, message included). At most 100 a call; maintain() only.
 local function reclaim()
   local expired = redis.call('ZRANGEBYSCORE', P..'ls', '-inf', I(NOW), 'LIMIT', 0, 100)
   for _, id in ipairs(expired) do
@@ -170,10 +175,9 @@ local function reclaim()
 end
 
 -- Claims up to limit tasks of the given types in fair order; returns their fields (with
--- the lease token appended). Sources are the types' tenant heads, or with a tenant list
+-- the lease token appended). Never reclaims expired leases (maintain() does). Sources are the types' tenant heads, or with a tenant list
 -- (a claim limited to some tenants) each (type, tenant) ready queue.
 local function claim(types, limit, leaseMs, workerId, tokenBase, tenants, workerIds)
-  reclaim()
   for i = 1, #types do promote(types[i]) end
   local sources = {}
   if tenants then

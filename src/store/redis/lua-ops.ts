@@ -96,20 +96,18 @@ const COMPLETE = LEASED + String.raw`
 redis.call('HSET', key, 'rs', ARGV[8])
 redis.call('HDEL', key, 'er')
 endRunning(id, ty, tn, 'succeeded')
-local done = taskFields(id)
 local claimed = claimAt(9)
 local submitted = publishEvents()
-return {'ok', I(NOW), claimed, submitted, EVENTS_FINISHED, done}
+return {'ok', I(NOW), claimed, submitted, EVENTS_FINISHED}
 `;
 
 const FAIL = LEASED + String.raw`
 -- [8] error JSON, [9] '1' retryable, [10] retry baseMs, [11] maxMs, [12] jitter, [13] random draw, [14..] next claim
 local at, ma = tonumber(cur[5]), tonumber(cur[6])
 redis.call('HSET', key, 'er', ARGV[8])
-local done = false
+-- transitions.ts onFail: dead when not retryable or out of attempts, else retrying after the backoff.
 if ARGV[9] ~= '1' or at >= ma then
   endRunning(id, ty, tn, 'dead')
-  done = taskFields(id)
 else
   local exponent = math.min(math.max(at, 1) - 1, 52)
   local capMs = math.min(tonumber(ARGV[11]), tonumber(ARGV[10]) * 2 ^ exponent)
@@ -130,7 +128,7 @@ else
 end
 local claimed = claimAt(14)
 local submitted = publishEvents()
-return {'ok', I(NOW), claimed, submitted, EVENTS_FINISHED, done}
+return {'ok', I(NOW), claimed, submitted, EVENTS_FINISHED}
 `;
 
 const CANCEL = String.raw`
@@ -149,12 +147,12 @@ elseif st == 'queued' or st == 'retrying' then
   redis.call('INCRBY', P..'pend', -1)
   redis.call('ZADD', P..'fin', I(NOW), id)
   redis.call('HSET', key, 'st', 'cancelled', 'fa', I(NOW), 'ua', I(NOW))
-  EVENTS_FINISHED[#EVENTS_FINISHED + 1] = id
+  noteFinished(id)
 else
   return {'conflict', st}
 end
 publishEvents()
-return {'ok', taskFields(id)}
+return {'ok', taskFields(id), EVENTS_FINISHED}
 `;
 
 const RETRY_DEAD = String.raw`
@@ -191,7 +189,7 @@ for _, ty in ipairs(redis.call('SMEMBERS', P..'types')) do
   local ready = tonumber(redis.call('HGET', P..'rdy', ty) or '0')
   local due = redis.call('ZCOUNT', P..'dl:'..ty, '-inf', I(NOW))
   local arrivals = redis.call('HGET', P..'arr', ty) or '0'
-  out[#out + 1] = {ty, c, ready + due, arrivals}
+  out[#out + 1] = {ty, c, ready + due, tonumber(arrivals)}
 end
 return out
 `;
@@ -290,7 +288,25 @@ if redis.call('EXISTS', key) == 0 then return {'notfound'} end
 return {'ok', redis.call('LRANGE', P..'lg:'..id, 0, -1), redis.call('HGET', key, 'lt') or '0'}
 `;
 
-const DURABLE_SCRIPTS = { SUBMIT, CLAIM, HEARTBEAT, COMPLETE, FAIL, CANCEL, RETRY_DEAD, RECLAIM, COUNTS, OLDEST, LIST, PURGE, APPEND_LOG, READ_LOG };
+const PURGE_HISTORY = String.raw`
+-- [6] 'sev' or 'msm', [7] before (exclusive): from the all-pools set and each pool's.
+local kind, before = ARGV[6], '(' .. ARGV[7]
+local n = redis.call('ZREMRANGEBYSCORE', P..kind, '-inf', before)
+for _, pool in ipairs(redis.call('SMEMBERS', P..kind..'pools')) do
+  redis.call('ZREMRANGEBYSCORE', P..kind..':'..pool, '-inf', before)
+end
+return n
+`;
+
+const RECORD_HISTORY = String.raw`
+-- [6] 'sev' or 'msm', [7] atMs, [8] pool, [9] member
+redis.call('ZADD', P..ARGV[6], ARGV[7], ARGV[9])
+redis.call('ZADD', P..ARGV[6]..':'..ARGV[8], ARGV[7], ARGV[9])
+redis.call('SADD', P..ARGV[6]..'pools', ARGV[8])
+return 1
+`;
+
+const DURABLE_SCRIPTS = { SUBMIT, CLAIM, HEARTBEAT, COMPLETE, FAIL, CANCEL, RETRY_DEAD, RECLAIM, COUNTS, OLDEST, LIST, PURGE, APPEND_LOG, READ_LOG, PURGE_HISTORY, RECORD_HISTORY };
 export type ScriptName = keyof typeof DURABLE_SCRIPTS;
 
 /** Each operation's full script source, prelude included. */

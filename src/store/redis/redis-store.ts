@@ -18,7 +18,6 @@ import {
   QueueFullError,
   StoreUnavailableError,
   SystemClock,
-  TaskConflictError,
   TaskNotFoundError,
   TASK_LOG_MAX_BYTES,
   newTaskId,
@@ -44,7 +43,19 @@ import type {
   LogStream,
   TimeRange,
 } from '../../core/index.ts';
-import type { FailOptions, Store, StoreCapability, StoreEvent, StoreOptions } from '../types.ts';
+import type {
+  FailOptions,
+  MaintenancePolicy,
+  MaintenanceReport,
+  Store,
+  StoreCapability,
+  StoreEvent,
+  StoreEventReach,
+  StoreOptions,
+  TimeOfRecord,
+} from '../types.ts';
+import { DatabaseClock } from '../shared/db-clock.ts';
+import { runMaintenance } from '../shared/maintenance.ts';
 import { decodeCursor, encodeCursor } from '../shared/cursor.ts';
 import { Listeners } from '../shared/listeners.ts';
 import { resolveStoreOptions } from '../shared/options.ts';
@@ -52,14 +63,15 @@ import type { ResolvedStoreOptions } from '../shared/options.ts';
 import { checkListFilter, rangeLimit, statusSet, zeroCounts } from '../shared/queries.ts';
 import { CompletionRate, estimateRetryAfterMs } from '../shared/rate.ts';
 import { buildTask, validateClaim, validateLeaseMs, validateSubmit } from '../shared/submit.ts';
-import { leaseLostDetail, normalizeError } from '../shared/lease.ts';
+import { normalizeError } from '../shared/lease.ts';
+import { cancelRefusal, leaseLostDetail, retryDeadRefusal } from '../transitions.ts';
 import { checkAfterSeq, checkLogLines, logLineBytes } from '../shared/task-log.ts';
 import { clientOptions, connectInBackground, isConnectionError, runScript, translateRedisError } from './connection.ts';
 import type { ScriptName } from './lua-ops.ts';
 import { SUBMIT_STRIDE } from './lua-ops.ts';
 import { durabilityWarning } from './durability.ts';
-import { FIELDS, toClaimed, toTask } from './rows.ts';
-import type { Row } from './rows.ts';
+import { FIELDS, toClaimed, toFinished, toTask } from './rows.ts';
+import type { FinishedRow, Row } from './rows.ts';
 import type { RedisUrl } from '../url.ts';
 
 const PURGE_CHUNK = 1_000;
@@ -71,7 +83,9 @@ const warnedServers = new Set<string>();
 
 export class RedisStore implements Store {
   readonly kind = 'redis';
-  readonly capabilities: readonly StoreCapability[] = ['durable', 'multiProcess', 'listenNotify'];
+  readonly capabilities: readonly StoreCapability[] = ['durable', 'multiProcess', 'listenNotify', 'databaseClock'];
+  readonly eventReach: StoreEventReach = 'shared';
+  readonly timeOfRecord: TimeOfRecord = 'database';
   /** The store URL with any password replaced by `***`. */
   readonly url: string;
   readonly prefix: string;
@@ -85,7 +99,9 @@ export class RedisStore implements Store {
   private readonly P: string;
   private readonly seqKey: string;
   private readonly common: string[];
+  /** On the system clock the scripts read Redis TIME; under an injected clock, this offset clock. */
   private readonly usesServerTime: boolean;
+  private readonly dbClock: DatabaseClock;
   private readonly nodeId = randomBytes(8).toString('hex');
   private readonly typesSeen = new Set<string>();
   private hasWarnedDurability = false;
@@ -104,6 +120,7 @@ export class RedisStore implements Store {
     this.prefix = target.prefix;
     this.options = resolveStoreOptions(options);
     this.usesServerTime = this.options.clock instanceof SystemClock;
+    this.dbClock = new DatabaseClock(this.options.clock, () => this.serverTimeMs());
     this.P = `{${target.prefix}}:`;
     this.seqKey = `${this.P}seq`;
     const caps = Object.keys(this.options.tenantLimits).length ? JSON.stringify(this.options.tenantLimits) : '';
@@ -118,7 +135,7 @@ export class RedisStore implements Store {
     // After a reconnect, whatever was published meanwhile is lost: wake every listener once.
     let subscribedBefore = false;
     this.sub.on('ready', () => {
-      if (subscribedBefore && this.typesSeen.size) this.listeners.emit({ kind: 'submitted', types: [...this.typesSeen] });
+      if (subscribedBefore && this.typesSeen.size) this.emitSubmitted([...this.typesSeen]);
       subscribedBefore = true;
     });
   }
@@ -130,6 +147,7 @@ export class RedisStore implements Store {
         code: 'TidepoolStoreUnavailable',
       });
     }
+    if (ok && !this.usesServerTime) await this.dbClock.sync().catch(() => {});
     try {
       await this.sub.subscribe(`${this.P}events`);
     } catch {
@@ -218,7 +236,7 @@ export class RedisStore implements Store {
     }
     if (types.size) {
       for (const t of types) this.typesSeen.add(t);
-      this.listeners.emit({ kind: 'submitted', types: [...types] });
+      this.emitSubmitted([...types]);
     }
     return results;
   }
@@ -271,21 +289,20 @@ export class RedisStore implements Store {
     this.checkOpen();
     const reply = await this.run('CANCEL', [taskId], 'cancelling a task');
     if (reply[0] === 'notfound') throw new TaskNotFoundError(taskId);
-    if (reply[0] === 'conflict') throw new TaskConflictError(`task ${taskId} is ${String(reply[1])}; only queued, retrying or running tasks can be cancelled`);
+    if (reply[0] === 'conflict') throw cancelRefusal(taskId, reply[1] as Task['status']) ?? new Error(`cancel of ${taskId} refused in status ${String(reply[1])}`);
     const task = toTask(reply[1] as Row);
-    this.completions.record(task.finishedAtMs ?? this.options.clock.now());
-    this.listeners.emit({ kind: 'finished', task });
-    return { ...task, error: task.error ? { ...task.error } : null };
+    this.emitFinished(reply[2] as FinishedRow[]);
+    return task;
   }
 
   async retryDead(taskId: string): Promise<Task> {
     this.checkOpen();
     const reply = await this.run('RETRY_DEAD', [taskId], 'retrying a dead task');
     if (reply[0] === 'notfound') throw new TaskNotFoundError(taskId);
-    if (reply[0] === 'conflict') throw new TaskConflictError(`task ${taskId} is ${String(reply[1])}; only dead tasks can be retried`);
+    if (reply[0] === 'conflict') throw retryDeadRefusal(taskId, reply[1] as Task['status']) ?? new Error(`retry of ${taskId} refused in status ${String(reply[1])}`);
     const task = toTask(reply[1] as Row);
     this.typesSeen.add(task.type);
-    this.listeners.emit({ kind: 'submitted', types: [task.type] });
+    this.emitSubmitted([task.type]);
     return task;
   }
 
@@ -322,7 +339,8 @@ export class RedisStore implements Store {
     const byStatus = zeroCounts();
     const byType: Record<string, StatusCounts> = {};
     const runnableByType: Record<string, number> = {};
-    for (const [type, c, runnable] of reply) {
+    const arrivalsByType: Record<string, number> = {};
+    for (const [type, c, runnable, arrivals] of reply) {
       const counts: StatusCounts = {
         queued: Number(c[0] ?? 0),
         running: Number(c[1] ?? 0),
@@ -334,8 +352,9 @@ export class RedisStore implements Store {
       byType[type] = counts;
       for (const s of Object.keys(counts) as (keyof StatusCounts)[]) byStatus[s] += counts[s];
       runnableByType[type] = Number(runnable);
+      arrivalsByType[type] = Number(arrivals);
     }
-    return { byStatus, byType, runnableByType };
+    return { byStatus, byType, runnableByType, arrivalsByType };
   }
 
   async oldestRunnableAtMs(types: readonly string[]): Promise<number | null> {
@@ -353,7 +372,8 @@ export class RedisStore implements Store {
     let total = 0;
     for (;;) {
       const reply = await this.run('RECLAIM', [], 'reclaiming expired leases');
-      await this.emitFrom(reply[2] as string[], reply[3] as string[], null);
+      this.emitSubmitted(reply[2] as string[]);
+      this.emitFinished(reply[3] as FinishedRow[]);
       const n = Number(reply[1]);
       total += n;
       if (n < 100) return total;
@@ -369,6 +389,26 @@ export class RedisStore implements Store {
       total += n;
       if (n < PURGE_CHUNK) return total;
     }
+  }
+
+  /** The time of record: Redis TIME (one round trip), or the injected clock plus its measured offset. */
+  async now(): Promise<number> {
+    this.checkOpen();
+    return this.usesServerTime ? this.serverTimeMs() : this.dbClock.now();
+  }
+
+  async maintain(policy?: MaintenancePolicy): Promise<MaintenanceReport> {
+    this.checkOpen();
+    return runMaintenance(
+      {
+        now: () => this.now(),
+        reclaimExpired: () => this.reclaimExpired(),
+        purgeFinished: (beforeMs) => this.purgeFinished(beforeMs),
+        purgeScalingEvents: async (beforeMs) => Number(await this.run('PURGE_HISTORY', ['sev', Math.floor(beforeMs)], 'purging scaling events')),
+        purgeMetricSamples: async (beforeMs) => Number(await this.run('PURGE_HISTORY', ['msm', Math.floor(beforeMs)], 'purging metric samples')),
+      },
+      policy,
+    );
   }
 
   // --- task logs ------------------------------------------------------------------
@@ -446,7 +486,7 @@ export class RedisStore implements Store {
   }
 
   private run(name: ScriptName, args: (string | number)[], doing: string): Promise<Reply> {
-    this.common[1] = this.usesServerTime ? '' : String(this.options.clock.now());
+    this.common[1] = this.usesServerTime ? '' : String(this.dbClock.now());
     const argv = [...this.common, ...args];
     return this.call(() => runScript(this.client, name, this.seqKey, argv) as Promise<Reply>, doing);
   }
@@ -467,30 +507,27 @@ export class RedisStore implements Store {
     return reply;
   }
 
-  /** The claimed tasks of a reply `[ok, now, claimed, submittedTypes, finishedIds, done?]`, after its events. */
-  private async afterClaim(reply: Reply, at: number): Promise<ClaimedTask[]> {
+  /** The claimed tasks of a reply `[ok, now, claimed, submittedTypes, finished]`, after its events. */
+  private afterClaim(reply: Reply, at: number): ClaimedTask[] {
     const claimed = (reply[at] as Row[]).map(toClaimed);
-    const done = reply[at + 3] ? toTask(reply[at + 3] as Row) : null;
-    await this.emitFrom(reply[at + 1] as string[], reply[at + 2] as string[], done);
+    this.emitFinished(reply[at + 2] as FinishedRow[]);
+    this.emitSubmitted(reply[at + 1] as string[]);
     return claimed;
   }
 
-  private async emitFrom(submitted: string[], finishedIds: string[], done: Task | null): Promise<void> {
-    if (done) {
-      this.completions.record(done.finishedAtMs ?? this.options.clock.now());
-      this.listeners.emit({ kind: 'finished', task: done });
-    }
-    if (submitted.length) this.listeners.emit({ kind: 'submitted', types: submitted });
-    for (const id of finishedIds) {
-      if (done && id === done.id) continue;
-      const task = await this.get(id).catch(() => null);
-      if (!task) continue;
-      this.completions.record(task.finishedAtMs ?? this.options.clock.now());
-      this.listeners.emit({ kind: 'finished', task });
+  private emitSubmitted(types: string[]): void {
+    if (types.length) this.listeners.emit({ kind: 'submitted', reach: 'shared', types });
+  }
+
+  private emitFinished(rows: FinishedRow[], isOwn = true): void {
+    for (const row of rows) {
+      const task = toFinished(row);
+      if (isOwn) this.completions.record(task.finishedAtMs);
+      this.listeners.emit({ kind: 'finished', reach: 'shared', task });
     }
   }
 
-  /** A commit published by another process sharing the store. */
+  /** A commit published by another process sharing the store (this process's own were emitted already). */
   private onMessage(message: string): void {
     let m: { n?: string; s?: unknown; f?: unknown };
     try {
@@ -500,12 +537,14 @@ export class RedisStore implements Store {
     }
     if (m.n === this.nodeId || this.isClosed) return;
     const types = Array.isArray(m.s) ? (m.s as string[]) : [];
-    if (types.length) {
-      for (const t of types) this.typesSeen.add(t);
-      this.listeners.emit({ kind: 'submitted', types });
-    }
-    const ids = Array.isArray(m.f) ? (m.f as string[]) : [];
-    if (ids.length && this.listeners.size) void this.emitFrom([], ids, null).catch(() => {});
+    for (const t of types) this.typesSeen.add(t);
+    this.emitSubmitted(types);
+    if (Array.isArray(m.f)) this.emitFinished(m.f as FinishedRow[], false);
+  }
+
+  private async serverTimeMs(): Promise<number> {
+    const [seconds, micros] = await this.call(() => this.client.time(), 'reading the server time');
+    return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
   }
 
   private async seqOf(taskId: string): Promise<number> {
@@ -514,10 +553,7 @@ export class RedisStore implements Store {
 
   private async record(kind: 'sev' | 'msm', atMs: number, pool: string, item: object): Promise<void> {
     const member = randomBytes(8).toString('hex') + JSON.stringify(item);
-    await this.call(
-      () => this.client.multi().zadd(`${this.P}${kind}`, atMs, member).zadd(`${this.P}${kind}:${pool}`, atMs, member).exec(),
-      'recording history',
-    );
+    await this.run('RECORD_HISTORY', [kind, atMs, pool, member], 'recording history');
   }
 
   private async listRange<T>(kind: 'sev' | 'msm', range: TimeRange): Promise<T[]> {

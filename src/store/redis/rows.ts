@@ -1,6 +1,7 @@
 // A task as the Redis scripts return it: the values of FIELDS in order (null when a field
 // is absent, which stands for a null column), optionally followed by the lease token.
 import type { ClaimedTask, Json, Task, TaskError, TaskStatus } from '../../core/index.ts';
+import type { FinishedTask } from '../types.ts';
 
 /** The hash fields of a task, in the order the scripts' taskFields() returns them. */
 export const FIELDS = ['id', 'ty', 'pl', 'pr', 'ra', 'at', 'ma', 'to', 'tn', 'ik', 'st', 'rs', 'er', 'ca', 'ua', 'sa', 'fa', 'wk', 'le'] as const;
@@ -41,4 +42,22 @@ function toError(json: string): TaskError {
   const e = JSON.parse(json) as { message?: unknown; code?: unknown };
   const message = String(e.message ?? '');
   return e.code === undefined || e.code === null ? { message } : { message, code: String(e.code) };
+}
+
+/** A finished event's snapshot as the scripts send it: id, ty, tn, st, at, ca, ra, sa, fa (false or null when absent). */
+export type FinishedRow = (string | false | null)[];
+
+export function toFinished(row: FinishedRow): FinishedTask {
+  const at = (i: number) => (row[i] === false || row[i] === null || row[i] === undefined ? null : Number(row[i]));
+  return {
+    id: String(row[0]),
+    type: String(row[1]),
+    tenant: String(row[2]),
+    status: row[3] as FinishedTask['status'],
+    attempts: Number(row[4]),
+    createdAtMs: Number(row[5]),
+    runAtMs: Number(row[6]),
+    startedAtMs: at(7),
+    finishedAtMs: Number(row[8]),
+  };
 }
