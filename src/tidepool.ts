@@ -20,7 +20,7 @@ import {
   type WorkerKind,
 } from './core/index.ts';
 import { MaintenanceLoop, openStore, type Store } from './store/index.ts';
-import { InlineDriver, WorkerPool, type HandlerMap, type WorkerDriver } from './pools/index.ts';
+import { CommandDriver, InlineDriver, ProcessDriver, RemotePool, WorkerPool, type HandlerMap, type WorkerDriver } from './pools/index.ts';
 import { Autoscaler, bindPolicy, policyBounds, type PolicyChoice } from './autoscaler/index.ts';
 
 type DeepPartial<T> = { [K in keyof T]?: T[K] extends (infer U)[] ? Partial<U>[] : T[K] extends object ? DeepPartial<T[K]> : T[K] };
@@ -53,7 +53,7 @@ export interface Tidepool {
   config: TidepoolConfig;
   store: Store;
   /** Pools by name. */
-  pools: Map<string, WorkerPool>;
+  pools: Map<string, WorkerPool | RemotePool>;
   autoscaler: Autoscaler;
   /**
    * Runs store.maintain() every second (reclaims expired leases, purges ended tasks past
@@ -90,8 +90,9 @@ export type DriverFactory = (ctx: DriverContext) => WorkerDriver | Promise<Worke
 const DRIVERS: Record<WorkerKind, DriverFactory | null> = {
   inline: (ctx) => new InlineDriver({ handlers: ctx.handlers, clock: ctx.clock, report: ctx.report }),
   thread: null,
-  command: null,
-  process: null,
+  command: (ctx) => new CommandDriver({ command: ctx.pool.command!, cwd: ctx.pool.cwd, env: ctx.pool.env, types: ctx.pool.types, clock: ctx.clock, killGraceMs: ctx.pool.killGraceMs }),
+  process: (ctx) => new ProcessDriver({ command: ctx.pool.command!, cwd: ctx.pool.cwd, env: ctx.pool.env, types: ctx.pool.types, clock: ctx.clock, killGraceMs: ctx.pool.killGraceMs, startTimeoutMs: ctx.pool.startTimeoutMs }),
+  // Remote workers start themselves and pull over HTTP: the pool is a RemotePool, no driver (see createTidepool).
   remote: null,
 };
 
@@ -157,8 +158,8 @@ export async function createTidepool(input: TidepoolConfigInput, handlers: Handl
       onWarning: options.onWarning,
     }));
   const store = options.wrapStore ? options.wrapStore(opened) : opened;
-  const pools = new Map<string, WorkerPool>();
-  const scaled: { pool: WorkerPool; policy: PolicyChoice; intervalMs?: number }[] = [];
+  const pools = new Map<string, WorkerPool | RemotePool>();
+  const scaled: { pool: WorkerPool | RemotePool; policy: PolicyChoice; intervalMs?: number }[] = [];
   try {
     for (const pc of poolsForTypes(config, Object.keys(handlers))) {
       const policy: PolicyChoice = { name: pc.policy, preset: pc.preset, overrides: pc.policyOptions };
@@ -170,6 +171,12 @@ export async function createTidepool(input: TidepoolConfigInput, handlers: Handl
       withPoolName(pc.name, () => bindPolicy(policy, minWorkers, maxWorkers)); // validates the knobs against these bounds
       const poolHandlers = Object.fromEntries(pc.types.filter((t) => handlers[t]).map((t) => [t, handlers[t]!]));
       const index = config.pools.findIndex((p) => (p.name ?? p.types?.[0]) === pc.name);
+      if (pc.kind === 'remote') {
+        const remote = new RemotePool({ name: pc.name, types: pc.types, store, clock, minWorkers, maxWorkers, leaseMs: config.leaseMs, heartbeatMs: config.heartbeatMs || Math.max(1, Math.floor(config.leaseMs / 3)), windowMs: pc.windowMs });
+        pools.set(pc.name, remote);
+        scaled.push({ pool: remote, policy, intervalMs: pc.intervalMs });
+        continue;
+      }
       const holder: { pool: WorkerPool | null } = { pool: null };
       const driver = await makeDriver({
         pool: pc,

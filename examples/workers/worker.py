@@ -5,6 +5,8 @@ Speaks the worker protocol v1 (docs/worker-protocol.md): JSON lines on stdin/std
 Serves two task types:
   echo   returns its payload
   sleep  {"ms": N}: sleeps N ms, sending progress every second, returns {"slept": N}
+         ({"ms": N, "failAttempts": K} fails its first K attempts after the sleep: for load tests)
+A namespaced type ("load-7f3a:sleep") is served by the handler of its last part.
 
 Run it under a pool:  {"name": "py", "kind": "process", "types": ["echo", "sleep"],
                        "command": ["python3", "examples/workers/worker.py"]}
@@ -39,6 +41,8 @@ def handle_sleep(task):
             break
         time.sleep(min(left, 1.0))
         send({"type": "progress", "id": task["id"]})
+    if task.get("attempt", 1) <= payload.get("failAttempts", 0):
+        raise RuntimeError("sleep: failing attempt %d as asked (payload.failAttempts)" % task.get("attempt", 1))
     return {"slept": ms}
 
 
@@ -63,12 +67,13 @@ def main():
             return 0
         if kind != "task":
             continue  # cancel and future messages: a one-task-at-a-time worker has nothing to do
-        handler = HANDLERS.get(message.get("taskType"))
+        task_type = str(message.get("taskType"))
+        handler = HANDLERS.get(task_type) or HANDLERS.get(task_type.rsplit(":", 1)[-1])
         if handler is None:
-            send({"type": "error", "id": message["id"], "message": "no handler for type %r" % message.get("taskType"), "code": "UnknownType", "retryable": False})
+            send({"type": "error", "id": message["id"], "message": "no handler for type %r" % task_type, "code": "UnknownType", "retryable": False})
             continue
         try:
-            send({"type": "log", "id": message["id"], "text": "%s attempt %d" % (message["taskType"], message.get("attempt", 1))})
+            send({"type": "log", "id": message["id"], "text": "%s attempt %d" % (task_type, message.get("attempt", 1))})
             send({"type": "result", "id": message["id"], "value": handler(message)})
         except Exception as err:  # the task fails, the worker lives on
             send({"type": "error", "id": message["id"], "message": "%s: %s" % (type(err).__name__, err), "code": "HandlerError"})

@@ -1,7 +1,8 @@
 // A Tidepool `process` worker in TypeScript: speaks the worker protocol v1
 // (docs/worker-protocol.md), JSON lines on stdin/stdout, with nothing but Node.
 // Serves `echo` (returns its payload) and `sleep` ({"ms": N}: sleeps, sending progress
-// every second, returns {"slept": N}).
+// every second, returns {"slept": N}; with "failAttempts": K it fails its first K attempts
+// after the sleep, for load tests). A namespaced type ("load-7f3a:sleep") is served by the handler of its last part.
 //
 // Run it under a pool: {"name": "ts", "kind": "process", "types": ["echo", "sleep"],
 //                       "command": ["node", "examples/workers/worker.ts"]}
@@ -25,6 +26,8 @@ const handlers: Record<string, (task: Task) => Promise<unknown>> = {
       await new Promise((resolve) => setTimeout(resolve, Math.min(left, 1000)));
       send({ type: 'progress', id: task.id });
     }
+    const failAttempts = (task.payload as { failAttempts?: unknown }).failAttempts;
+    if (typeof failAttempts === 'number' && task.attempt <= failAttempts) throw new Error(`sleep: failing attempt ${task.attempt} as asked (payload.failAttempts)`);
     return { slept: ms };
   },
 };
@@ -48,7 +51,7 @@ for await (const line of lines) {
   if (message.type === 'shutdown') break;
   if (message.type !== 'task') continue; // cancel and future messages
   const task = message as unknown as Task;
-  const handler = handlers[task.taskType];
+  const handler = handlers[task.taskType] ?? handlers[String(task.taskType).split(':').pop()!];
   if (!handler) {
     send({ type: 'error', id: task.id, message: `no handler for type ${JSON.stringify(task.taskType)}`, code: 'UnknownType', retryable: false });
     continue;

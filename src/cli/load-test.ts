@@ -1,10 +1,14 @@
 // `tidepool load-test --scenario <smoke|light|medium|heavy|stress> [--store memory|sqlite:PATH]
-//  [--policy NAME] [--preset NAME] [--seed N] [--json]` (a contract: see docs/pools.md).
+//  [--kind inline|thread|command|process] [--policy NAME] [--preset NAME] [--seed N] [--json]`
+//  (a contract: see docs/pools.md).
 //
 // Runs a real pool on a real store, in real time: tasks are submitted evenly over the
 // scenario's ramp-up, each handler sleeps a service time drawn as seed 003 describes
 // (mean +/- variance) and fails with the scenario's failure rate; the autoscaler resizes
-// the pool. After the last task ends the run waits for the pool to come back to its
+// the pool. With --kind the same tasks run on other worker kinds: `command` runs a small
+// shell script per task (`sleep`), `process` runs the Python example worker
+// (examples/workers/worker.py), `thread` runs a sleep handler module in worker threads;
+// their failures are drawn at submit time (the payload's failAttempts). After the last task ends the run waits for the pool to come back to its
 // minimum. It prints a human summary, or with --json one JSON object as the last line of
 // stdout. A progress bar goes to stderr, only when stderr is a terminal. Exit code 0 when
 // the run passed seed 003's acceptance criteria with nothing lost.
@@ -12,13 +16,14 @@ import { parseArgs } from 'node:util';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { QueueFullError, newToken, systemClock, type Clock, type SubmitInput, redactStoreUrl } from '../core/index.ts';
 import { createTidepool } from '../tidepool.ts';
 import { nearestRank, type TaskContext } from '../pools/index.ts';
 import { SCENARIOS, judge, scaledPolicyOptions, type Criterion, type Scenario } from './load-scenarios.ts';
 import { createRng } from '../sim/index.ts';
 
-const HELP = `Usage: tidepool load-test --scenario NAME [--store memory|sqlite:PATH] [--policy NAME] [--preset NAME] [--seed N] [--json]
+const HELP = `Usage: tidepool load-test --scenario NAME [--store memory|sqlite:PATH] [--kind KIND] [--policy NAME] [--preset NAME] [--seed N] [--json]
 
 Scenarios:
 ${Object.values(SCENARIOS)
@@ -27,14 +32,20 @@ ${Object.values(SCENARIOS)
 
 Options:
   --store    where tasks live (default: a fresh SQLite file in a temp directory)
+  --kind     worker kind: inline (default), thread, command (a shell script per task),
+             process (the Python example worker, examples/workers/worker.py)
   --policy   scaling policy instead of the scenario's own (its cooldowns are scaled to the run)
   --preset   a preset of that policy
   --seed     seed for the service-time and failure draws (default 1)
   --json     print one JSON object as the last line of stdout
 Exit code: 0 when the run passed, 1 when it did not, 2 on bad arguments.`;
 
+export const LOAD_TEST_KINDS = ['inline', 'thread', 'command', 'process'] as const;
+export type LoadTestKind = (typeof LOAD_TEST_KINDS)[number];
+
 export interface LoadTestResult {
   scenario: string;
+  kind: LoadTestKind;
   policy: string;
   store: string;
   submitted: number;
@@ -48,6 +59,8 @@ export interface LoadTestResult {
   p99LatencyMs: number;
   successRate: number;
   health: 'healthy' | 'degraded' | 'unhealthy';
+  /** Why the worst health seen was not healthy (empty when healthy). */
+  healthReasons: string[];
   peakWorkers: number;
   finalWorkers: number;
   minWorkers: number;
@@ -58,6 +71,8 @@ export interface LoadTestResult {
   backpressureActivations: number;
   stalls: number;
   failedAttempts: number;
+  /** Tasks the store reported succeeded more than once (a fencing failure; must be 0). */
+  duplicateSuccesses: number;
   durationMs: number;
   criteria: Criterion[];
   passed: boolean;
@@ -65,6 +80,9 @@ export interface LoadTestResult {
 
 export interface RunOptions {
   store: string;
+  kind?: LoadTestKind;
+  /** process kind: the worker program (default: the Python example worker). */
+  command?: string[];
   policy?: string;
   preset?: string;
   seed?: number;
@@ -79,8 +97,11 @@ export async function runLoadTest(s: Scenario, options: RunOptions): Promise<Loa
   const random = (): number => rng.next();
   const policy = options.policy ?? s.policy;
   const preset = options.policy ? options.preset : (options.preset ?? s.preset);
-  // A type of its own, so counts on a shared SQLite file see only this run's tasks.
-  const type = `load-test-${newToken().slice(0, 8)}`;
+  const kind = options.kind ?? 'inline';
+  // A type of its own, so counts on a shared SQLite file see only this run's tasks (the
+  // example workers serve a namespaced `x:sleep` with their `sleep`).
+  // The thread kind's handler module names its type once: `load-test:sleep`.
+  const type = kind === 'thread' ? 'load-test:sleep' : `load-test-${newToken().slice(0, 8)}:sleep`;
   const handler = async (payload: { ms: number }, ctx: TaskContext) => {
     await clock.sleep(payload.ms, ctx.signal);
     if (random() < s.failureRate) throw new Error(`simulated failure (rate ${s.failureRate})`);
@@ -107,10 +128,11 @@ export async function runLoadTest(s: Scenario, options: RunOptions): Promise<Loa
           stallTimeoutMs: s.meanServiceMs * 20,
           // Short enough that latency-driven policies see the backlog clear and scale down.
           windowMs: Math.max(3_000, 20 * s.intervalMs),
+          ...kindSettings(kind, options),
         },
       ],
     },
-    { [type]: handler },
+    kind === 'inline' ? { [type]: handler } : {},
     { clock },
   );
   const pool = tp.pools.get('load')!;
@@ -120,20 +142,28 @@ export async function runLoadTest(s: Scenario, options: RunOptions): Promise<Loa
   // The worst health seen at any tick counts, not only the health at the end.
   const rank = { healthy: 0, degraded: 1, unhealthy: 2 } as const;
   let worstHealth: 'healthy' | 'degraded' | 'unhealthy' = 'healthy';
+  let worstReasons: string[] = [];
   tp.autoscaler.on('decision', () => {
-    const h = pool.stats().health;
-    if (rank[h] > rank[worstHealth]) worstHealth = h;
+    const st = pool.stats();
+    if (rank[st.health] > rank[worstHealth]) {
+      worstHealth = st.health;
+      worstReasons = st.healthReasons;
+    }
   });
 
   const latencies: number[] = [];
   let completed = 0;
   let failed = 0;
   let lastFinishMs = 0;
+  const succeededIds = new Set<string>();
+  let duplicateSuccesses = 0;
   let wake: (() => void) | null = null;
   const unsubscribe = tp.store.subscribe((event) => {
     if (event.kind !== 'finished' || event.task.type !== type) return;
     const t = event.task;
     if (t.status === 'succeeded') {
+      if (succeededIds.has(t.id)) duplicateSuccesses++;
+      succeededIds.add(t.id);
       completed++;
       latencies.push((t.finishedAtMs ?? clock.now()) - t.createdAtMs);
     } else if (t.status === 'dead') failed++;
@@ -146,10 +176,14 @@ export async function runLoadTest(s: Scenario, options: RunOptions): Promise<Loa
   let submitted = 0;
   let backpressureActivations = 0;
   const deadlineMs = startMs + s.maxDurationMs;
-  const inputs: SubmitInput[] = Array.from({ length: s.totalTasks }, () => ({
-    type,
-    payload: { ms: Math.max(1, Math.round(s.meanServiceMs * (1 + s.serviceVariance * (2 * random() - 1)))) },
-  }));
+  const inputs: SubmitInput[] = Array.from({ length: s.totalTasks }, (): SubmitInput => {
+    const ms = Math.max(1, Math.round(s.meanServiceMs * (1 + s.serviceVariance * (2 * random() - 1))));
+    if (kind === 'inline') return { type, payload: { ms } };
+    // Out of process the draw cannot run per attempt here: draw now how many attempts fail.
+    let failAttempts = 0;
+    while (failAttempts < s.maxAttempts && random() < s.failureRate) failAttempts++;
+    return { type, payload: { ms, s: (ms / 1000).toFixed(3), failAttempts } };
+  });
 
   // Submit evenly over the ramp-up. A submit refused by backpressure waits its retry-after
   // and is tried again; each refused round counts as one backpressure activation.
@@ -206,6 +240,7 @@ export async function runLoadTest(s: Scenario, options: RunOptions): Promise<Loa
     lost,
     successRate: completed + failed === 0 ? 0 : completed / (completed + failed),
     health: rank[stats.health] > rank[worstHealth] ? stats.health : worstHealth,
+    healthReasons: rank[stats.health] > rank[worstHealth] ? stats.healthReasons : worstReasons,
     stalls: stats.stalls,
     peakWorkers,
     finalWorkers: stats.total,
@@ -216,6 +251,7 @@ export async function runLoadTest(s: Scenario, options: RunOptions): Promise<Loa
   const activeMs = Math.max(1, (lastFinishMs || endMs) - startMs);
   return {
     scenario: s.name,
+    kind,
     policy: control.preset ? `${control.policy}/${control.preset}` : control.policy,
     store: redactStoreUrl(options.store),
     ...figures,
@@ -229,16 +265,42 @@ export async function runLoadTest(s: Scenario, options: RunOptions): Promise<Loa
     targetWorkers: s.targetWorkers,
     backpressureActivations,
     failedAttempts: stats.failedAttempts,
+    duplicateSuccesses,
     durationMs: endMs - startMs,
     criteria,
     passed: criteria.every((c) => c.passed),
   };
 }
 
+const EXAMPLES = new URL('../../examples/workers/', import.meta.url);
+
+/** The pool settings that make each kind run the scenario's tasks. */
+function kindSettings(kind: LoadTestKind, options: RunOptions): Record<string, unknown> {
+  switch (kind) {
+    case 'inline':
+      return {};
+    case 'thread':
+      return { kind, module: fileURLToPath(new URL('load-handlers.ts', EXAMPLES)) };
+    case 'command':
+      // A small script per task: sleep the service time, fail the first failAttempts attempts.
+      return {
+        kind,
+        command: ['sh', '-c', 'sleep "$1"; if [ "$3" -le "$2" ]; then echo "simulated failure of attempt $3" >&2; exit 1; fi; echo null', 'load-task', '{payload.s}', '{payload.failAttempts}', '{attempt}'],
+        killGraceMs: 500,
+      };
+    case 'process':
+      return { kind, command: options.command ?? ['python3', fileURLToPath(new URL('worker.py', EXAMPLES))], killGraceMs: 500 };
+    default: {
+      const never: never = kind;
+      throw new Error(`unknown kind ${String(never)}`);
+    }
+  }
+}
+
 function summary(r: LoadTestResult): string {
   const f = (x: number) => (Number.isInteger(x) ? String(x) : x.toFixed(1));
   return [
-    `load test "${r.scenario}" on ${r.store} with policy ${r.policy}: ${r.passed ? 'PASSED' : 'FAILED'} in ${(r.durationMs / 1000).toFixed(1)} s`,
+    `load test "${r.scenario}" (${r.kind} workers) on ${r.store} with policy ${r.policy}: ${r.passed ? 'PASSED' : 'FAILED'} in ${(r.durationMs / 1000).toFixed(1)} s`,
     `  tasks       ${r.submitted} submitted, ${r.completed} completed, ${r.failed} failed (dead), ${r.lost} lost, ${r.failedAttempts} failed attempts retried or not`,
     `  throughput  ${f(r.throughputPerSec)} tasks/s; latency p50 ${f(r.p50LatencyMs)} ms, p95 ${f(r.p95LatencyMs)} ms, p99 ${f(r.p99LatencyMs)} ms`,
     `  workers     ${r.minWorkers} -> peak ${r.peakWorkers} -> ${r.finalWorkers} (target ${r.targetWorkers}, max ${r.maxWorkers}); ${r.scaleUps} scale-ups, ${r.scaleDowns} scale-downs`,
@@ -255,6 +317,7 @@ export async function run(argv: string[]): Promise<number> {
       options: {
         scenario: { type: 'string' },
         store: { type: 'string' },
+        kind: { type: 'string' },
         policy: { type: 'string' },
         preset: { type: 'string' },
         seed: { type: 'string' },
@@ -278,6 +341,11 @@ export async function run(argv: string[]): Promise<number> {
     );
     return 2;
   }
+  const kind = (args.kind ?? 'inline') as LoadTestKind;
+  if (!LOAD_TEST_KINDS.includes(kind)) {
+    process.stderr.write(`tidepool load-test: --kind got ${JSON.stringify(args.kind)}; expected one of ${LOAD_TEST_KINDS.join(', ')}\n`);
+    return 2;
+  }
   const seed = args.seed === undefined ? 1 : Number(args.seed);
   if (!Number.isSafeInteger(seed) || seed < 0) {
     process.stderr.write(`tidepool load-test: --seed got ${JSON.stringify(args.seed)}; expected an integer >= 0\n`);
@@ -297,6 +365,7 @@ export async function run(argv: string[]): Promise<number> {
   try {
     result = await runLoadTest(scenario, {
       store,
+      kind,
       policy: args.policy,
       preset: args.preset,
       seed,

@@ -61,6 +61,16 @@ export interface PoolConfig {
   kind: WorkerKind;
   /** thread kind: the handler module (default export: { type: handler }, as --handlers takes). */
   module?: string;
+  /** command and process kinds: the program and its arguments (argv, no shell); command kind: a template ({payload}, {payload.FIELD}, {id}, ...). */
+  command?: string[];
+  /** command and process kinds: the program's working directory. */
+  cwd?: string;
+  /** command and process kinds: variables added to the child's minimal environment (PATH, HOME, LANG, TZ). */
+  env?: Record<string, string>;
+  /** command and process kinds: SIGTERM -> SIGKILL grace when a child's process group is stopped, ms. */
+  killGraceMs?: number;
+  /** process kind: a worker that sends no `ready` line this long after spawn failed to start, ms. */
+  startTimeoutMs?: number;
   /** Undefined: the policy's own bounds. */
   minWorkers?: number;
   maxWorkers?: number;
@@ -135,7 +145,12 @@ export const OPTIONS: readonly OptionSpec[] = [
 export const POOL_OPTIONS: readonly OptionSpec[] = [
   { path: 'name', kind: 'string', unit: '', doc: 'Pool name (defaults to its first type).' },
   { path: 'types', kind: 'list', unit: '', doc: 'Task types (capabilities) the pool serves; one handler per type.' },
-  { path: 'kind', kind: 'enum', unit: '', default: 'inline', values: WORKER_KINDS, doc: 'What a worker is: `inline` (async handlers in the server process), `thread` (worker_threads running `module`, for CPU-bound work), `command`, `process`, `remote` (see docs/pools.md).', env: ['TIDEPOOL_WORKER_KIND'] },
+  { path: 'kind', kind: 'enum', unit: '', default: 'inline', values: WORKER_KINDS, doc: 'What a worker is: `inline` (async handlers in the server process), `thread` (worker_threads running `module`, for CPU-bound work), `command`, `process`, `remote` (see docs/pools.md).', env: ['TIDEPOOL_WORKER_KIND'], flag: '--kind' },
+  { path: 'command', kind: 'list', unit: 'argv', doc: 'command and process kinds: the program and its arguments as an argv array (`["python3", "worker.py"]`), run without a shell; for `command`, arguments may hold `{payload}`, `{payload.FIELD}`, `{id}`, `{type}`, `{attempt}`, `{tenant}` (env and flag: comma-separated).', env: ['TIDEPOOL_WORKER_COMMAND'], flag: '--command' },
+  { path: 'cwd', kind: 'string', unit: 'path', doc: 'command and process kinds: working directory of the program (default: the server\'s).', env: ['TIDEPOOL_WORKER_CWD'], flag: '--cwd' },
+  { path: 'env', kind: 'record', unit: '', doc: 'command and process kinds: environment variables (strings) added to the child\'s minimal environment of PATH, HOME, LANG and TZ; the server\'s own variables (API keys, store URL) never reach it.' },
+  { path: 'killGraceMs', kind: 'duration', unit: 'ms', default: 2000, min: 0, max: 600_000, doc: 'command and process kinds: when a child\'s process group is stopped (timeout, cancel, lost lease, scale-down), SIGKILL follows SIGTERM after this long.' },
+  { path: 'startTimeoutMs', kind: 'duration', unit: 'ms', default: 30_000, min: 1, max: 3_600_000, doc: 'process kind: a worker process that has not sent its `ready` line this long after spawn failed to start.' },
   { path: 'module', kind: 'string', unit: 'path', doc: 'thread kind: the handler module each worker thread loads (its default export maps types to handlers, as `--handlers` takes); relative paths are read from the working directory.' },
   { path: 'minWorkers', kind: 'int', unit: 'workers', min: 0, max: 100_000, doc: "Fewest workers; unset: the policy's own minimum.", env: ['MIN_WORKERS', 'AUTOSCALE_MIN_WORKERS'], flag: '--min' },
   { path: 'maxWorkers', kind: 'int', unit: 'workers', min: 1, max: 100_000, doc: "Most workers (>= minWorkers); unset: the policy's own maximum.", env: ['MAX_WORKERS', 'AUTOSCALE_MAX_WORKERS'], flag: '--max' },
@@ -339,6 +354,11 @@ export function crossFieldProblems(config: TidepoolConfig): ConfigProblem[] {
     const kind = p.kind ?? config.poolDefaults.kind;
     if (kind === 'thread' && !(p.module ?? config.poolDefaults.module))
       problems.push({ path: `pools[${i}].module`, got: p.module, expected: 'the path of a handler module (the thread kind runs it in each worker thread)' });
+    if ((kind === 'command' || kind === 'process') && !(p.command ?? config.poolDefaults.command)?.length)
+      problems.push({ path: `pools[${i}].command`, got: p.command, expected: `the program to run as an argv array, e.g. ["python3", "worker.py"] (the ${kind} kind needs one)` });
+    const env = p.env ?? config.poolDefaults.env;
+    for (const [name, value] of Object.entries(env ?? {}))
+      if (typeof value !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) problems.push({ path: `pools[${i}].env.${name}`, got: value, expected: 'a string value under a variable name of letters, digits and _' });
   });
   config.pools.forEach((p, i) => check(`pools[${i}]`, { ...config.poolDefaults, ...p }));
   const names = new Map<string, number>();

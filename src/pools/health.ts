@@ -6,7 +6,9 @@
 // | unhealthy | < 50%        | > 2             |
 //
 // The worse of the two columns wins. Before any attempt has ended the success rate is
-// taken as 100%, so a fresh pool is healthy.
+// taken as 100%, so a fresh pool is healthy; while fewer than minAttemptsForRate attempts
+// ended in the window the rate column says nothing (one failure of the first two attempts
+// is not a 50% failure rate).
 //
 // Worker deaths (issue 9): a worker that crashed in the window and was respawned makes the
 // pool degraded at worst; workers that died before they were ready, or within
@@ -17,6 +19,8 @@ import type { Health } from '../core/index.ts';
 export interface HealthInput {
   /** Successful attempts / ended attempts in the window (1 when none ended). */
   successRate: number;
+  /** Attempts that ended in the window (the rate's sample); unset: enough. */
+  endedAttempts?: number;
   /** Workers that stalled within the window. */
   stalledWorkers: number;
   /** Workers that crashed within the window (respawned). */
@@ -44,6 +48,8 @@ export const HEALTH_THRESHOLDS = {
   maxDegradedStalls: 2,
   /** Workers in a row dying before or soon after ready at which the pool is unhealthy. */
   unhealthyEarlyExits: 3,
+  /** Ended attempts in the window below which the success-rate column is not judged. */
+  minAttemptsForRate: 10,
 } as const;
 
 export function assessHealth(input: HealthInput): HealthReport {
@@ -51,7 +57,10 @@ export function assessHealth(input: HealthInput): HealthReport {
   const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
   let byRate: Health = 'healthy';
   const reasons: string[] = [];
-  if (input.successRate < t.unhealthySuccessRate) {
+  const isRateKnown = (input.endedAttempts ?? Infinity) >= t.minAttemptsForRate;
+  if (!isRateKnown) {
+    // Too few attempts for a rate.
+  } else if (input.successRate < t.unhealthySuccessRate) {
     byRate = 'unhealthy';
     reasons.push(`success rate ${pct(input.successRate)} < ${pct(t.unhealthySuccessRate)}`);
   } else if (input.successRate < t.healthySuccessRate) {

@@ -8,3 +8,7 @@ export { MAX_LOG_LINE_CHARS, capLogLine } from './drivers/log-text.ts';
 export { assessHealth, worstHealth, HEALTH_THRESHOLDS, type HealthInput, type HealthReport } from './health.ts';
 export { nearestRank, type WindowFigures } from './window.ts';
 export { RemotePool, type RemotePoolOptions, type RunnerInfo, type RegisterInput } from './remote/remote-pool.ts';
+export { CommandDriver, type CommandDriverOptions } from './drivers/command.ts';
+export { ProcessDriver, type ProcessDriverOptions } from './drivers/process.ts';
+export { NO_RETRY_EXIT_CODE } from './child/command-run.ts';
+export { PROTOCOL_VERSION, MAX_LINE_BYTES, MAX_RESULT_BYTES, MAX_LOG_LINE_BYTES } from './child/protocol.ts';

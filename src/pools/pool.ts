@@ -333,6 +333,7 @@ export class WorkerPool extends EventEmitter implements Pool {
     const f = this.window.figures(nowMs);
     const { health, reasons } = assessHealth({
       successRate: f.successRate,
+      endedAttempts: f.ended,
       stalledWorkers: f.recentStalls,
       recentCrashes: f.recentCrashes,
       earlyExitsInARow: this.earlyExitsInARow,

@@ -21,7 +21,7 @@ export function autoscaledRuntime(input: AutoscaledRuntimeInput): ServerRuntime 
   return {
     store,
     pools: () => controls,
-    remotePools: () => input.pools.filter((p): p is RemotePool => p instanceof RemotePool),
+    remotePools: () => input.pools.filter((p) => p instanceof RemotePool) as unknown as RemotePool[],
     async drain(timeoutMs: number) {
       await autoscaler.stop();
       await Promise.all(input.pools.map((p) => p.close(timeoutMs)));

@@ -13,11 +13,13 @@ const rows = [
   { name: 'two stalled workers', successRate: 0.95, stalledWorkers: 2, health: 'degraded', reasons: ['2 stalled workers'], why: '1-2 stalled is degraded' },
   { name: 'three stalled workers', successRate: 1, stalledWorkers: 3, health: 'unhealthy', reasons: ['3 stalled workers > 2'], why: '> 2 stalled is unhealthy' },
   { name: 'the worse column wins', successRate: 0.3, stalledWorkers: 1, health: 'unhealthy', reasons: ['success rate 30.0% < 50.0%', '1 stalled worker'], why: 'rate says unhealthy, stalls degraded' },
+  { name: 'one failure of the first two attempts', successRate: 0.5, endedAttempts: 2, stalledWorkers: 0, health: 'healthy', reasons: [], why: 'fewer than 10 ended attempts say nothing about the rate' },
+  { name: 'a low rate over ten attempts', successRate: 0.3, endedAttempts: 10, stalledWorkers: 0, health: 'unhealthy', reasons: ['success rate 30.0% < 50.0%'], why: '10 ended attempts are enough to judge' },
 ] as const;
 
 for (const row of rows) {
   test(`health: ${row.name} is ${row.health} (${row.why})`, () => {
-    const report = assessHealth({ successRate: row.successRate, stalledWorkers: row.stalledWorkers });
+    const report = assessHealth({ successRate: row.successRate, stalledWorkers: row.stalledWorkers, ...('endedAttempts' in row ? { endedAttempts: row.endedAttempts } : {}) });
     assert.equal(report.health, row.health);
     assert.deepEqual(report.reasons, row.reasons);
   });

@@ -233,7 +233,7 @@ test('stats report wait and run percentiles, throughput and success rate over th
   // One worker: the tasks waited 0, 100 and 400 ms.
   assert.deepEqual([s.waitMs.p50, s.waitMs.p99], [100, 400]);
   assert.equal(Number(s.successRate.toFixed(3)), 0.667);
-  assert.equal(s.health, 'degraded');
+  assert.equal(s.health, 'healthy', 'three ended attempts are too few to judge the rate (HEALTH_THRESHOLDS.minAttemptsForRate)');
   assert.ok(s.throughputPerMin > 0);
   await pool.close(0);
 });

@@ -55,6 +55,7 @@ export class ProtocolWorker {
   private current: Waiting | null = null;
   private onReady: ((m: FromWorker & { type: 'ready' }) => void) | null = null;
   private isStopping = false;
+  private killedForTask = false;
   /** The last protocol problem, shown when the process is stopped for it. */
   private problem: string | null = null;
   /** Settles when the process is gone (after start). */
@@ -70,6 +71,11 @@ export class ProtocolWorker {
 
   get isAlive(): boolean {
     return this.child?.isRunning ?? false;
+  }
+
+  /** Tidepool itself signalled the group (a cut task, a protocol error, stop()). */
+  get wasKilledByUs(): boolean {
+    return this.isStopping || this.killedForTask;
   }
 
   /** True when the exit was not asked for (a crash, or killed from outside). */
@@ -134,7 +140,8 @@ export class ProtocolWorker {
     return new Promise<ProtocolOutcome>((resolve, reject) => {
       const onAbort = () => {
         this.current = null;
-        void this.stop('kill').then(() => reject(hooks.signal.reason));
+        this.killedForTask = true;
+        void this.child!.stop(this.options.killGraceMs ?? DEFAULT_KILL_GRACE_MS).then(() => reject(hooks.signal.reason));
       };
       if (hooks.signal.aborted) return onAbort();
       hooks.signal.addEventListener('abort', onAbort, { once: true });

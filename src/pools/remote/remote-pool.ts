@@ -74,6 +74,7 @@ export class RemotePool extends EventEmitter implements Pool {
   private completedCount = 0;
   private deadCount = 0;
   private failedAttemptCount = 0;
+  private failedRunnerCount = 0;
   private sweeper: TimerHandle | null = null;
   private isClosed = false;
 
@@ -207,7 +208,7 @@ export class RemotePool extends EventEmitter implements Pool {
     for (const w of this.workers()) if (w.status !== 'starting') c[w.status]++;
     const ready = c.idle + c.busy + c.draining;
     const f = this.window.figures(nowMs);
-    const { health, reasons } = assessHealth({ successRate: f.successRate, stalledWorkers: f.recentStalls });
+    const { health, reasons } = assessHealth({ successRate: f.successRate, endedAttempts: f.ended, stalledWorkers: f.recentStalls });
     const total = c.idle + c.busy + c.draining;
     const status: PoolStatus = this.targetCount > total ? 'scaling_up' : c.draining > 0 || this.targetCount < total ? 'scaling_down' : 'active';
     return {
@@ -236,9 +237,9 @@ export class RemotePool extends EventEmitter implements Pool {
       health,
       maxIdleMs: 0,
       kind: this.kind,
-      // Remote workers start themselves: nothing measured here.
+      // Remote machines start outside Tidepool: no start-up is measured here.
       startupMs: 0,
-      crashes: 0,
+      crashes: this.failedRunnerCount,
       startFailures: 0,
       respawns: 0,
       recycles: 0,
@@ -280,6 +281,7 @@ export class RemotePool extends EventEmitter implements Pool {
       if (r.status === 'failed') this.remove(r, 'failed');
       else if (nowMs - r.lastHeartbeatMs >= this.workerTimeoutMs) {
         r.status = 'failed';
+        this.failedRunnerCount++;
         this.emit('worker.failed', { pool: this.name, workerId: r.id, reason: `no heartbeat for ${nowMs - r.lastHeartbeatMs} ms >= ${this.workerTimeoutMs} ms`, tasks: [...r.tasks.keys()] });
       }
     }

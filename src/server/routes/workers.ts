@@ -91,12 +91,16 @@ export function registerWorkerRoutes(app: FastifyInstance, ctx: ServerContext): 
   r.post(
     '/v1/workers/:id/claim',
     { schema: { summary: 'Claim tasks (long poll): answers once a task is leased to this worker or waitMs passes', tags: ['workers'], params: WorkerIdParamsSchema, body: ClaimBodySchema, response: { 200: ClaimResultSchema, ...errors } } },
-    async (req) => {
+    async (req, reply) => {
       const { pool, runner } = requireRunner(req, req.params.id);
       const controller = new AbortController();
       held.add(controller);
-      const onClose = () => controller.abort();
-      req.raw.once('close', onClose);
+      // The response closing before it was written means the worker hung up (a request's own
+      // 'close' fires as soon as its body was read, so it cannot tell).
+      const onClose = () => {
+        if (!reply.raw.writableFinished) controller.abort();
+      };
+      reply.raw.once('close', onClose);
       try {
         const waitMs = req.body.waitMs ?? DEFAULT_CLAIM_WAIT_MS;
         const endMs = ctx.clock.now() + waitMs;
@@ -118,7 +122,7 @@ export function registerWorkerRoutes(app: FastifyInstance, ctx: ServerContext): 
         }
       } finally {
         held.delete(controller);
-        req.raw.off('close', onClose);
+        reply.raw.off('close', onClose);
       }
     },
   );
