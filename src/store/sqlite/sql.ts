@@ -2,9 +2,13 @@
 //
 // Layout: one `tasks` table keyed by an insertion sequence (`seq`, the rowid: "oldest"
 // means lowest seq), with partial indexes that hold only the rows each hot query needs:
-//   tasks_ready    pending tasks by (type, tenant, priority desc, seq): claim order per tenant
-//   tasks_delayed  pending tasks submitted or retried for later, by (type, run_at_ms): counts
-//                  tasks not yet runnable; a task due at once never enters it
+//   tasks_ready    DUE pending tasks by (type, tenant, priority desc, seq): claim order per
+//                  tenant. Tasks not yet due (delayed, retrying out a backoff) are not in it
+//                  (is_due = 0), so a claim never walks over them (issue 13, item 7).
+//   tasks_delayed  pending tasks not yet due, by (type, run_at_ms): counts tasks not yet
+//                  runnable; a task due at once never enters it
+//   tasks_waiting  the same tasks by run_at_ms alone: one seek finds those now due, which a
+//                  claim (or oldestRunnableAtMs) marks is_due = 1 (promoteDue)
 //   tasks_running  running tasks by (lease expiry, tenant): finds expired leases, and counts
 //                  running tasks per tenant (concurrency limits, fairness) from a small index
 //   tasks_idem     (tenant, idempotency_key), unique: idempotent submits
@@ -17,12 +21,26 @@
 // its byte total and whether lines were dropped (the bound is TASK_LOG_MAX_BYTES).
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 /** Versions this adapter upgrades in place (their tables are a subset of SCHEMA's). */
-export const UPGRADABLE_VERSIONS: readonly number[] = [2];
+export const UPGRADABLE_VERSIONS: readonly number[] = [2, 3];
+
+/**
+ * Run before SCHEMA when upgrading from 2 or 3: the is_due column, and the indexes that
+ * depend on it (SCHEMA creates them again). Pending tasks with a runAt after their
+ * creation start as not due; the first claim promotes the ones whose time has come.
+ */
+export const ADD_IS_DUE = 'ALTER TABLE tasks ADD COLUMN is_due INTEGER NOT NULL DEFAULT 1';
+export const UPGRADE_TO_4 = `
+UPDATE tasks SET is_due = 0 WHERE status IN ('queued', 'retrying') AND run_at_ms > created_at_ms;
+DROP INDEX IF EXISTS tasks_ready;
+DROP INDEX IF EXISTS tasks_delayed;
+`;
 
 const PENDING = `status IN ('queued', 'retrying')`;
 const FINAL = `status IN ('succeeded', 'dead', 'cancelled')`;
+const DUE = `status IN ('queued', 'retrying') AND is_due = 1`;
+const NOT_DUE = `status IN ('queued', 'retrying') AND is_due = 0`;
 
 export const SCHEMA = `
 CREATE TABLE IF NOT EXISTS tasks (
@@ -52,11 +70,14 @@ CREATE TABLE IF NOT EXISTS tasks (
   lease_expires_at_ms INTEGER,
   -- The status a claim took the task from (queued or retrying): an UPDATE's SET sees the
   -- old row and RETURNING the new one, so this is how one claim statement reports it.
-  claimed_from TEXT
+  claimed_from TEXT,
+  -- 1 once a pending task's runAt has passed (set at submit or retry when due at once, else
+  -- by promoteDue); only due tasks are in tasks_ready.
+  is_due INTEGER NOT NULL DEFAULT 1
 );
-CREATE INDEX IF NOT EXISTS tasks_ready ON tasks (type, tenant, priority DESC, seq, run_at_ms, status) WHERE ${PENDING};
-CREATE INDEX IF NOT EXISTS tasks_delayed ON tasks (type, run_at_ms, status, created_at_ms)
-  WHERE ${PENDING} AND run_at_ms > created_at_ms;
+CREATE INDEX IF NOT EXISTS tasks_ready ON tasks (type, tenant, priority DESC, seq, run_at_ms, status) WHERE ${DUE};
+CREATE INDEX IF NOT EXISTS tasks_delayed ON tasks (type, run_at_ms, status) WHERE ${NOT_DUE};
+CREATE INDEX IF NOT EXISTS tasks_waiting ON tasks (run_at_ms, status) WHERE ${NOT_DUE};
 CREATE INDEX IF NOT EXISTS tasks_running ON tasks (lease_expires_at_ms, tenant, status) WHERE status = 'running';
 CREATE UNIQUE INDEX IF NOT EXISTS tasks_idem ON tasks (tenant, idempotency_key) WHERE idempotency_key IS NOT NULL;
 CREATE INDEX IF NOT EXISTS tasks_dead ON tasks (seq) WHERE status = 'dead';
@@ -164,26 +185,30 @@ export const CLAIM_SQL = {
   anyExpired: `SELECT 1 AS x FROM tasks INDEXED BY tasks_running WHERE status = 'running' AND lease_expires_at_ms <= ? LIMIT 1`,
   // A loose index scan: one seek per distinct tenant instead of reading every pending row.
   tenantsWithPending: `WITH RECURSIVE t(tenant) AS (
-      SELECT (SELECT tenant FROM tasks INDEXED BY tasks_ready WHERE type = ?1 AND ${PENDING} ORDER BY tenant LIMIT 1)
+      SELECT (SELECT tenant FROM tasks INDEXED BY tasks_ready WHERE type = ?1 AND ${DUE} ORDER BY tenant LIMIT 1)
       UNION ALL
-      SELECT (SELECT tenant FROM tasks INDEXED BY tasks_ready WHERE type = ?1 AND ${PENDING} AND tenant > t.tenant ORDER BY tenant LIMIT 1)
+      SELECT (SELECT tenant FROM tasks INDEXED BY tasks_ready WHERE type = ?1 AND ${DUE} AND tenant > t.tenant ORDER BY tenant LIMIT 1)
       FROM t WHERE t.tenant IS NOT NULL LIMIT 10000
     ) SELECT tenant FROM t WHERE tenant IS NOT NULL`,
   runningByTenant: `SELECT tenant, COUNT(*) AS n FROM tasks INDEXED BY tasks_running WHERE status = 'running' GROUP BY tenant`,
   candidates: `SELECT seq, priority, tenant FROM tasks INDEXED BY tasks_ready
-    WHERE type = ?1 AND tenant = ?2 AND ${PENDING} AND run_at_ms <= ?3
+    WHERE type = ?1 AND tenant = ?2 AND ${DUE} AND run_at_ms <= ?3
     ORDER BY priority DESC, seq LIMIT :limit`,
   // One statement claims a single tenant's best tasks of one type (the common case).
   claimTop: `UPDATE tasks NOT INDEXED SET ${CLAIM_SET} WHERE seq IN (
-      SELECT seq FROM tasks INDEXED BY tasks_ready WHERE type = ?4 AND tenant = ?5 AND ${PENDING} AND run_at_ms <= ?1
+      SELECT seq FROM tasks INDEXED BY tasks_ready WHERE type = ?4 AND tenant = ?5 AND ${DUE} AND run_at_ms <= ?1
       ORDER BY priority DESC, seq LIMIT :limit)
     RETURNING ${TASK_COLUMNS}`,
   // Not a claim, a read in the claim's order: the head one tenant's claim of one type would
   // take (a seek in tasks_ready), then its row by seq for created_at_ms. oldestRunnableAtMs
   // runs it per tenant of tenantsWithPending and keeps the best head, as the claim would.
   headOfTenant: `SELECT seq, priority, MAX(run_at_ms, created_at_ms) AS since_ms FROM tasks NOT INDEXED WHERE seq = (
-      SELECT seq FROM tasks INDEXED BY tasks_ready WHERE type = ?1 AND tenant = ?2 AND ${PENDING} AND run_at_ms <= ?3
+      SELECT seq FROM tasks INDEXED BY tasks_ready WHERE type = ?1 AND tenant = ?2 AND ${DUE} AND run_at_ms <= ?3
       ORDER BY priority DESC, seq LIMIT 1)`,
+  // Tasks not yet due whose runAt has come: one seek in tasks_waiting, across types.
+  anyNowDue: `SELECT 1 AS x FROM tasks INDEXED BY tasks_waiting WHERE ${NOT_DUE} AND run_at_ms <= ?1 LIMIT 1`,
+  promoteDue: `UPDATE tasks NOT INDEXED SET is_due = 1 WHERE seq IN (
+      SELECT seq FROM tasks INDEXED BY tasks_waiting WHERE ${NOT_DUE} AND run_at_ms <= ?1 ORDER BY run_at_ms LIMIT 5000)`,
   claimSeqs: `UPDATE tasks NOT INDEXED SET ${CLAIM_SET}
     WHERE seq IN (SELECT value FROM json_each(?4)) AND ${PENDING}
     RETURNING ${TASK_COLUMNS}`,
@@ -206,12 +231,15 @@ export class Statements {
   readonly addCount: StatementSync;
   readonly allCounts: StatementSync;
   readonly delayedCount: StatementSync;
+  readonly earliestUnpromoted: StatementSync;
 
   readonly anyExpired: StatementSync;
   readonly expired: StatementSync;
   readonly tenantsWithPending: StatementSync;
   readonly runningByTenant: StatementSync;
   readonly headOfTenant: StatementSync;
+  readonly anyNowDue: StatementSync;
+  readonly promoteDue: StatementSync;
   private readonly candidatesByLimit = new Map<number, StatementSync>();
   private readonly claimTopByLimit = new Map<number, StatementSync>();
   private readonly db: DatabaseSync;
@@ -261,8 +289,8 @@ export class Statements {
 
 
     this.insertTask = p(`INSERT INTO tasks (id_tail, type, tenant, status, priority, run_at_ms, attempts, max_attempts,
-      timeout_ms, idempotency_key, payload, created_at_ms, updated_at_ms)
-      VALUES (?1, ?2, ?3, 'queued', ?4, ?5, 0, ?6, ?7, ?8, ?9, ?10, ?10)`);
+      timeout_ms, idempotency_key, payload, created_at_ms, updated_at_ms, is_due)
+      VALUES (?1, ?2, ?3, 'queued', ?4, ?5, 0, ?6, ?7, ?8, ?9, ?10, ?10, ?5 <= ?10)`);
     this.byId = p(`SELECT ${TASK_COLUMNS} FROM tasks WHERE seq = ? AND id_tail = ?`);
     this.bySeq = p(`SELECT ${TASK_COLUMNS} FROM tasks WHERE seq = ?`);
     this.byIdempotencyKey = p(`SELECT ${TASK_COLUMNS} FROM tasks WHERE tenant = ? AND idempotency_key = ?`);
@@ -271,12 +299,17 @@ export class Statements {
       ON CONFLICT (type, status) DO UPDATE SET n = n + excluded.n`);
     this.allCounts = p('SELECT type, status, n FROM task_counts');
     this.delayedCount = p(`SELECT COUNT(*) AS n FROM tasks INDEXED BY tasks_delayed
-      WHERE type = ? AND ${PENDING} AND run_at_ms > created_at_ms AND run_at_ms > ?`);
+      WHERE type = ? AND ${NOT_DUE} AND run_at_ms > ?`);
+    // The earliest runAt among tasks of a type not yet marked due although their time has come.
+    this.earliestUnpromoted = p(`SELECT MIN(run_at_ms) AS at FROM tasks INDEXED BY tasks_delayed
+      WHERE type = ? AND ${NOT_DUE} AND run_at_ms <= ?`);
 
     this.anyExpired = p(CLAIM_SQL.anyExpired);
     this.tenantsWithPending = p(CLAIM_SQL.tenantsWithPending);
     this.runningByTenant = p(CLAIM_SQL.runningByTenant);
     this.headOfTenant = p(CLAIM_SQL.headOfTenant);
+    this.anyNowDue = p(CLAIM_SQL.anyNowDue);
+    this.promoteDue = p(CLAIM_SQL.promoteDue);
     this.claimSeqs = p(CLAIM_SQL.claimSeqs);
     // A batch claim for several workers records each task's own worker (ClaimRequest.workerIds).
     this.setWorker = p('UPDATE tasks NOT INDEXED SET worker_id = ?1 WHERE seq = ?2');
@@ -303,7 +336,7 @@ export class Statements {
       WHERE seq = ?3 AND id_tail = ?5 AND lease_token = ?4 AND status = 'running'
       RETURNING seq, type, tenant, attempts, created_at_ms, run_at_ms, started_at_ms`);
     this.retry = p(`UPDATE tasks SET status = 'retrying', error = :error, run_at_ms = :runAt, updated_at_ms = :now,
-      worker_id = NULL, lease_token = NULL, lease_expires_at_ms = NULL
+      is_due = :runAt <= :now, worker_id = NULL, lease_token = NULL, lease_expires_at_ms = NULL
       WHERE seq = :seq AND id_tail = :tail AND status = 'running' RETURNING ${TASK_COLUMNS}`);
     this.bury = p(`UPDATE tasks SET status = 'dead', error = :error, finished_at_ms = :now, updated_at_ms = :now,
       lease_token = NULL, lease_expires_at_ms = NULL
@@ -311,7 +344,7 @@ export class Statements {
     this.cancelTask = p(`UPDATE tasks SET status = 'cancelled', finished_at_ms = :now, updated_at_ms = :now,
       lease_token = NULL, lease_expires_at_ms = NULL
       WHERE seq = :seq AND id_tail = :tail AND status IN ('queued', 'retrying', 'running') RETURNING ${TASK_COLUMNS}`);
-    this.requeueDead = p(`UPDATE tasks SET status = 'queued', attempts = 0, run_at_ms = :now, error = NULL,
+    this.requeueDead = p(`UPDATE tasks SET status = 'queued', attempts = 0, run_at_ms = :now, is_due = 1, error = NULL,
       result = NULL, finished_at_ms = NULL, updated_at_ms = :now, worker_id = NULL
       WHERE seq = :seq AND id_tail = :tail AND status = 'dead' RETURNING ${TASK_COLUMNS}`);
 

@@ -66,7 +66,7 @@ import { CompletionRate, estimateRetryAfterMs } from '../shared/rate.ts';
 import { buildTask, tenantOf, validateClaim, validateLeaseMs, validateSubmit } from '../shared/submit.ts';
 import { leaseLostDetail, normalizeError } from '../shared/lease.ts';
 import { translateSqliteError } from './errors.ts';
-import { SCHEMA, SCHEMA_VERSION, Statements, UPGRADABLE_VERSIONS, pragmas } from './sql.ts';
+import { ADD_IS_DUE, SCHEMA, SCHEMA_VERSION, Statements, UPGRADABLE_VERSIONS, UPGRADE_TO_4, pragmas } from './sql.ts';
 import { checkAfterSeq, checkLogLines, logLineBytes } from '../shared/task-log.ts';
 import type { CandidateRow, TaskRow } from './sql.ts';
 import { formatId, idKey, newIdTail, toClaimed, toTask } from './rows.ts';
@@ -148,6 +148,11 @@ export class SqliteStore implements Store {
     }
     this.db.exec('BEGIN IMMEDIATE');
     try {
+      if (version === 2 || version === 3) {
+        const columns = this.db.prepare('PRAGMA table_info(tasks)').all() as { name: string }[];
+        if (!columns.some((c) => c.name === 'is_due')) this.db.exec(ADD_IS_DUE);
+        this.db.exec(UPGRADE_TO_4);
+      }
       this.db.exec(SCHEMA);
       this.db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
       this.db.exec('COMMIT');
@@ -236,8 +241,16 @@ export class SqliteStore implements Store {
 
   private claimIn(req: ClaimRequest, nowMs: number, tx: TxContext): ClaimedTask[] {
     const s = this.s;
-    // Within one group transaction, the tenants with pending tasks are remembered until an
-    // operation queues tasks again. Expired leases are maintain()'s, not the claim's.
+    // Within one group transaction, tasks whose runAt has come are marked due once, and the
+    // tenants with due tasks are remembered until an operation queues tasks again. Expired
+    // leases are maintain()'s, not the claim's.
+    if (!tx.memo.has('dueChecked')) {
+      tx.memo.set('dueChecked', true);
+      if (s.anyNowDue.get(nowMs)) {
+        s.promoteDue.run(nowMs);
+        for (const key of [...tx.memo.keys()]) if (key.startsWith('tenants:')) tx.memo.delete(key);
+      }
+    }
     const types = [...new Set(req.types)];
     const tenantsByType = types.map((type) => {
       let tenants = tx.memo.get(`tenants:${type}`) as string[] | undefined;
@@ -553,6 +566,11 @@ export class SqliteStore implements Store {
   async oldestRunnableAtMs(types: readonly string[]): Promise<number | null> {
     this.checkOpen();
     const nowMs = this.options.clock.now();
+    // Tasks whose runAt has come but that no claim has marked due yet: mark them first (a
+    // relaxed write), so the head below is the one a claim would take.
+    if (this.read('oldestRunnableAtMs', () => this.s.anyNowDue.get(nowMs))) {
+      await this.queue.enqueue(() => void this.s.promoteDue.run(nowMs), true);
+    }
     return this.read('oldestRunnableAtMs', () => {
       let oldest: number | null = null;
       for (const type of new Set(types)) {
