@@ -239,6 +239,7 @@ export class Statements {
   readonly runningByTenant: StatementSync;
   readonly headOfTenant: StatementSync;
   readonly anyNowDue: StatementSync;
+  readonly dataVersion: StatementSync;
   readonly promoteDue: StatementSync;
   private readonly candidatesByLimit = new Map<number, StatementSync>();
   private readonly claimTopByLimit = new Map<number, StatementSync>();
@@ -309,6 +310,7 @@ export class Statements {
     this.runningByTenant = p(CLAIM_SQL.runningByTenant);
     this.headOfTenant = p(CLAIM_SQL.headOfTenant);
     this.anyNowDue = p(CLAIM_SQL.anyNowDue);
+    this.dataVersion = p('PRAGMA data_version');
     this.promoteDue = p(CLAIM_SQL.promoteDue);
     this.claimSeqs = p(CLAIM_SQL.claimSeqs);
     // A batch claim for several workers records each task's own worker (ClaimRequest.workerIds).

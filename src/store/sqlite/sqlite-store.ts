@@ -56,8 +56,6 @@ import { runMaintenance } from '../shared/maintenance.ts';
 import { finishedOf } from '../shared/events.ts';
 import { backoffMs } from '../shared/backoff.ts';
 import { decodeCursor, encodeCursor } from '../shared/cursor.ts';
-import { arraySource, pickFair } from '../shared/fair.ts';
-import type { FairSource } from '../shared/fair.ts';
 import { Listeners } from '../shared/listeners.ts';
 import { resolveStoreOptions, tenantLimitOf } from '../shared/options.ts';
 import type { ResolvedStoreOptions } from '../shared/options.ts';
@@ -71,6 +69,8 @@ import { checkAfterSeq, checkLogLines, logLineBytes } from '../shared/task-log.t
 import type { CandidateRow, TaskRow } from './sql.ts';
 import { formatId, idKey, newIdTail, toClaimed, toTask } from './rows.ts';
 import { WriteQueue } from './write-queue.ts';
+import { ReadyCache } from './ready-cache.ts';
+import type { Candidate } from './ready-cache.ts';
 import { DEFAULT_BUSY_TIMEOUT_MS, DEFAULT_DURABILITY } from '../url.ts';
 import type { SqliteUrlOptions } from '../url.ts';
 import type { TxContext } from './write-queue.ts';
@@ -95,6 +95,9 @@ export class SqliteStore implements Store {
   private readonly listeners = new Listeners();
   private readonly completions = new CompletionRate();
   private readonly hasTenantLimits: boolean;
+  private readonly ready: ReadyCache;
+  /** PRAGMA data_version when the ready cache was last known good (another connection's commit moves it). */
+  private seenDataVersion = -1;
   private isClosed = false;
 
   /** Opens (creating if needed) the database file at `path`. */
@@ -121,7 +124,12 @@ export class SqliteStore implements Store {
       this.db.close();
       throw translateSqliteError(err, path, 'open');
     }
-    this.queue = new WriteQueue(this.s, (err, during) => translateSqliteError(err, path, during), this.sqlite.durability);
+    const s = this.s;
+    this.ready = new ReadyCache({
+      tenants: (type) => (s.tenantsWithPending.all(type) as { tenant: string }[]).map((r) => r.tenant),
+      candidates: (type, tenant, limit) => s.candidates(limit).all(type, tenant, this.options.clock.now()) as unknown as Candidate[],
+    });
+    this.queue = new WriteQueue(this.s, (err, during) => translateSqliteError(err, path, during), this.sqlite.durability, () => this.ready.invalidate());
   }
 
   private migrate(): void {
@@ -215,6 +223,7 @@ export class SqliteStore implements Store {
         task.maxAttempts, task.timeoutMs, task.idempotencyKey, payloads[i], nowMs,
       );
       task.id = formatId(Number(lastInsertRowid), tail);
+      if (task.runAtMs <= nowMs) this.ready.offer(task.type, task.tenant, { seq: Number(lastInsertRowid), priority: task.priority });
       tx.counts.add(task.type, 'queued', 1);
       tx.counts.add(task.type, ARRIVED, 1);
       types.add(task.type);
@@ -246,49 +255,31 @@ export class SqliteStore implements Store {
     // leases are maintain()'s, not the claim's.
     if (!tx.memo.has('dueChecked')) {
       tx.memo.set('dueChecked', true);
+      // Another process committed since this one last looked: what the cache holds may be gone.
+      const dataVersion = Number((s.dataVersion.get() as { data_version: number }).data_version);
+      if (dataVersion !== this.seenDataVersion) {
+        this.ready.invalidate();
+        this.seenDataVersion = dataVersion;
+      }
       if (s.anyNowDue.get(nowMs)) {
         s.promoteDue.run(nowMs);
-        for (const key of [...tx.memo.keys()]) if (key.startsWith('tenants:')) tx.memo.delete(key);
+        this.ready.invalidate();
       }
     }
     const types = [...new Set(req.types)];
-    const tenantsByType = types.map((type) => {
-      let tenants = tx.memo.get(`tenants:${type}`) as string[] | undefined;
-      if (!tenants) {
-        tenants = (s.tenantsWithPending.all(type) as { tenant: string }[]).map((r) => r.tenant);
-        tx.memo.set(`tenants:${type}`, tenants);
-      }
-      return { type, tenants: req.tenants ? tenants.filter((t) => req.tenants!.includes(t)) : tenants };
-    });
-    const withTasks = tenantsByType.filter((t) => t.tenants.length > 0);
-    if (withTasks.length === 0) return [];
     const expiresMs = nowMs + req.leaseMs;
-    let rows: TaskRow[];
-    if (withTasks.length === 1 && withTasks[0].tenants.length === 1 && !this.hasTenantLimits) {
-      // One type, one tenant, no limits: fairness has nothing to decide; claim in one statement.
-      const { type, tenants } = withTasks[0];
-      rows = s.claimTop(req.limit).all(nowMs, req.workerId, expiresMs, type, tenants[0]) as unknown as TaskRow[];
-      rows.sort((a, b) => b.priority - a.priority || a.seq - b.seq);
-    } else {
-      const running = new Map<string, number>();
+    // Running counts decide between tenants only: skip reading them when there is one.
+    const running = new Map<string, number>();
+    if (this.hasTenantLimits || req.tenants || this.ready.tenantCount(types) > 1) {
       for (const r of s.runningByTenant.all() as { tenant: string; n: number }[]) running.set(r.tenant, r.n);
-      const limitOf = (tenant: string) => tenantLimitOf(this.options, tenant);
-      const sources: FairSource<CandidateRow>[] = [];
-      for (const { type, tenants } of withTasks) {
-        for (const tenant of tenants) {
-          const cap = limitOf(tenant);
-          const room = cap > 0 ? Math.min(req.limit, cap - (running.get(tenant) ?? 0)) : req.limit;
-          if (room <= 0) continue;
-          const candidates = s.candidates(room).all(type, tenant, nowMs) as unknown as CandidateRow[];
-          if (candidates.length) sources.push(arraySource(tenant, candidates));
-        }
-      }
-      const picked = pickFair(sources, running, limitOf, req.limit);
-      if (picked.length === 0) return [];
-      const order = new Map(picked.map((c, i) => [c.seq, i]));
-      rows = s.claimSeqs.all(nowMs, req.workerId, expiresMs, JSON.stringify(picked.map((c) => c.seq))) as unknown as TaskRow[];
-      rows.sort((a, b) => order.get(a.seq)! - order.get(b.seq)!);
     }
+    const picked = this.ready.take(types, req.limit, running, (tenant) => tenantLimitOf(this.options, tenant), req.tenants);
+    if (picked.length === 0) return [];
+    const order = new Map(picked.map((c, i) => [c.seq, i]));
+    const rows = s.claimSeqs.all(nowMs, req.workerId, expiresMs, JSON.stringify(picked.map((c) => c.seq))) as unknown as TaskRow[];
+    // The database has the last word: a task the cache offered that is no longer pending means the cache was stale.
+    if (rows.length < picked.length) this.ready.invalidate();
+    rows.sort((a, b) => order.get(a.seq)! - order.get(b.seq)!);
     const ids = req.workerIds;
     if (ids)
       rows.forEach((row, i) => {
@@ -355,7 +346,8 @@ export class SqliteStore implements Store {
           break;
         }
         case 'retrying':
-          s.retry.get({ ...idKey(taskId), error: errorJson, runAt: outcome.runAtMs, now: nowMs });
+          const retried = s.retry.get({ ...idKey(taskId), error: errorJson, runAt: outcome.runAtMs, now: nowMs }) as unknown as TaskRow;
+          if (outcome.runAtMs <= nowMs) this.ready.offer(retried.type, retried.tenant, { seq: retried.seq, priority: retried.priority });
           tx.memo.clear();
           tx.counts.move(current.type, 'running', 'retrying');
           break;
@@ -396,6 +388,7 @@ export class SqliteStore implements Store {
       if (refusal) throw refusal;
       const nowMs = this.options.clock.now();
       const row = s.cancelTask.get({ ...idKey(taskId), now: nowMs }) as unknown as TaskRow;
+      if (current.status !== 'running') this.ready.remove(row.type, row.tenant, row.seq);
         tx.counts.move(row.type, current.status, 'cancelled');
       this.afterFinish(row, nowMs, tx);
       return toTask(row);
@@ -415,6 +408,7 @@ export class SqliteStore implements Store {
       }
         tx.counts.move(row.type, 'dead', 'queued');
       tx.memo.clear();
+      this.ready.offer(row.type, row.tenant, { seq: row.seq, priority: row.priority });
       tx.afterCommit(() => this.listeners.emit({ kind: 'submitted', reach: 'process', types: [row.type] }));
       return toTask(row);
     });
@@ -441,6 +435,7 @@ export class SqliteStore implements Store {
         this.afterFinish(dead, nowMs, tx);
       } else {
         s.retry.get({ ...idKey(row.id), error, runAt: outcome.runAtMs, now: nowMs });
+        this.ready.offer(row.type, row.tenant, { seq: row.seq, priority: row.priority });
         tx.memo.delete(`tenants:${row.type}`);
         tx.counts.move(row.type, 'running', 'retrying');
         requeued.add(row.type);

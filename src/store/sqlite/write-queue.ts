@@ -49,7 +49,16 @@ export class WriteQueue {
 
   private readonly isFull: boolean;
 
-  constructor(statements: Statements, translate: (err: unknown, during: string) => Error, durability: 'full' | 'normal') {
+  /** Called whenever writes were rolled back (a refused operation, an aborted group): caches of what was written go. */
+  private readonly onRollback: () => void;
+
+  constructor(
+    statements: Statements,
+    translate: (err: unknown, during: string) => Error,
+    durability: 'full' | 'normal',
+    onRollback: () => void = () => {},
+  ) {
+    this.onRollback = onRollback;
     this.statements = statements;
     this.translate = translate;
     this.isFull = durability === 'full';
@@ -116,6 +125,7 @@ export class WriteQueue {
         done.push({ op, ok: true, value, effects });
       } catch (err) {
         memo.clear();
+        this.onRollback();
         const refusal = this.translate(err, 'write');
         if (isAlone) {
           this.rollbackQuietly();
@@ -163,6 +173,7 @@ export class WriteQueue {
 
   private abort(done: { op: PendingOp }[], err: unknown): void {
     this.rollbackQuietly();
+    this.onRollback();
     this.failAll(done.map((d) => d.op), this.translate(err, 'commit'));
   }
 
