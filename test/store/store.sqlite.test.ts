@@ -155,3 +155,24 @@ test('after ANALYZE the claim queries search the ready index, with no scan or sk
   }
   db.close();
 });
+
+test('the ready cache never hides what another connection wrote: its submits, claims and cancels are seen by the next claim', async () => {
+  const path = join(dir, 'two-connections.db');
+  const a = await openStore(`sqlite:${path}`);
+  const b = await openStore(`sqlite:${path}`);
+  const claim = (s: typeof a, limit = 1) => s.claim({ workerId: 'w', types: ['x'], limit, leaseMs: 60_000 });
+  try {
+    const queued = await a.submitBatch(Array.from({ length: 6 }, (_, i) => ({ type: 'x', tenant: `t${i % 2}`, payload: i })));
+    assert.equal((await claim(a))[0].payload, 0, 'a has read the queue into its cache');
+    const { task: urgent } = await b.submit({ type: 'x', tenant: 't9', priority: 5 });
+    assert.equal((await claim(a))[0].id, urgent.id, "b's higher-priority submit is a's next claim");
+    await b.cancel(queued[1].task.id);
+    const [byB] = await claim(b);
+    assert.equal(byB.payload, 3, 'tenant t1 has nothing running, and its task 1 was cancelled');
+    const rest = await claim(a, 10);
+    assert.deepEqual(rest.map((t) => t.payload as number).sort(), [2, 4, 5], 'neither the cancelled task nor the one b holds');
+  } finally {
+    await a.close();
+    await b.close();
+  }
+});
