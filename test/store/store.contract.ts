@@ -105,6 +105,42 @@ export function runStoreContract(adapter: StoreAdapter, unavailable: string | fa
     assert.equal((await store.counts()).byStatus.queued, 0);
   });
 
+  it('names from Object.prototype (__proto__, constructor, toString, ...) work as types, tenants and idempotency keys, and counts key them like any other', async ({ store }) => {
+    const names = Object.getOwnPropertyNames(Object.prototype);
+    const before = names.slice().sort();
+    for (const name of names) {
+      const first = await store.submit({ type: name, tenant: name, idempotencyKey: name });
+      const again = await store.submit({ type: name, tenant: name, idempotencyKey: name });
+      assert.equal(again.created, false, `${name}: the repeated key finds the first task`);
+      assert.equal(again.task.id, first.task.id);
+    }
+    const counts = await store.counts();
+    for (const name of names) {
+      assert.ok(Object.hasOwn(counts.byType, name), `counts.byType has its own ${name}`);
+      assert.equal(counts.byType[name].queued, 1, name);
+      assert.equal(counts.runnableByType[name], 1, name);
+    }
+    assert.equal(counts.byStatus.queued, names.length);
+    assert.deepEqual(Object.getOwnPropertyNames(Object.prototype).sort(), before, 'Object.prototype gained nothing');
+    const claimed = await store.claim(claimReq({ types: names, limit: 100 }));
+    assert.equal(claimed.length, names.length, 'each tenant named after a prototype member gets its task claimed');
+  }, { tenantConcurrency: 1 });
+
+  it('a submit past a documented range is refused naming the field (delayMs, runAtMs, timeoutMs, maxAttempts, payload depth, lone surrogates)', async ({ store }) => {
+    await rejectsWith(store.submit({ type: 'x', delayMs: 315_360_000_001 }), Error, /^delayMs: got 315360000001; expected an integer >= 0 and <= 315360000000/);
+    await rejectsWith(store.submit({ type: 'x', runAtMs: 2 ** 53 - 1 }), Error, /^runAtMs: got 9007199254740991; expected an integer >= 0 and <= 4102444800000/);
+    await rejectsWith(store.submit({ type: 'x', timeoutMs: 2 ** 31 }), Error, /^timeoutMs: got 2147483648; expected an integer >= 1 and <= 2147483647/);
+    await rejectsWith(store.submit({ type: 'x', maxAttempts: 1001 }), Error, /^maxAttempts: got 1001; expected an integer >= 1 and <= 1000/);
+    let deep: unknown = 1;
+    for (let i = 0; i < 65; i++) deep = [deep];
+    await rejectsWith(store.submit({ type: 'x', payload: deep as never }), Error, /^payload: nests more than 64 levels/);
+    await rejectsWith(store.submit({ type: 'x', idempotencyKey: 'k\ud800' }), Error, /^idempotencyKey: got .*; contains a lone UTF-16 surrogate/);
+    const { task } = await store.submit({ type: 'x', delayMs: 315_360_000_000, timeoutMs: 2 ** 31 - 1, maxAttempts: 1000 });
+    const back = await store.get(task.id);
+    assert.equal(back?.timeoutMs, 2 ** 31 - 1, 'a value at its bound reads back');
+    assert.equal((await store.list({ limit: 10 })).tasks.length, 1);
+  });
+
   it('a batch submit stores every task, and one invalid item refuses the whole batch', async ({ store }) => {
     const ok = await store.submitBatch([{ type: 'email' }, { type: 'sms', priority: 2 }]);
     assert.deepEqual(ok.map((r) => [r.task.type, r.created]), [['email', true], ['sms', true]]);
