@@ -2,6 +2,7 @@
 // wrapper. Used by the test/server files.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { systemClock } from '../../src/core/index.ts';
 import type { Clock } from '../../src/core/index.ts';
@@ -80,3 +81,36 @@ export function tempDir(prefix = 'tidepool-server-'): { dir: string; remove(): v
   const dir = mkdtempSync(join(tmpdir(), prefix));
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
+
+/** One raw HTTP exchange: writes `text`, reads until the server closes or answers one response. */
+export function rawHttp(url: string, text: string | Buffer): Promise<{ status: number; body: any; raw: string }> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), hostname);
+    let data = '';
+    const finish = () => {
+      const m = /^HTTP\/1\.1 (\d{3})/.exec(data);
+      const bodyText = data.slice(data.indexOf('\r\n\r\n') + 4);
+      let body: unknown = bodyText;
+      try {
+        body = JSON.parse(bodyText);
+      } catch {
+        // Keep the text.
+      }
+      resolve({ status: m ? Number(m[1]) : 0, body, raw: data });
+    };
+    socket.on('data', (chunk) => {
+      data += chunk.toString('latin1');
+      const head = data.indexOf('\r\n\r\n');
+      const length = /content-length: (\d+)/i.exec(data.slice(0, head))?.[1];
+      if (head >= 0 && length !== undefined && data.length - head - 4 >= Number(length)) {
+        socket.destroy();
+        finish();
+      }
+    });
+    socket.on('close', finish);
+    socket.on('error', reject);
+    socket.write(text);
+  });
+}
+
