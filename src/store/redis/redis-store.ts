@@ -21,6 +21,7 @@ import {
   TaskNotFoundError,
   TASK_LOG_MAX_BYTES,
   newTaskId,
+  nullRecord,
   redactStoreUrl,
 } from '../../core/index.ts';
 import type {
@@ -337,9 +338,10 @@ export class RedisStore implements Store {
     this.checkOpen();
     const reply = (await this.run('COUNTS', [], 'counting tasks')) as unknown as [string, (string | null)[], number, string][];
     const byStatus = zeroCounts();
-    const byType: Record<string, StatusCounts> = {};
-    const runnableByType: Record<string, number> = {};
-    const arrivalsByType: Record<string, number> = {};
+    // Null-prototype: a type named __proto__ or constructor is a key like any other.
+    const byType = nullRecord<StatusCounts>();
+    const runnableByType = nullRecord<number>();
+    const arrivalsByType = nullRecord<number>();
     for (const [type, c, runnable, arrivals] of reply) {
       const counts: StatusCounts = {
         queued: Number(c[0] ?? 0),
