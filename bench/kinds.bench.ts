@@ -4,6 +4,7 @@
 //                  (drain time x workers / tasks), and its ratio to `inline` measured in
 //                  the same run (ratio > 1: slower than inline)
 //   overhead-remote the same through a `tidepool worker` process over loopback HTTP
+//   command-vs-spawn one command task against spawning `true` from Node (the raw ceiling)
 // Kinds: inline; command (`true` per task); process (the Python and the TypeScript example
 // workers). Medians of RUNS runs; JSON lines on stdout, notes on stderr.
 import { spawn } from 'node:child_process';
@@ -13,6 +14,7 @@ import { createTidepool, type TidepoolConfigInput } from '../src/index.ts';
 import { openStore } from '../src/store/index.ts';
 import { RemotePool, nearestRank } from '../src/pools/index.ts';
 import { TidepoolServer } from '../src/server/index.ts';
+import { runCommand } from '../src/pools/child/command-run.ts';
 import type { BenchCase } from './run.ts';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
@@ -141,8 +143,28 @@ const remoteCase: BenchCase = {
   },
 };
 
+/** One command task against the raw ceiling: spawning `true` with pipes from this process. */
+const spawnCase: BenchCase = {
+  name: 'command-vs-spawn',
+  async run() {
+    const N = 200;
+    const raw: number[] = [];
+    const ours: number[] = [];
+    const signal = new AbortController().signal;
+    for (let r = 0; r < RUNS; r++) {
+      let t0 = monotonicMs();
+      for (let i = 0; i < N; i++) await new Promise((res) => spawn('true', [], { stdio: ['pipe', 'pipe', 'pipe'], detached: true }).once('close', res));
+      raw.push((monotonicMs() - t0) / N);
+      t0 = monotonicMs();
+      for (let i = 0; i < N; i++) await runCommand({ id: 'b', type: 'noop', attempt: 1, tenant: 'default', payload: null }, { command: ['true'], clock: systemClock, signal });
+      ours.push((monotonicMs() - t0) / N);
+    }
+    return [{ name: 'command-vs-spawn', unit: 'ms/task', runs: RUNS, median: round(median(ours)), peer: 'raw spawn', peerMedian: round(median(raw)), ratio: round(median(ours) / median(raw)) }];
+  },
+};
+
 function round(x: number): number {
   return Math.round(x * 1000) / 1000;
 }
 
-export const cases: BenchCase[] = [...startupCases, overheadCase, remoteCase];
+export const cases: BenchCase[] = [...startupCases, spawnCase, overheadCase, remoteCase];

@@ -101,7 +101,8 @@ export class RemoteRunner {
         await this.backoff(err);
       }
     }
-    await Promise.all([...this.running.values()].map((r) => r.done));
+    // Tasks a completion claimed just before the drain began run too.
+    while (this.running.size > 0) await Promise.all([...this.running.values()].map((r) => r.done));
     this.heartbeatTimer?.cancel();
     if (this.workerId) await this.call('DELETE', `/v1/workers/${this.workerId}`).catch(() => {});
   }
@@ -144,18 +145,21 @@ export class RemoteRunner {
           Promise.resolve().then(() => handler(task.payload, ctx)),
           new Promise<never>((_, reject) => controller.signal.addEventListener('abort', () => reject(controller.signal.reason), { once: true })),
         ]);
-        await this.report('complete', { taskId: task.id, leaseToken: task.leaseToken, result: (value ?? null) as Json });
+        const answer = await this.report('complete', { taskId: task.id, leaseToken: task.leaseToken, result: (value ?? null) as Json, ...this.nextClaim() });
         this.completed++;
+        for (const t of answer?.tasks ?? []) this.start(t);
       } catch (err) {
         const e = err as { message?: string; code?: unknown; retryable?: unknown };
         if (e?.code === 'LeaseLost') return; // the lease is someone else's now: nothing to report
-        await this.report('fail', {
+        const answer = await this.report('fail', {
           taskId: task.id,
           leaseToken: task.leaseToken,
           error: { message: String(e?.message ?? err).slice(0, 10_000), code: typeof e?.code === 'string' ? e.code : 'HandlerError' },
           retryable: e?.retryable !== false,
+          ...this.nextClaim(),
         });
         this.failed++;
+        for (const t of answer?.tasks ?? []) this.start(t);
       } finally {
         timer?.cancel();
         this.running.delete(task.id);
@@ -166,21 +170,27 @@ export class RemoteRunner {
     this.running.set(task.id, { task, controller, done });
   }
 
+  /** Completing a task also claims the next one in the same request, while not draining. */
+  private nextClaim(): { next?: { max: number } } {
+    return this.isDraining || !this.workerId ? {} : { next: { max: 1 } };
+  }
+
   /** complete/fail, retried through a server restart until the lease could have lapsed. */
-  private async report(what: 'complete' | 'fail', body: Record<string, unknown>): Promise<void> {
+  private async report(what: 'complete' | 'fail', body: Record<string, unknown>): Promise<{ tasks?: WireTask[] } | null> {
     const endMs = this.o.clock.now() + this.leaseMs;
     for (let i = 0; ; i++) {
       try {
-        await this.call('POST', `/v1/workers/${this.workerId ?? 'unregistered.r-0'}/${what}`, body);
-        return;
+        const answer = (await this.call('POST', `/v1/workers/${this.workerId ?? 'unregistered.r-0'}/${what}`, body)) as { tasks?: WireTask[] };
+        // Tasks claimed with it are ours even if a drain began meanwhile: they run, then the drain ends.
+        return answer;
       } catch (err) {
         if (err instanceof HttpError && err.status < 500) {
           if (err.code !== 'LeaseLost') this.say(`${what} of task ${String(body.taskId)} refused: ${err.message}`);
-          return;
+          return null;
         }
         if (this.o.clock.now() >= endMs) {
           this.say(`${what} of task ${String(body.taskId)} gave up after ${i + 1} tries: ${(err as Error).message}`);
-          return;
+          return null;
         }
         await this.o.clock.sleep(Math.min(BACKOFF_MAX_MS, BACKOFF_FIRST_MS * 2 ** i));
       }

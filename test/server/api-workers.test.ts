@@ -151,3 +151,22 @@ test('GET /v1/pools/{name}/desired publishes the count the pool wants, never 0 w
     await t.close();
   }
 });
+
+test('a completion with next claims the worker\'s next task in the same request', async () => {
+  const t = await start();
+  try {
+    const id = (await t.call('POST', '/v1/workers/register', { types: ['scan'] })).body.workerId;
+    await t.store.submitBatch([{ type: 'scan', payload: 1 }, { type: 'scan', payload: 2 }]);
+    const [first] = (await t.call('POST', `/v1/workers/${id}/claim`, { waitMs: 0 })).body.tasks;
+    const done = await t.call('POST', `/v1/workers/${id}/complete`, { taskId: first.id, leaseToken: first.leaseToken, result: 'a', next: { max: 5 } });
+    assert.equal(done.status, 200);
+    assert.equal(done.body.status, 'succeeded');
+    assert.deepEqual(done.body.tasks.map((x: { payload: number }) => x.payload), [2], 'one free slot: one task');
+    const last = done.body.tasks[0];
+    const end = await t.call('POST', `/v1/workers/${id}/fail`, { taskId: last.id, leaseToken: last.leaseToken, error: { message: 'x' }, next: { max: 1 } });
+    assert.deepEqual(end.body.tasks, []);
+    assert.equal(t.remote.stats().busy, 0);
+  } finally {
+    await t.close();
+  }
+});

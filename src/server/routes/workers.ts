@@ -24,6 +24,7 @@ import {
   HeartbeatResultSchema,
   RegisterBodySchema,
   RegisteredSchema,
+  TaskEndNextSchema,
   TaskEndSchema,
   WorkerIdParamsSchema,
   WorkerListSchema,
@@ -59,6 +60,17 @@ export function registerWorkerRoutes(app: FastifyInstance, ctx: ServerContext): 
     return found;
   };
   const tenantsFor = (tenant: string): string[] | undefined => (!ctx.isMultiTenant || ctx.adminTenants.includes(tenant) ? undefined : [tenant]);
+  /** Claims without waiting for a registered worker's free slots (none for an unknown worker: it must register). */
+  const claimNext = async (found: { pool: RemotePool; runner: RunnerInfo } | null, max: number) => {
+    if (!found || ctx.isDraining) return [];
+    const { pool, runner } = found;
+    const free = Math.min(pool.freeSlots(runner), max);
+    if (free === 0) return [];
+    const tasks = await ctx.runtime.store.claim({ workerId: runner.id, types: runner.types, limit: free, leaseMs: pool.leaseMs, tenants: tenantsFor(runner.tenant) });
+    const nowMs = ctx.clock.now();
+    for (const t of tasks) pool.taskStarted(runner, t.id, nowMs - Math.max(t.runAtMs, t.createdAtMs));
+    return tasks.map(toClaimedJson);
+  };
 
   r.post(
     '/v1/workers/register',
@@ -154,7 +166,7 @@ export function registerWorkerRoutes(app: FastifyInstance, ctx: ServerContext): 
 
   r.post(
     '/v1/workers/:id/complete',
-    { schema: { summary: 'Record a task\'s result (refused with 409 LeaseLost when the lease token is stale)', tags: ['workers'], params: WorkerIdParamsSchema, body: CompleteBodySchema, response: { 200: TaskEndSchema, ...errors } } },
+    { schema: { summary: 'Record a task\'s result (refused with 409 LeaseLost when the lease token is stale)', tags: ['workers'], params: WorkerIdParamsSchema, body: CompleteBodySchema, response: { 200: TaskEndNextSchema, ...errors } } },
     async (req) => {
       const found = findRunner(req, req.params.id);
       try {
@@ -164,13 +176,13 @@ export function registerWorkerRoutes(app: FastifyInstance, ctx: ServerContext): 
         throw err;
       }
       (found?.pool ?? poolOfWorker(req.params.id))?.taskEnded(found?.runner ?? null, req.body.taskId, 'succeeded');
-      return { id: req.body.taskId, status: 'succeeded' };
+      return { id: req.body.taskId, status: 'succeeded', ...(req.body.next ? { tasks: await claimNext(found, req.body.next.max) } : {}) };
     },
   );
 
   r.post(
     '/v1/workers/:id/fail',
-    { schema: { summary: 'Record a failed attempt: retried with backoff while attempts are left, else dead', tags: ['workers'], params: WorkerIdParamsSchema, body: FailBodySchema, response: { 200: TaskEndSchema, ...errors } } },
+    { schema: { summary: 'Record a failed attempt: retried with backoff while attempts are left, else dead', tags: ['workers'], params: WorkerIdParamsSchema, body: FailBodySchema, response: { 200: TaskEndNextSchema, ...errors } } },
     async (req) => {
       const found = findRunner(req, req.params.id);
       const { taskId, leaseToken, error } = req.body;
@@ -182,7 +194,7 @@ export function registerWorkerRoutes(app: FastifyInstance, ctx: ServerContext): 
       }
       const status = (await ctx.runtime.store.get(taskId))?.status ?? 'dead';
       (found?.pool ?? poolOfWorker(req.params.id))?.taskEnded(found?.runner ?? null, taskId, status === 'dead' ? 'dead' : 'failed');
-      return { id: taskId, status };
+      return { id: taskId, status, ...(req.body.next ? { tasks: await claimNext(found, req.body.next.max) } : {}) };
     },
   );
 
