@@ -135,10 +135,12 @@ export class MemoryStore implements Store {
   private yielding: Promise<void> | null = null;
 
   private readonly isPaced: boolean;
+  private readonly hasTenantLimits: boolean;
 
   constructor(options: StoreOptions = {}) {
     this.options = resolveStoreOptions(options);
     this.isPaced = this.options.clock instanceof SystemClock;
+    this.hasTenantLimits = this.options.tenantConcurrency > 0 || Object.values(this.options.tenantLimits).some((n) => n > 0);
   }
 
   async submit(input: SubmitInput): Promise<SubmitResult> {
@@ -501,7 +503,10 @@ export class MemoryStore implements Store {
     }
     if (from === 'running' || status === 'running') {
       t.status = status;
-      for (const q of this.queuesOfTenant.get(t.tenant) ?? []) this.ready.get(q.type)!.order.update(q);
+      for (const q of this.queuesOfTenant.get(t.tenant) ?? []) {
+        const order = this.ready.get(q.type)!.order;
+        if (order.size > 1) order.update(q); // alone in its type's order, its place cannot change
+      }
     }
     t.status = status;
     t.updatedAtMs = nowMs;
@@ -537,6 +542,7 @@ export class MemoryStore implements Store {
   }
 
   private isAtCap(tenant: string): boolean {
+    if (!this.hasTenantLimits) return false;
     const cap = tenantLimitOf(this.options, tenant);
     return cap > 0 && (this.runningByTenant.get(tenant) ?? 0) >= cap;
   }
@@ -651,7 +657,11 @@ export class MemoryStore implements Store {
    * log tenants), whatever the number of tenants or of tasks not yet due.
    */
   private pickInOrder(req: ClaimRequest, nowMs: number): Entry[] {
-    const queues = [...new Set(req.types)].map((type) => this.ready.get(type)).filter((tq) => tq !== undefined);
+    const queues: TypeQueue[] = [];
+    for (const type of req.types.length === 1 ? req.types : new Set(req.types)) {
+      const tq = this.ready.get(type);
+      if (tq && tq.order.size > 0) queues.push(tq);
+    }
     const picked: Entry[] = [];
     while (picked.length < req.limit) {
       let best: TenantQueue | undefined;

@@ -151,6 +151,10 @@ export class ReadyCache {
    * with nothing running (the fewest possible). Visits at most the running tenants plus one.
    */
   private walk(th: TypeHeads, runningOf: (t: string) => number, capOf: (t: string) => number): TenantHead | undefined {
+    const top = th.order.peek();
+    if (!top) return undefined;
+    // The usual case: the best head's tenant has nothing running and room under its cap.
+    if (runningOf(top.tenant) === 0) return top;
     const visited: TenantHead[] = [];
     let best: TenantHead | undefined;
     let bestRunning = Infinity;
