@@ -14,7 +14,7 @@ export const SERVER_SKIP_MARK = 'server unavailable:';
  * the skip message when it does not; under CI it also registers one failing test.
  * `probe` resolves when the server answers and rejects (with the reason) otherwise.
  */
-export async function serverSkip(what: string, probe: () => Promise<void>, timeoutMs = 3_000): Promise<string | false> {
+export async function serverSkip(what: string, probe: () => Promise<void>, timeoutMs = 10_000): Promise<string | false> {
   let reason: string | null = null;
   let timer: NodeJS.Timeout | undefined;
   try {
