@@ -26,6 +26,8 @@ const FASTIFY_CODES: Record<number, string> = {
 };
 
 const MAX_MESSAGE_CHARS = 2000;
+/** Retry-After of a 503 StoreUnavailable, seconds. */
+export const STORE_UNAVAILABLE_RETRY_AFTER_S = 1;
 
 export function errorBody(code: string, message: string): ErrorBody {
   return { error: { code, message: message.length > MAX_MESSAGE_CHARS ? message.slice(0, MAX_MESSAGE_CHARS) + '...' : message } };
@@ -87,6 +89,9 @@ export async function sendError(err: FastifyError | Error, request: FastifyReque
   if (isTidepoolError(err)) {
     if (err instanceof RateLimitedError || err instanceof QueueFullError) {
       reply.header('retry-after', String(Math.max(1, Math.ceil(err.retryAfterMs / 1000))));
+    } else if (err.code === 'StoreUnavailable') {
+      // Shared stores reconnect in the background (Redis: within a second); try again soon.
+      reply.header('retry-after', String(STORE_UNAVAILABLE_RETRY_AFTER_S));
     }
     const status = HTTP_STATUS_BY_CODE[err.code] ?? 500;
     if (status >= 500) {

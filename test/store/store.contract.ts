@@ -692,6 +692,33 @@ export function runStoreContract(adapter: StoreAdapter, unavailable: string | fa
     }
   }, { tenantConcurrency: 3 }, 'multiProcess');
 
+  it('with shared events, another process sharing the store hears every commit: submits and ends', async ({ store, ns, clock }) => {
+    assert.equal(store.eventReach, 'shared');
+    const other = await ns.open({ clock, random: () => 1 });
+    try {
+      const heard: StoreEvent[] = [];
+      let wake: () => void = () => {};
+      other.subscribe((e) => (heard.push(e), wake()));
+      const waitFor = (n: number) => new Promise<void>((resolve) => ((wake = () => heard.length >= n && resolve()), wake()));
+      // The subscription may still be settling right after open: a first submit proves it is up.
+      await store.submit({ type: 'warmup' });
+      await waitFor(1);
+      heard.length = 0;
+      await store.submitBatch([{ type: 'email' }, { type: 'sms' }]);
+      await waitFor(1);
+      assert.deepEqual(heard[0].kind === 'submitted' && [...heard[0].types].sort(), ['email', 'sms']);
+      const t = await claimOne(store);
+      await store.complete(t.id, t.leaseToken, 'done');
+      await waitFor(2);
+      const finished = heard[1];
+      assert.equal(finished.kind, 'finished');
+      assert.deepEqual(finished.kind === 'finished' && [finished.reach, finished.task.id, finished.task.status], ['shared', t.id, 'succeeded']);
+      assert.equal(JSON.parse(JSON.stringify(finished)).task.id, t.id, 'serializable');
+    } finally {
+      await other.close();
+    }
+  }, {}, 'listenNotify');
+
   it('a node whose clock runs ahead never reclaims a live lease early: the database clock is the time of record', async ({ store, ns, clock }) => {
     const aheadClock = new VirtualClock(T0 + 10 * 60_000);
     const ahead = await ns.open({ clock: aheadClock, random: () => 1 });

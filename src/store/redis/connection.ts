@@ -29,7 +29,7 @@ export function clientOptions(url: RedisUrl, name: string): RedisOptions {
     enableOfflineQueue: false,
     autoResendUnfulfilledCommands: false,
     maxRetriesPerRequest: 0,
-    enableAutoPipelining: true,
+    enableAutoPipelining: false,
     connectTimeout: CONNECT_WAIT_MS,
     retryStrategy: (times: number) => Math.min(times * 50, MAX_RECONNECT_DELAY_MS),
   };

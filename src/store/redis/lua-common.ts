@@ -70,7 +70,8 @@ local function refreshHead(ty, tn, running)
     redis.call('ZREM', P..'hd:'..ty, old)
     redis.call('HDEL', hm, tn)
   end
-  if top[1] then redis.call('SADD', P..'tt:'..tn, ty) else redis.call('SREM', P..'tt:'..tn, ty) end
+  -- A tenant with a head is in tt already; a capped one (no head) may not be.
+  if not top[1] then redis.call('SREM', P..'tt:'..tn, ty) elseif not old then redis.call('SADD', P..'tt:'..tn, ty) end
 end
 
 -- After the tenant's running count changed: its heads in every type it has ready tasks in.
@@ -119,21 +120,24 @@ end
 local EVENTS_SUBMITTED = {}
 local EVENTS_FINISHED = {}
 local function noteSubmitted(ty) EVENTS_SUBMITTED[ty] = true end
--- A finished event's snapshot (FINISHED_FIELDS in rows.ts): who and when, no payload or result.
-local function noteFinished(id)
-  EVENTS_FINISHED[#EVENTS_FINISHED + 1] = redis.call('HMGET', P..'t:'..id, 'id', 'ty', 'tn', 'st', 'at', 'ca', 'ra', 'sa', 'fa')
+-- A finished event's snapshot (toFinished in rows.ts): who and when, no payload or result.
+-- known: {id, ty, tn, st, at, ca, ra, sa, fa} when the caller has them, else read back.
+local function noteFinished(id, known)
+  EVENTS_FINISHED[#EVENTS_FINISHED + 1] = known or redis.call('HMGET', P..'t:'..id, 'id', 'ty', 'tn', 'st', 'at', 'ca', 'ra', 'sa', 'fa')
 end
 local function publishEvents()
   local types = {}
   for ty in pairs(EVENTS_SUBMITTED) do types[#types + 1] = ty end
   if #types > 0 or #EVENTS_FINISHED > 0 then
-    redis.call('PUBLISH', P..'events', cjson.encode({n = NODE, s = types, f = EVENTS_FINISHED}))
+    -- "<node id> <json>": a subscriber skips its own node's messages without parsing them.
+    redis.call('PUBLISH', P..'events', NODE..' '..cjson.encode({s = types, f = EVENTS_FINISHED}))
   end
   return types
 end
 
 -- A running task ends (succeeded, dead or cancelled): lease, counts, running, fin.
-local function endRunning(id, ty, tn, st)
+-- snap: {at, ca, ra, sa} of the task when the caller read them (for the finished event).
+local function endRunning(id, ty, tn, st, snap)
   redis.call('ZREM', P..'ls', id)
   count(ty, 'running', -1)
   count(ty, st, 1)
@@ -141,7 +145,7 @@ local function endRunning(id, ty, tn, st)
   redis.call('ZADD', P..'fin', I(NOW), id)
   redis.call('HSET', P..'t:'..id, 'st', st, 'fa', I(NOW), 'ua', I(NOW))
   redis.call('HDEL', P..'t:'..id, 'le', 'tk')
-  noteFinished(id)
+  if snap then noteFinished(id, {id, ty, tn, st, snap[1], snap[2], snap[3], snap[4], I(NOW)}) else noteFinished(id) end
   refreshTenant(tn)
 end
 
@@ -220,10 +224,10 @@ local function claim(types, limit, leaseMs, workerId, tokenBase, tenants, worker
     local id = string.sub(popped[1], 17)
     redis.call('HINCRBY', P..'rdy', ty, -1)
     local key = P..'t:'..id
-    local from = redis.call('HGET', key, 'st')
+    local cur = redis.call('HMGET', key, 'st', 'at')
+    local from = cur[1]
     local token = tokenBase..'.'..I(n)
-    redis.call('HINCRBY', key, 'at', 1)
-    redis.call('HSET', key, 'st', 'running', 'sa', I(NOW), 'ua', I(NOW), 'wk', workerIds[n] or workerId, 'le', leaseExp, 'tk', token)
+    redis.call('HSET', key, 'st', 'running', 'at', I(tonumber(cur[2]) + 1), 'sa', I(NOW), 'ua', I(NOW), 'wk', workerIds[n] or workerId, 'le', leaseExp, 'tk', token)
     redis.call('ZADD', P..'ls', leaseExp, id)
     count(ty, from, -1)
     count(ty, 'running', 1)

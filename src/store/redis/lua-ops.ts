@@ -31,7 +31,11 @@ if maxDepth > 0 and fresh > 0 then
 end
 local seq = 0
 if fresh > 0 then seq = redis.call('INCRBY', P..'seq', fresh) - fresh end
-local touched = {}
+-- Counters once per type, sorted-set members in bulk: per task only its hash is written alone.
+local perType = {}
+local ready = {}
+local delayed = {}
+local all = {}
 local out = {'ok', I(NOW)}
 for k = 1, n do
   local r = results[k]
@@ -40,28 +44,58 @@ for k = 1, n do
   else
     local o = base + (k - 1) * ${SUBMIT_STRIDE}
     local id, ty, tn, ik = ARGV[o + 1], ARGV[o + 2], ARGV[o + 9], ARGV[o + 10]
-    local pr = tonumber(ARGV[o + 4])
     local ra = ARGV[o + 5]
     if ra == '' then ra = NOW + tonumber(ARGV[o + 6]) else ra = tonumber(ra) end
     seq = seq + 1
     local key = P..'t:'..id
-    redis.call('HSET', key, 'id', id, 'ty', ty, 'pl', ARGV[o + 3], 'pr', ARGV[o + 4], 'ra', I(ra), 'at', '0',
-      'ma', ARGV[o + 7], 'to', ARGV[o + 8], 'tn', tn, 'st', 'queued', 'ca', I(NOW), 'ua', I(NOW), 'sq', I(seq))
     if ik ~= '' then
-      redis.call('HSET', key, 'ik', ik)
+      redis.call('HSET', key, 'id', id, 'ty', ty, 'pl', ARGV[o + 3], 'pr', ARGV[o + 4], 'ra', I(ra), 'at', '0',
+        'ma', ARGV[o + 7], 'to', ARGV[o + 8], 'tn', tn, 'st', 'queued', 'ca', I(NOW), 'ua', I(NOW), 'sq', I(seq), 'ik', ik)
       redis.call('HSET', P..'idem', tn..'\0'..ik, id)
+    else
+      redis.call('HSET', key, 'id', id, 'ty', ty, 'pl', ARGV[o + 3], 'pr', ARGV[o + 4], 'ra', I(ra), 'at', '0',
+        'ma', ARGV[o + 7], 'to', ARGV[o + 8], 'tn', tn, 'st', 'queued', 'ca', I(NOW), 'ua', I(NOW), 'sq', I(seq))
     end
-    redis.call('ZADD', P..'all', I(seq), id)
-    if place(id, ty, tn, pr, seq, ra) then touched[ty..'\0'..tn] = {ty, tn} end
-    count(ty, 'queued', 1)
-    redis.call('HINCRBY', P..'arr', ty, 1)
-    redis.call('SADD', P..'types', ty)
-    noteSubmitted(ty)
+    local sq = I(seq)
+    all[#all + 1] = sq
+    all[#all + 1] = id
+    local pt = perType[ty]
+    if not pt then pt = {n = 0, ready = 0}; perType[ty] = pt end
+    pt.n = pt.n + 1
+    if ra <= NOW then
+      local q = ty..'\0'..tn
+      local list = ready[q]
+      if not list then list = {ty = ty, tn = tn}; ready[q] = list end
+      list[#list + 1] = I(-tonumber(ARGV[o + 4]))
+      list[#list + 1] = seqMember(seq, id)
+      pt.ready = pt.ready + 1
+    else
+      local list = delayed[ty]
+      if not list then list = {}; delayed[ty] = list end
+      list[#list + 1] = I(ra)
+      list[#list + 1] = id
+    end
     out[#out + 1] = 0
   end
 end
+-- ZADD in chunks (unpack has a stack limit).
+local function zaddAll(key, items)
+  for i = 1, #items, 400 do
+    redis.call('ZADD', key, unpack(items, i, math.min(i + 399, #items)))
+  end
+end
+if #all > 0 then zaddAll(P..'all', all) end
+for _, list in pairs(ready) do zaddAll(P..'rq:'..list.ty..'\0'..list.tn, list) end
+for ty, list in pairs(delayed) do zaddAll(P..'dl:'..ty, list) end
+for ty, pt in pairs(perType) do
+  count(ty, 'queued', pt.n)
+  redis.call('HINCRBY', P..'arr', ty, pt.n)
+  if pt.ready > 0 then redis.call('HINCRBY', P..'rdy', ty, pt.ready) end
+  redis.call('SADD', P..'types', ty)
+  noteSubmitted(ty)
+end
 if fresh > 0 then redis.call('INCRBY', P..'pend', fresh) end
-for _, p in pairs(touched) do refreshHead(p[1], p[2], runningOf(p[2])) end
+for _, list in pairs(ready) do refreshHead(list.ty, list.tn, runningOf(list.tn)) end
 publishEvents()
 return out
 `;
@@ -77,7 +111,7 @@ return {'ok', I(NOW), claimed, submitted, EVENTS_FINISHED}
 const LEASED = String.raw`
 local id, token = ARGV[6], ARGV[7]
 local key = P..'t:'..id
-local cur = redis.call('HMGET', key, 'st', 'tk', 'ty', 'tn', 'at', 'ma', 'pr', 'sq')
+local cur = redis.call('HMGET', key, 'st', 'tk', 'ty', 'tn', 'at', 'ma', 'pr', 'sq', 'ca', 'ra', 'sa')
 if not cur[1] then return {'notfound'} end
 if cur[1] ~= 'running' or cur[2] ~= token then return {'lost', cur[1]} end
 local ty, tn = cur[3], cur[4]
@@ -95,7 +129,7 @@ const COMPLETE = LEASED + String.raw`
 -- [8] result JSON, [9..] the next claim request
 redis.call('HSET', key, 'rs', ARGV[8])
 redis.call('HDEL', key, 'er')
-endRunning(id, ty, tn, 'succeeded')
+endRunning(id, ty, tn, 'succeeded', {cur[5], cur[9], cur[10], cur[11]})
 local claimed = claimAt(9)
 local submitted = publishEvents()
 return {'ok', I(NOW), claimed, submitted, EVENTS_FINISHED}
@@ -107,7 +141,7 @@ local at, ma = tonumber(cur[5]), tonumber(cur[6])
 redis.call('HSET', key, 'er', ARGV[8])
 -- transitions.ts onFail: dead when not retryable or out of attempts, else retrying after the backoff.
 if ARGV[9] ~= '1' or at >= ma then
-  endRunning(id, ty, tn, 'dead')
+  endRunning(id, ty, tn, 'dead', {cur[5], cur[9], cur[10], cur[11]})
 else
   local exponent = math.min(math.max(at, 1) - 1, 52)
   local capMs = math.min(tonumber(ARGV[11]), tonumber(ARGV[10]) * 2 ^ exponent)

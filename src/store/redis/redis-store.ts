@@ -136,6 +136,8 @@ export class RedisStore implements Store {
     // After a reconnect, whatever was published meanwhile is lost: wake every listener once.
     let subscribedBefore = false;
     this.sub.on('ready', () => {
+      // Subscribing again is harmless, and covers a store opened while Redis was down.
+      void this.sub.subscribe(`${this.P}events`).catch(() => {});
       if (subscribedBefore && this.typesSeen.size) this.emitSubmitted([...this.typesSeen]);
       subscribedBefore = true;
     });
@@ -149,11 +151,8 @@ export class RedisStore implements Store {
       });
     }
     if (ok && !this.usesServerTime) await this.dbClock.sync().catch(() => {});
-    try {
-      await this.sub.subscribe(`${this.P}events`);
-    } catch {
-      // Subscribed on the next ready (ioredis re-subscribes what was asked for).
-    }
+    // The subscription is made on the subscriber's 'ready' (also after every reconnect).
+    if (this.sub.status === 'ready') await this.sub.subscribe(`${this.P}events`).catch(() => {});
   }
 
   private async checkDurability(): Promise<void> {
@@ -531,13 +530,14 @@ export class RedisStore implements Store {
 
   /** A commit published by another process sharing the store (this process's own were emitted already). */
   private onMessage(message: string): void {
-    let m: { n?: string; s?: unknown; f?: unknown };
+    const space = message.indexOf(' ');
+    if (space < 0 || this.isClosed || message.slice(0, space) === this.nodeId) return;
+    let m: { s?: unknown; f?: unknown };
     try {
-      m = JSON.parse(message) as typeof m;
+      m = JSON.parse(message.slice(space + 1)) as typeof m;
     } catch {
       return;
     }
-    if (m.n === this.nodeId || this.isClosed) return;
     const types = Array.isArray(m.s) ? (m.s as string[]) : [];
     for (const t of types) this.typesSeen.add(t);
     this.emitSubmitted(types);
