@@ -162,7 +162,7 @@ export async function createTidepool(input: TidepoolConfigInput, handlers: Handl
   const scaled: { pool: WorkerPool | RemotePool; policy: PolicyChoice; intervalMs?: number }[] = [];
   try {
     for (const pc of poolsForTypes(config, Object.keys(handlers))) {
-      const policy: PolicyChoice = { name: pc.policy, preset: pc.preset, overrides: pc.policyOptions };
+      const policy: PolicyChoice = { name: pc.policy, preset: pc.preset, overrides: withStartCost(pc) };
       const own = withPoolName(pc.name, () => policyBounds(policy));
       // fixed:N pins its own count; other policies take the pool's bounds when set.
       const isFixed = pc.policy.startsWith('fixed:');
@@ -202,6 +202,8 @@ export async function createTidepool(input: TidepoolConfigInput, handlers: Handl
           stallTimeoutMs: pc.stallTimeoutMs,
           shutdownTimeoutMs: pc.shutdownTimeoutMs,
           windowMs: pc.windowMs,
+          pricePerWorkerHour: pc.pricePerWorkerHour,
+          pricePerStart: pc.pricePerStart,
         });
       } catch (err) {
         await driver.close?.();
@@ -258,4 +260,11 @@ export async function createTidepool(input: TidepoolConfigInput, handlers: Handl
       return closing;
     },
   };
+}
+
+/** adaptive weighs the price of a start: its startCostMs from the pool's prices, unless policyOptions sets it. */
+function withStartCost(pc: { policy: string; policyOptions: Record<string, unknown>; pricePerWorkerHour: number; pricePerStart: number }): Record<string, unknown> {
+  if (pc.policy !== 'adaptive' || pc.pricePerStart <= 0 || 'startCostMs' in pc.policyOptions) return pc.policyOptions;
+  const ms = pc.pricePerWorkerHour > 0 ? (pc.pricePerStart / pc.pricePerWorkerHour) * 3_600_000 : 86_400_000;
+  return { ...pc.policyOptions, startCostMs: Math.min(86_400_000, ms) };
 }

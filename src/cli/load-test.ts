@@ -68,6 +68,10 @@ export interface LoadTestResult {
   targetWorkers: number;
   scaleUps: number;
   scaleDowns: number;
+  /** Worker-time of the run's pool, s; its starts; spend = worker-hours x pricePerWorkerHour + starts x pricePerStart (prices 1 and 0 unless the config sets them). */
+  workerSeconds: number;
+  starts: number;
+  spend: number;
   backpressureActivations: number;
   stalls: number;
   failedAttempts: number;
@@ -255,6 +259,9 @@ export async function runLoadTest(s: Scenario, options: RunOptions): Promise<Loa
     policy: control.preset ? `${control.policy}/${control.preset}` : control.policy,
     store: redactStoreUrl(options.store),
     ...figures,
+    workerSeconds: stats.workerSeconds ?? 0,
+    starts: stats.starts ?? 0,
+    spend: stats.spend ?? 0,
     throughputPerSec: (completed * 1000) / activeMs,
     avgLatencyMs: sorted.length ? sorted.reduce((a, b) => a + b, 0) / sorted.length : 0,
     p50LatencyMs: nearestRank(sorted, 0.5),

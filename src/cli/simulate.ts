@@ -35,6 +35,9 @@ Replays tasks in virtual time against a scaling policy and reports waits and cos
   --startup-ms MS     time a new worker takes to become ready (default 1000)
   --interval-ms MS    autoscaler evaluation interval (default 1000)
   --min N, --max N    override the policy's bounds (not for fixed:N)
+  --price-per-worker-hour P  price of one worker for an hour, for spend (default 1)
+  --price-per-start P        price of one worker start, for spend (default 0); adaptive
+                      keeps an idle worker through a lull while that is cheaper than a start
   --events FILE       write pool and task events as JSON lines (re-checkable)
   --json              print one JSON object as the last line
   --compare           run every policy and the smallest fixed pool meeting the SLO
@@ -47,6 +50,13 @@ function intFlag(flag: string, raw: string | undefined, def: number, min: number
     throw new InvalidInputError(`${flag}: got ${JSON.stringify(raw)}; expected an integer from ${min} to ${max}`);
   }
   return Number(raw);
+}
+
+function priceFlag(flag: string, raw: string | undefined, def: number): number {
+  if (raw === undefined) return def;
+  const x = Number(raw);
+  if (raw.trim() === '' || !Number.isFinite(x) || x < 0 || x > 1e9) throw new InvalidInputError(`${flag}: got ${JSON.stringify(raw)}; expected a number from 0 to 1000000000 (a price in your currency)`);
+  return x;
 }
 
 function loadWorkload(v: { trace?: string; scenario?: string; seed?: string }): { workload: Workload; name: string } {
@@ -104,6 +114,8 @@ export async function run(argv: string[]): Promise<number> {
         'interval-ms': { type: 'string' },
         min: { type: 'string' },
         max: { type: 'string' },
+        'price-per-worker-hour': { type: 'string' },
+        'price-per-start': { type: 'string' },
         events: { type: 'string' },
         json: { type: 'boolean' },
         compare: { type: 'boolean' },
@@ -132,7 +144,9 @@ export async function run(argv: string[]): Promise<number> {
     throw new InvalidInputError('--policy clairvoyant: got --preset/--min/--max; the offline floor has no presets or bounds (it plans every worker from the whole trace)');
   }
   const { workload, name } = loadWorkload(v);
-  const settings = { sloMs, startupMs, intervalMs, minWorkers, maxWorkers };
+  const pricePerWorkerHour = priceFlag('--price-per-worker-hour', v['price-per-worker-hour'], 1);
+  const pricePerStart = priceFlag('--price-per-start', v['price-per-start'], 0);
+  const settings = { sloMs, startupMs, intervalMs, minWorkers, maxWorkers, pricePerWorkerHour, pricePerStart };
 
   if (!v.compare && v.plot === undefined) {
     const { run: r, figures } = runPolicy(workload, { name: v.policy!, preset: v.preset, ...settings });
@@ -145,7 +159,8 @@ export async function run(argv: string[]): Promise<number> {
           `  wait p50 ${figures.p50WaitMs} ms, p95 ${figures.p95WaitMs} ms, p99 ${figures.p99WaitMs} ms; ` +
           `${(figures.sloAttainment * 100).toFixed(2)}% within ${sloMs} ms\n` +
           `  cost ${figures.workerSeconds.toFixed(0)} worker-seconds for ${figures.busySeconds.toFixed(0)} busy-seconds ` +
-          `(costRatio ${figures.costRatio.toFixed(3)}), ${figures.maxWorkers} workers at most, ${figures.scaleActions} scale actions\n`,
+          `(costRatio ${figures.costRatio.toFixed(3)}), ${figures.maxWorkers} workers at most, ${figures.scaleActions} scale actions\n` +
+          `  spend ${figures.spend.toFixed(2)} (${figures.pricePerWorkerHour} per worker-hour, ${figures.pricePerStart} per start x ${figures.starts} starts)\n`,
       );
     }
     return 0;

@@ -84,6 +84,10 @@ export interface PoolConfig {
   stallTimeoutMs: number;
   shutdownTimeoutMs: number;
   windowMs: number;
+  /** Price of one worker for an hour, in your currency (spend in the pool JSON; default 1). */
+  pricePerWorkerHour: number;
+  /** Price of one worker start (default 0). */
+  pricePerStart: number;
 }
 
 /** A pool as the config lists it: its types, and any pool settings it overrides. */
@@ -163,6 +167,8 @@ export const POOL_OPTIONS: readonly OptionSpec[] = [
   { path: 'stallTimeoutMs', kind: 'duration', unit: 'ms', default: 600_000, min: 1, max: 86_400_000, doc: 'A task running this long without heartbeat progress counts as a stall (health).', env: ['WORKER_STALL_TIMEOUT_MS'] },
   { path: 'shutdownTimeoutMs', kind: 'duration', unit: 'ms', default: 30_000, min: 0, max: 86_400_000, doc: 'Graceful close: wait this long for running tasks, then abort them.', env: ['WORKER_SHUTDOWN_TIMEOUT_S'], envScale: 1000 },
   { path: 'windowMs', kind: 'duration', unit: 'ms', default: 60_000, min: 100, max: 86_400_000, doc: 'Sliding window for wait/run percentiles, throughput and success rate.' },
+  { path: 'pricePerWorkerHour', kind: 'number', unit: 'currency/hour', default: 1, min: 0, max: 1e9, doc: "Price of one worker for an hour, in your currency: the pool JSON, the dashboard and `load-test --json` report `spend` = worker-hours x this + starts x pricePerStart (the default 1 makes spend read as worker-hours)." },
+  { path: 'pricePerStart', kind: 'number', unit: 'currency', default: 0, min: 0, max: 1e9, doc: "Price of one worker start (a cold start's own cost beyond its worker-time, e.g. a billing minimum); `adaptive` keeps an idle worker through a lull while that is cheaper than a start (it sets the policy's startCostMs unless policyOptions does)." },
 ];
 
 /** Env vars that set a policy knob in policyOptions (applied to every pool), with the knob name. */

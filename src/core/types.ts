@@ -256,6 +256,12 @@ export interface PoolStats {
   health: Health;
   /** Longest time an idle worker has been idle. */
   maxIdleMs: number;
+  /** Time every worker existed (starting included) since the pool opened, in seconds. */
+  workerSeconds?: number;
+  /** Workers started since the pool opened (the initial ones, respawns and recycles included). */
+  starts?: number;
+  /** workerSeconds / 3600 x pricePerWorkerHour + starts x pricePerStart. */
+  spend?: number;
   /** The pool's worker kind: inline, thread, command, process or remote. */
   kind: string;
   /** Measured worker start-up (spawn to ready), p95 over the window, ms; 0 before any worker started. */

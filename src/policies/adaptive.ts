@@ -32,6 +32,7 @@ export interface AdaptiveConfig extends BaseConfig {
   feedbackSetpoint: number;
   feedbackGainUp: number;
   feedbackGainDown: number;
+  startCostMs: number;
 }
 
 /** Each knob's unit, default and range, written once: the validator and the docs read it. */
@@ -52,6 +53,7 @@ export const ADAPTIVE_KNOBS: KnobTable<AdaptiveConfig> = {
   feedbackSetpoint: { kind: 'number', unit: 'fraction', default: 1, min: 0.1, max: 1, doc: 'Observed window p95 wait the margin feedback steers to, as a fraction of targetP95WaitMs.' },
   feedbackGainUp: { kind: 'number', unit: 'per evaluation', default: 0.05, min: 0, max: 1, doc: 'How fast the safety margin grows while waits run above the setpoint.' },
   feedbackGainDown: { kind: 'number', unit: 'per evaluation', default: 0.01, min: 0, max: 1, doc: 'How fast the safety margin shrinks while waits run below the setpoint.' },
+  startCostMs: { kind: 'number', unit: 'ms', default: 0, min: 0, max: 86_400_000, doc: 'The price of one worker start in worker-time (pricePerStart / pricePerWorkerHour x 3,600,000; the simulator sets it from its prices): an idle worker is kept through a lull at least this long beyond its start-up, since releasing it and starting another costs that much.' },
 };
 
 export const ADAPTIVE_DEFAULTS: AdaptiveConfig = defaultsOf(ADAPTIVE_KNOBS);
@@ -260,8 +262,13 @@ function decide(obs: Observation, config: AdaptiveConfig, state: AdaptiveState, 
   }
 
   // The sizing for the learned load is stabilized; the backlog term is not held, since
-  // once the queue is drained those workers have nothing left to do.
-  const sized = base + headroom;
+  // once the queue is drained those workers have nothing left to do. Without a blind
+  // window a worker started now is ready within the target, so the queue itself is the
+  // signal and provisioning for the variance of the load only costs: size to the running
+  // tasks plus the backlog they cannot serve in time, and keep an idle worker only while
+  // keeping it costs less than starting a fresh one (its start-up plus startCostMs).
+  const isReactive = blindMs <= 0;
+  const sized = isReactive ? running + backlog : base + headroom;
 
   // 5. Scale-down stabilization: the highest recommendation over the window.
   const rAt = state.recentAtMs.slice();
@@ -276,7 +283,9 @@ function decide(obs: Observation, config: AdaptiveConfig, state: AdaptiveState, 
   // A released worker costs a cold start to get back. When a cold start still fits in the
   // target (no blind window), that is cheap and a short hold is enough; otherwise hold
   // for a few service times, so a lull does not throw away workers the next burst needs.
-  const holdMs = blindMs > 0 ? Math.min(600_000, Math.max(config.scaleDownStabilizationMs, config.stabilizationServiceMultiple * serviceMs)) : config.scaleDownStabilizationMs;
+  const holdMs = isReactive
+    ? config.startupMs + config.startCostMs
+    : Math.min(600_000, Math.max(config.scaleDownStabilizationMs, config.stabilizationServiceMultiple * serviceMs, config.startCostMs));
   while (k < rAt.length && rAt[k] <= nowMs - holdMs) k++;
   if (k > 0) {
     rAt.splice(0, k);
@@ -292,7 +301,9 @@ function decide(obs: Observation, config: AdaptiveConfig, state: AdaptiveState, 
 
   const current = obs.currentTarget;
   const target = Math.max(stabilized, running + backlog, floor);
-  const facts = `rate ${(ratePerMs * 1000).toFixed(2)}/s x service ${Math.round(serviceMs)} ms = load ${load.toFixed(1)} -> ${base} for p95 wait ${slo} ms; backlog ${obs.queueDepth} -> +${backlog}; ${blindMs > 0 ? `burst ${burst} beyond the rate per ${blindMs} ms -> +${headroom}` : 'no blind window (a new worker is ready within the target)'}`;
+  const facts = isReactive
+    ? `no blind window (a new worker is ready within the ${slo} ms target): running ${running} + backlog ${obs.queueDepth} -> +${backlog} (rate ${(ratePerMs * 1000).toFixed(2)}/s x service ${Math.round(serviceMs)} ms = load ${load.toFixed(1)})`
+    : `rate ${(ratePerMs * 1000).toFixed(2)}/s x service ${Math.round(serviceMs)} ms = load ${load.toFixed(1)} -> ${base} for p95 wait ${slo} ms; backlog ${obs.queueDepth} -> +${backlog}; burst ${burst} beyond the rate per ${blindMs} ms -> +${headroom}`;
   if (target > current) {
     return { action: 'scale_up', target, code: 'scale_up_model', reason: `${facts}: ${current} -> ${target}`, state: next };
   }

@@ -82,6 +82,10 @@ export interface WorkerPoolOptions {
   shutdownTimeoutMs?: number;
   /** Window for percentiles, throughput and success rate, ms (default 60,000). */
   windowMs?: number;
+  /** Price of one worker for an hour (stats().spend; default 1: spend reads as worker-hours). */
+  pricePerWorkerHour?: number;
+  /** Price of one worker start (default 0). */
+  pricePerStart?: number;
   /** First respawn delay after an early exit, ms (default RESPAWN_DEFAULTS.baseMs). */
   respawnBaseMs?: number;
   /** Longest respawn delay, ms (default RESPAWN_DEFAULTS.maxMs). */
@@ -182,6 +186,11 @@ export class WorkerPool extends EventEmitter implements Pool {
   private readonly pollMs: number;
   private readonly maxTasksPerWorker: number;
   private readonly stallTimeoutMs: number;
+  private readonly pricePerWorkerHour: number;
+  private readonly pricePerStart: number;
+  private workerMsTotal = 0;
+  private accruedAtMs = 0;
+  private startsTotal = 0;
   private readonly shutdownTimeoutMs: number;
   private readonly respawnBaseMs: number;
   private readonly respawnMaxMs: number;
@@ -241,6 +250,9 @@ export class WorkerPool extends EventEmitter implements Pool {
     this.pollMs = options.pollMs ?? 1000;
     this.maxTasksPerWorker = options.maxTasksPerWorker ?? 0;
     this.stallTimeoutMs = options.stallTimeoutMs ?? 600_000;
+    this.pricePerWorkerHour = options.pricePerWorkerHour ?? 1;
+    this.pricePerStart = options.pricePerStart ?? 0;
+    this.accruedAtMs = this.clock.now();
     this.shutdownTimeoutMs = options.shutdownTimeoutMs ?? 30_000;
     this.respawnBaseMs = options.respawnBaseMs ?? RESPAWN_DEFAULTS.baseMs;
     this.respawnMaxMs = options.respawnMaxMs ?? RESPAWN_DEFAULTS.maxMs;
@@ -373,7 +385,13 @@ export class WorkerPool extends EventEmitter implements Pool {
       recycles: this.recycleCount,
       respawnBackoffMs: this.respawnDelayMs(),
       healthReasons: reasons,
+      ...this.spendFigures(nowMs),
     };
+  }
+
+  private spendFigures(nowMs: number): { workerSeconds: number; starts: number; spend: number } {
+    const workerSeconds = (this.workerMsTotal + this.workerMap.size * Math.max(0, nowMs - this.accruedAtMs)) / 1000;
+    return { workerSeconds, starts: this.startsTotal, spend: (workerSeconds / 3600) * this.pricePerWorkerHour + this.startsTotal * this.pricePerStart };
   }
 
   /** Window figures beyond PoolStats (mean run time, stalls in the window). */
@@ -492,8 +510,17 @@ export class WorkerPool extends EventEmitter implements Pool {
   }
 
   /** Adds a worker in `starting`; its driver is asked to start it after delayMs (a respawn backoff). */
+  /** Adds up worker-time up to now (before the number of workers changes). */
+  private accrue(): void {
+    const nowMs = this.clock.now();
+    this.workerMsTotal += this.workerMap.size * Math.max(0, nowMs - this.accruedAtMs);
+    this.accruedAtMs = nowMs;
+  }
+
   private addWorker(delayMs: number): Worker {
     const nowMs = this.clock.now();
+    this.accrue();
+    this.startsTotal++;
     const w: Worker = {
       id: newWorkerId(this.name, ++this.workerSeq),
       seq: this.workerSeq,
@@ -618,7 +645,9 @@ export class WorkerPool extends EventEmitter implements Pool {
   private removeWorker(w: Worker, why: RemoveReason): void {
     w.spawnTimer?.cancel();
     w.spawnTimer = null;
-    if (w.isGone || !this.workerMap.delete(w.id)) return;
+    if (w.isGone || !this.workerMap.has(w.id)) return;
+    this.accrue();
+    this.workerMap.delete(w.id);
     w.isGone = true;
     w.startAbort.abort();
     if (w.handle) {

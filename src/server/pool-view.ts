@@ -32,6 +32,10 @@ export interface PoolSummary {
   recycles: number;
   stalls: number;
   respawnBackoffMs: number;
+  /** Worker-time since the pool opened, s; starts; spend = worker-hours x pricePerWorkerHour + starts x pricePerStart (null for a pool that does not count them). */
+  workerSeconds: number | null;
+  starts: number | null;
+  spend: number | null;
 }
 
 export function summarizePool(p: PoolControl): PoolSummary {
@@ -63,5 +67,8 @@ export function summarizePool(p: PoolControl): PoolSummary {
     recycles: s.recycles,
     stalls: s.stalls,
     respawnBackoffMs: s.respawnBackoffMs,
+    workerSeconds: s.workerSeconds ?? null,
+    starts: s.starts ?? null,
+    spend: s.spend ?? null,
   };
 }

@@ -195,6 +195,9 @@ export const PoolSchema = z
     recycles: z.number().describe('Workers replaced after maxTasksPerWorker tasks.'),
     stalls: z.number(),
     respawnBackoffMs: z.number().describe('Delay before the next respawn, ms (grows while workers die before or soon after ready).'),
+    workerSeconds: z.number().nullable().describe('Time every worker existed (starting included) since the pool opened, s; null when the pool does not count it.'),
+    starts: z.number().nullable().describe('Workers started since the pool opened (initial ones, respawns and recycles included).'),
+    spend: z.number().nullable().describe('Money: workerSeconds / 3600 x pricePerWorkerHour + starts x pricePerStart (config keys; the defaults 1 and 0 make it worker-hours).'),
     workers: z.array(WorkerSchema),
   })
   .meta({ id: 'Pool' });

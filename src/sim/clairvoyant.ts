@@ -215,6 +215,7 @@ export function clairvoyant(w: Workload, opts: ClairvoyantOptions): SimRun {
 /** Turns chains into the pool log (workers and ready over time) and the run's figures. */
 function toRun(w: Workload, s: Schedule, S: number): SimRun {
   const events: { t: number; dw: number; dr: number }[] = [];
+  let starts = 0;
   let endMs = 0;
   for (let i = 0; i < w.count; i++) endMs = Math.max(endMs, s.startMs[i] + w.serviceMs[i]);
   for (const chain of s.chains) {
@@ -224,6 +225,7 @@ function toRun(w: Workload, s: Schedule, S: number): SimRun {
       const add = segStart - S;
       if (add < 0) events.push({ t: 0, dw: 1, dr: 1 });
       else {
+        starts++;
         events.push({ t: add, dw: 1, dr: 0 });
         events.push({ t: segStart, dw: 0, dr: 1 });
       }
@@ -276,6 +278,7 @@ function toRun(w: Workload, s: Schedule, S: number): SimRun {
     endMs: w.count > 0 ? endMs : 0,
     workerMs,
     scaleActions: changes,
+    starts,
     maxWorkers,
     pool,
     timeline: { tMs: [], ready: [], starting: [], queueDepth: [], p95WaitMs: [], target: [] },

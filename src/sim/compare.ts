@@ -13,6 +13,8 @@ export interface RunSettings {
   intervalMs: number;
   minWorkers?: number;
   maxWorkers?: number;
+  pricePerWorkerHour?: number;
+  pricePerStart?: number;
 }
 
 export interface CompareRow {
@@ -28,7 +30,7 @@ export function runPolicy(w: Workload, choice: PolicyChoice): { run: SimRun; fig
   const opts = { startupMs: choice.startupMs, intervalMs: choice.intervalMs };
   // The offline floor is no registry policy: it plans with the whole trace.
   const run = choice.name === CLAIRVOYANT ? clairvoyant(w, { sloMs: choice.sloMs, startupMs: choice.startupMs }) : simulate(w, policyForSim(choice), opts);
-  return { run, figures: figuresOf(w, run, { sloMs: choice.sloMs, ...opts }) };
+  return { run, figures: figuresOf(w, run, { sloMs: choice.sloMs, ...opts, pricePerWorkerHour: choice.pricePerWorkerHour, pricePerStart: choice.pricePerStart }) };
 }
 
 /** Names of every registered online policy (fixed:N aside). */

@@ -60,6 +60,8 @@ export interface SimRun {
   /** Integral of workers (starting included) over [0, endMs], in ms. */
   workerMs: number;
   scaleActions: number;
+  /** Workers started after time 0 (each one a cold start; the initial workers are not). */
+  starts: number;
   maxWorkers: number;
   pool: PoolLog;
   timeline: Timeline;
@@ -240,6 +242,7 @@ export function simulate(w: Workload, policy: SimPolicy, options: SimOptions): S
   let lastT = 0;
   let nextTickMs = 0;
   let scaleActions = 0;
+  let starts = 0;
   let stuck = 0;
   let noReady = 0;
 
@@ -263,6 +266,7 @@ export function simulate(w: Workload, policy: SimPolicy, options: SimOptions): S
   }
 
   function addStarting(): void {
+    starts++;
     const s = allocSlot();
     if (startupMs <= 0) {
       state[s] = IDLE;
@@ -482,6 +486,7 @@ export function simulate(w: Workload, policy: SimPolicy, options: SimOptions): S
     endMs: n > 0 ? t : 0,
     workerMs,
     scaleActions,
+    starts,
     maxWorkers,
     pool,
     timeline,

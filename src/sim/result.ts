@@ -24,8 +24,15 @@ export interface SimFigures {
   /** workerSeconds / busySeconds; its physical floor is 1.0. */
   costRatio: number;
   scaleActions: number;
+  /** Workers started after time 0 (cold starts). */
+  starts: number;
   maxWorkers: number;
   makespanMs: number;
+  /** The run's prices (--price-per-worker-hour, --price-per-start; defaults 1 and 0). */
+  pricePerWorkerHour: number;
+  pricePerStart: number;
+  /** Money: workerSeconds / 3600 x pricePerWorkerHour + starts x pricePerStart (with the defaults, worker-hours). */
+  spend: number;
   /** In --compare only: workerSeconds as a multiple of the clairvoyant floor's on the same run settings. */
   clairvoyantMultiple?: number;
 }
@@ -38,7 +45,12 @@ export function nearestRank(sorted: Float64Array, p: number): number {
   return sorted[k];
 }
 
-export function figuresOf(w: Workload, run: SimRun, opts: { sloMs: number; startupMs: number; intervalMs: number }): SimFigures {
+/** Prices when none are given: spend then reads as worker-hours. */
+export const DEFAULT_PRICES = { pricePerWorkerHour: 1, pricePerStart: 0 } as const;
+
+export function figuresOf(w: Workload, run: SimRun, opts: { sloMs: number; startupMs: number; intervalMs: number; pricePerWorkerHour?: number; pricePerStart?: number }): SimFigures {
+  const pricePerWorkerHour = opts.pricePerWorkerHour ?? DEFAULT_PRICES.pricePerWorkerHour;
+  const pricePerStart = opts.pricePerStart ?? DEFAULT_PRICES.pricePerStart;
   const n = w.count;
   const waits = new Float64Array(n);
   let within = 0;
@@ -70,8 +82,12 @@ export function figuresOf(w: Workload, run: SimRun, opts: { sloMs: number; start
     busySeconds,
     costRatio: busySeconds > 0 ? workerSeconds / busySeconds : 0,
     scaleActions: run.scaleActions,
+    starts: run.starts,
     maxWorkers: run.maxWorkers,
     makespanMs: run.endMs,
+    pricePerWorkerHour,
+    pricePerStart,
+    spend: (workerSeconds / 3600) * pricePerWorkerHour + run.starts * pricePerStart,
   };
 }
 

@@ -16,17 +16,28 @@ export interface PolicyChoice {
   sloMs: number;
   startupMs: number;
   intervalMs: number;
+  /** Prices of the run (figures' spend; adaptive's startCostMs); defaults 1 per worker-hour, 0 per start. */
+  pricePerWorkerHour?: number;
+  pricePerStart?: number;
+}
+
+/** The price of one start in worker-time: pricePerStart / pricePerWorkerHour, in ms. */
+export function startCostMs(choice: { pricePerWorkerHour?: number; pricePerStart?: number }): number {
+  const hour = choice.pricePerWorkerHour ?? 1;
+  const start = choice.pricePerStart ?? 0;
+  if (start <= 0) return 0;
+  return hour > 0 ? Math.min(86_400_000, (start / hour) * 3_600_000) : 86_400_000;
 }
 
 /** Knobs a policy may declare that the simulator fills from the run's flags. */
-const RUN_FACTS = { targetP95WaitMs: 'sloMs', startupMs: 'startupMs', intervalMs: 'intervalMs' } as const;
+const RUN_FACTS = { targetP95WaitMs: 'sloMs', startupMs: 'startupMs', intervalMs: 'intervalMs', startCostMs: 'startCostMs' } as const;
 
 export function policyForSim(choice: PolicyChoice): SimPolicy {
   const known = getPolicy(choice.name);
   const facts: Record<string, number> = {};
   if (known?.knobs) {
     for (const [knob, from] of Object.entries(RUN_FACTS)) {
-      if (knob in known.knobs) facts[knob] = choice[from];
+      if (knob in known.knobs) facts[knob] = from === 'startCostMs' ? startCostMs(choice) : choice[from];
     }
   }
   const resolved = resolvePolicy({

@@ -123,12 +123,20 @@ const table = [
     check: (target: number) => target >= 2 && target <= 6,
   },
   {
-    name: 'a pool sized for the load holds',
-    obs: makeObservation({ currentTarget: 12, queueDepth: 0, workers: { busy: 10, idle: 2 }, arrivalsTotal: 300, runMs: { mean: 2000, p50: 1500, count: 50 }, completionsTotal: 290 }),
+    name: 'without a blind window a pool that runs every task it holds keeps its size',
+    obs: makeObservation({ currentTarget: 10, queueDepth: 0, workers: { busy: 10 }, arrivalsTotal: 300, runMs: { mean: 2000, p50: 1500, count: 50 }, completionsTotal: 290 }),
     action: 'none',
     code: 'steady',
-    why: '5/s x 2 s = load 10; the sizing asks for 12',
-    check: (target: number) => target === 12,
+    why: 'a new worker is ready within the 2 s target (start-up 1 s + interval 1 s), so the running tasks and the queue are the sizing',
+    check: (target: number) => target === 10,
+  },
+  {
+    name: 'without a blind window idle workers beyond the running tasks go',
+    obs: makeObservation({ currentTarget: 12, queueDepth: 0, workers: { busy: 10, idle: 2 }, arrivalsTotal: 300, runMs: { mean: 2000, p50: 1500, count: 50 }, completionsTotal: 290 }),
+    action: 'scale_down',
+    code: 'scale_down_model',
+    why: 'no need to provision for the variance of 5/s x 2 s when a fresh worker makes the target: 10 running',
+    check: (target: number) => target === 10,
   },
 ];
 for (const row of table) {
@@ -139,6 +147,37 @@ for (const row of table) {
     assert.ok(row.check(d.target), `${row.why}: target ${d.target}; ${d.reason}`);
   });
 }
+
+for (const s of [A, B]) {
+  test(`with minWorkers 0 it goes to zero in a quiet spell, and the first task after waits at most one start-up plus one interval (start-up ${s.startupMs} ms)`, () => {
+    // Two minutes of 2/s, twenty quiet minutes, then one task.
+    const rows: [number, number][] = [];
+    const rng = createRng(9);
+    for (let t = 0; t < 2 * MIN; t += Math.floor(rng.exponential(500))) rows.push([t, Math.round(rng.logNormal(2000, 1))]);
+    rows.push([22 * MIN + 333, 1500]);
+    const w: Workload = { count: rows.length, arrivalMs: Float64Array.from(rows.map((r) => r[0])), serviceMs: Float64Array.from(rows.map((r) => r[1])), priority: null, tenant: null, type: null };
+    const r = simulate(w, policyForSim({ name: 'adaptive', ...s, minWorkers: 0 }), s);
+    const zeroAt = r.pool.tMs.find((t, i) => t > 2 * MIN && r.pool.workers[i] === 0);
+    assert.ok(zeroAt !== undefined && zeroAt < 22 * MIN, `the pool never reached 0 workers in the quiet spell (log ends ${r.pool.workers.slice(-4).join(', ')})`);
+    const last = w.count - 1;
+    const waited = r.startMs[last] - w.arrivalMs[last];
+    assert.ok(waited <= s.startupMs + s.intervalMs, `the first task after the quiet spell waited ${waited} ms > start-up ${s.startupMs} + interval ${s.intervalMs}`);
+  });
+}
+
+test('a price per start keeps an idle worker through a lull shorter than what a fresh start costs', () => {
+  // A task every 20 s: without a start price the pool releases its worker in each gap.
+  const rows: [number, number][] = [];
+  for (let t = 0; t < 10 * MIN; t += 20_000) rows.push([t, 1000]);
+  const w: Workload = { count: rows.length, arrivalMs: Float64Array.from(rows.map((r) => r[0])), serviceMs: Float64Array.from(rows.map((r) => r[1])), priority: null, tenant: null, type: null };
+  const free = simulate(w, policyForSim({ name: 'adaptive', ...A, minWorkers: 0 }), A);
+  // A start costs as much as a minute of a worker: keeping it through a 19 s gap is cheaper.
+  const priced = simulate(w, policyForSim({ name: 'adaptive', ...A, minWorkers: 0, pricePerWorkerHour: 1, pricePerStart: 1 / 60 }), A);
+  assert.ok(free.starts >= 25, `without a start price ${free.starts} starts`);
+  assert.ok(priced.starts <= 1, `with a start price of a worker-minute ${priced.starts} starts`);
+  const spend = (run: typeof free) => figuresOf(w, run, { ...A, pricePerWorkerHour: 1, pricePerStart: 1 / 60 }).spend;
+  assert.ok(spend(priced) < spend(free), `spend ${spend(priced)} with the price weighed vs ${spend(free)} without`);
+});
 
 test('a bad knob is rejected naming the field, the value and the range', () => {
   assert.throws(() => resolvePolicy({ name: 'adaptive', overrides: { tailProbability: 2 } }), {

@@ -86,7 +86,7 @@
     if (!snap.pools.length) {
       var tr0 = text('tr');
       var td0 = text('td', 'muted', 'no pools');
-      td0.colSpan = 10;
+      td0.colSpan = 11;
       tr0.appendChild(td0);
       body.appendChild(tr0);
       return;
@@ -104,6 +104,7 @@
         text('span', '', p.busy + ' / ' + p.idle),
         text('span', '', Math.round(p.p95WaitMs) + ' ms'),
         text('span', '', p.completed + ' / ' + p.failed),
+        text('span', '', p.spend == null ? '-' : p.spend.toFixed(2) + ' (' + Math.round(p.workerSeconds) + ' worker-s, ' + p.starts + ' starts)'),
         text('span', 'badge ' + p.health, p.health),
       ];
       cells.forEach(function (c) { var td = text('td'); td.appendChild(c); tr.appendChild(td); });
