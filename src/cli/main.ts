@@ -12,6 +12,7 @@ Commands:
   trace export  write a store's finished tasks as a trace CSV
   start         run the server (queue, pools, autoscaler, HTTP API, dashboard)
   worker        run a remote worker: pull tasks of a server's remote pool over HTTP
+  mcp           an MCP server over stdio for agents (tools submit_task, wait_task, ...) talking to a running server
   submit | status | tasks | cancel | pools | scale | events | top
                 talk to a running server
 
@@ -33,6 +34,8 @@ async function load(command: string): Promise<CommandModule | null> {
       return import('./start.ts');
     case 'worker':
       return import('./worker.ts');
+    case 'mcp':
+      return import('./mcp.ts');
     case 'submit':
     case 'status':
     case 'tasks':

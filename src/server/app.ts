@@ -13,6 +13,7 @@ import { LiveFeed } from './live-feed.ts';
 import { ServerMetrics } from './metrics.ts';
 import { ServerFaults, watchStore } from './store-watch.ts';
 import { registerDashboardRoutes } from './routes/dashboard.ts';
+import { registerMcpRoutes } from './routes/mcp.ts';
 import { registerOpsRoutes } from './routes/ops.ts';
 import { registerPoolRoutes } from './routes/pools.ts';
 import { registerTaskRoutes } from './routes/tasks.ts';
@@ -147,6 +148,7 @@ export async function buildApp(options: ServerOptions): Promise<BuiltApp> {
   registerOpsRoutes(app, ctx);
   registerWorkerRoutes(app, ctx);
   registerDashboardRoutes(app);
+  registerMcpRoutes(app);
   app.get('/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   // Before the HTTP server closes: end the never-ending streams and release held
