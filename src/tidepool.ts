@@ -162,7 +162,10 @@ export async function createTidepool(input: TidepoolConfigInput, handlers: Handl
   const scaled: { pool: WorkerPool | RemotePool; policy: PolicyChoice; intervalMs?: number }[] = [];
   try {
     for (const pc of poolsForTypes(config, Object.keys(handlers))) {
-      const policy: PolicyChoice = { name: pc.policy, preset: pc.preset, overrides: withStartCost(pc) };
+      // A pool's sloMs is adaptive's target unless the knobs name one.
+      const startCost = withStartCost(pc);
+      const overrides = pc.sloMs !== undefined && pc.policy === 'adaptive' && startCost.targetP95WaitMs === undefined ? { ...startCost, targetP95WaitMs: pc.sloMs } : startCost;
+      const policy: PolicyChoice = { name: pc.policy, preset: pc.preset, overrides };
       const own = withPoolName(pc.name, () => policyBounds(policy));
       // fixed:N pins its own count; other policies take the pool's bounds when set.
       const isFixed = pc.policy.startsWith('fixed:');

@@ -111,6 +111,7 @@ function parseText(spec: OptionSpec, text: string, scale = 1, offset = 0): { val
       value = t.split(',').map((s) => s.trim()).filter(Boolean);
       break;
     case 'record':
+    case 'webhooks':
       try {
         value = JSON.parse(t);
       } catch {

@@ -10,12 +10,15 @@
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { ConfigInvalidError, OPTIONS, POOL_OPTIONS, redactStoreUrl, systemClock } from '../core/index.ts';
+import { ConfigInvalidError, OPTIONS, POOL_OPTIONS, poolsForTypes, redactStoreUrl, systemClock } from '../core/index.ts';
 import type { Clock, OptionSpec, TidepoolConfig } from '../core/index.ts';
 import type { Store } from '../store/index.ts';
 import type { HandlerMap, Pool } from '../pools/index.ts';
 import type { Autoscaler } from '../autoscaler/index.ts';
 import { createTidepool } from '../tidepool.ts';
+import { AlertMonitor } from '../alerts/monitor.ts';
+import type { AlertSettings } from '../alerts/rules.ts';
+import type { WebhookTarget } from '../alerts/webhook.ts';
 import { configFlagOptions, loadConfig } from './config-load.ts';
 import type { LoadedConfig } from './config-load.ts';
 import { ServerFaults, TidepoolServer, autoscaledRuntime, isLoopbackHost, loadKeyFile, parseApiKeys, watchStore } from '../server/index.ts';
@@ -59,6 +62,8 @@ export interface RunningTidepool {
   pools: Pool[];
   autoscaler: Autoscaler;
   server: TidepoolServer;
+  /** The alert rules and their webhooks (docs/alerts.md). */
+  alerts: AlertMonitor;
   /** Drains running tasks (up to timeoutMs), stops the server and closes the store. */
   stop(timeoutMs?: number): Promise<void>;
 }
@@ -134,6 +139,24 @@ export async function startTidepool(input: StartInput): Promise<RunningTidepool>
     throw err;
   }
   const started = httpServer;
+  // Alerts: the rules over every pool, to the event log, the log and the webhooks.
+  const alertsSection = (config.alerts ?? {}) as Partial<AlertSettings> & { webhooks?: WebhookTarget[]; intervalMs?: number };
+  const sloByPool = new Map(poolsForTypes(config, Object.keys(handlers)).flatMap((pc) => (pc.sloMs !== undefined ? [[pc.name, pc.sloMs] as const] : [])));
+  const alerts = new AlertMonitor({
+    clock,
+    store: tidepool.store,
+    pools: () => pools,
+    sloMs: (name) => sloByPool.get(name),
+    webhooks: alertsSection.webhooks ?? [],
+    intervalMs: alertsSection.intervalMs ?? 10_000,
+    settings: {
+      ...(alertsSection.sloBreachEvaluations !== undefined ? { sloBreachEvaluations: alertsSection.sloBreachEvaluations } : {}),
+      ...(alertsSection.backlogGrowingMs !== undefined ? { backlogGrowingMs: alertsSection.backlogGrowingMs } : {}),
+      ...(alertsSection.deadPerMinute !== undefined ? { deadPerMinute: alertsSection.deadPerMinute } : {}),
+    },
+    ...(input.log ? { log: input.log } : {}),
+  });
+  alerts.start();
   let stopping: Promise<void> | null = null;
   return {
     url,
@@ -141,10 +164,12 @@ export async function startTidepool(input: StartInput): Promise<RunningTidepool>
     pools,
     autoscaler: tidepool.autoscaler,
     server: started,
+    alerts,
     stop(timeoutMs = server.drainTimeoutMs) {
       stopping ??= (async () => {
         // Drain (autoscaler stopped, pools closed within timeoutMs, HTTP closed), then the store.
         await started.drain(timeoutMs);
+        await alerts.stop();
         await tidepool.close(0);
       })();
       return stopping;

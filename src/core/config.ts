@@ -16,7 +16,8 @@ export type OptionKind =
   | 'bool' // true/false (env: true/false/1/0/yes/no)
   | 'duration' // integer milliseconds; env and flags also take 30s, 2m, 500ms
   | 'list' // non-empty list of non-empty strings (env/flag: comma-separated)
-  | 'record'; // a JSON object (policy options)
+  | 'record' // a JSON object (policy options)
+  | 'webhooks'; // a list of {url, secret} (env/flag: JSON)
 
 export interface OptionSpec {
   /** Dotted path in the config object (`retry.maxAttempts`); pool rows are relative to one pool. */
@@ -88,6 +89,8 @@ export interface PoolConfig {
   pricePerWorkerHour: number;
   /** Price of one worker start (default 0). */
   pricePerStart: number;
+  /** The pool's p95 wait target (alerts; adaptive's target unless its knobs set one). */
+  sloMs?: number;
 }
 
 /** A pool as the config lists it: its types, and any pool settings it overrides. */
@@ -143,6 +146,13 @@ export const OPTIONS: readonly OptionSpec[] = [
   { path: 'server.adminTenants', kind: 'list', unit: 'tenants', doc: 'Tenants allowed to change pools (PATCH /v1/pools/{name}, POST /v1/pools/{name}/scale); other tenants get 403 Forbidden. Unset: every tenant may (as before; with API keys the server logs a warning at start). Reads stay open to every tenant; without API keys it has no effect.', env: ['TIDEPOOL_ADMIN_TENANTS'], flag: '--admin-tenants' },
   { path: 'server.drainTimeoutMs', kind: 'duration', unit: 'ms', default: 30_000, min: 0, max: 86_400_000, doc: 'On SIGTERM: stop taking tasks, give running ones this long to finish, then exit.', env: ['TIDEPOOL_DRAIN_TIMEOUT_MS'], flag: '--drain-timeout-ms' },
   { path: 'server.streamIntervalMs', kind: 'duration', unit: 'ms', default: 1000, min: 100, max: 60_000, doc: 'How often the dashboard stream sends a snapshot.', env: ['TIDEPOOL_STREAM_INTERVAL_MS'] },
+  // Alerts (docs/alerts.md): rules evaluated every alerts.intervalMs; each firing and resolution
+  // goes to the webhooks, signed, and into the event log.
+  { path: 'alerts.webhooks', kind: 'webhooks', unit: '', default: [], doc: 'Where alerts go: `[{url, secret}]`; each firing and resolution is POSTed as JSON with a `Tidepool-Signature: t=<ms>,v1=<hex HMAC-SHA256(secret, t.body)>` header, retried with backoff.', env: ['TIDEPOOL_ALERT_WEBHOOKS'] },
+  { path: 'alerts.intervalMs', kind: 'duration', unit: 'ms', default: 10_000, min: 100, max: 3_600_000, doc: 'How often the alert rules look at the pools.', env: ['TIDEPOOL_ALERTS_INTERVAL_MS'] },
+  { path: 'alerts.sloBreachEvaluations', kind: 'int', unit: 'evaluations', default: 3, min: 1, max: 10_000, doc: "slo_breach fires when a pool's window p95 wait is above its sloMs for this many evaluations in a row." },
+  { path: 'alerts.backlogGrowingMs', kind: 'duration', unit: 'ms', default: 300_000, min: 1000, max: 86_400_000, doc: 'backlog_growing fires when a queue has grown without falling for this long.' },
+  { path: 'alerts.deadPerMinute', kind: 'number', unit: 'tasks/min', default: 10, min: 0, max: 1e9, doc: 'dead_tasks fires when more tasks than this end dead per minute in a pool.' },
 ];
 
 /** Per-pool options, relative to one pool. They appear as `poolDefaults.X` and `pools[i].X`. */
@@ -169,6 +179,7 @@ export const POOL_OPTIONS: readonly OptionSpec[] = [
   { path: 'windowMs', kind: 'duration', unit: 'ms', default: 60_000, min: 100, max: 86_400_000, doc: 'Sliding window for wait/run percentiles, throughput and success rate.' },
   { path: 'pricePerWorkerHour', kind: 'number', unit: 'currency/hour', default: 1, min: 0, max: 1e9, doc: "Price of one worker for an hour, in your currency: the pool JSON, the dashboard and `load-test --json` report `spend` = worker-hours x this + starts x pricePerStart (the default 1 makes spend read as worker-hours)." },
   { path: 'pricePerStart', kind: 'number', unit: 'currency', default: 0, min: 0, max: 1e9, doc: "Price of one worker start (a cold start's own cost beyond its worker-time, e.g. a billing minimum); `adaptive` keeps an idle worker through a lull while that is cheaper than a start (it sets the policy's startCostMs unless policyOptions does)." },
+  { path: 'sloMs', kind: 'duration', unit: 'ms', min: 1, max: 86_400_000, doc: "The pool's p95 wait target: the slo_breach alert uses it, and `adaptive` takes its targetP95WaitMs from it unless policyOptions set one (`simulate --slo-ms` means the same)." },
 ];
 
 /** Env vars that set a policy knob in policyOptions (applied to every pool), with the knob name. */
@@ -210,6 +221,8 @@ export function describeRange(spec: Pick<OptionSpec, 'kind' | 'min' | 'max' | 'v
       return 'a non-empty list of non-empty strings';
     case 'record':
       return 'an object';
+    case 'webhooks':
+      return 'a list of {url, secret} (an http(s) URL, a secret of at least 16 characters)';
     default: {
       const never: never = spec.kind;
       return never;
@@ -255,6 +268,14 @@ export function schemaFor(spec: OptionSpec): z.ZodType {
       return z.array(z.string({ error }).min(1, { error }), { error }).min(1, { error });
     case 'record':
       return z.record(z.string(), z.unknown(), { error });
+    case 'webhooks':
+      return z.array(
+        z.strictObject({
+          url: z.string({ error }).refine((u) => /^https?:\/\//.test(u) && URL.canParse(u), { error: () => 'expected an http(s) URL' }),
+          secret: z.string({ error }).min(16, { error: () => 'expected a secret of at least 16 characters' }),
+        }),
+        { error },
+      );
     default: {
       const never: never = spec.kind;
       return never;

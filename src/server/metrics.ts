@@ -2,6 +2,8 @@
 // servers in one process (tests) do not collide. Gauges read the pools and the
 // store when scraped; counters and histograms are fed by store and scaling events.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+const HEALTH_LEVEL = { healthy: 0, degraded: 1, unhealthy: 2 } as const;
 import type { ScalingEvent } from '../core/index.ts';
 import type { FinishedTask } from '../store/index.ts';
 import { WORKER_STATUSES, TASK_STATUSES } from '../core/index.ts';
@@ -81,6 +83,26 @@ export class ServerMetrics {
       collect() {
         this.reset();
         for (const p of runtime.pools()) this.set({ pool: p.name }, p.stats().utilization);
+      },
+    });
+    new Gauge({
+      name: 'tidepool_pool_health',
+      help: "Each pool's health verdict: 0 healthy, 1 degraded, 2 unhealthy (GET /health has the reasons).",
+      labelNames: ['pool'] as const,
+      registers,
+      collect() {
+        this.reset();
+        for (const p of runtime.pools()) this.set({ pool: p.name }, HEALTH_LEVEL[p.stats().health]);
+      },
+    });
+    new Gauge({
+      name: 'tidepool_pool_respawn_backoff_seconds',
+      help: 'Delay before the next worker respawn per pool: above 0 while workers die before (or soon after) ready.',
+      labelNames: ['pool'] as const,
+      registers,
+      collect() {
+        this.reset();
+        for (const p of runtime.pools()) this.set({ pool: p.name }, (p.stats().respawnBackoffMs ?? 0) / 1000);
       },
     });
     new Gauge({
