@@ -100,9 +100,9 @@ export class WebhookSender {
   /** Waits for deliveries in flight up to ms, then abandons the rest. */
   async close(ms = 5000): Promise<void> {
     const all = Promise.allSettled([...this.inFlight]);
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    await Promise.race([all, new Promise((r) => (timer = setTimeout(r, ms)))]);
-    clearTimeout(timer);
+    let timer: { cancel(): void } | undefined;
+    await Promise.race([all, new Promise<void>((r) => (timer = this.o.clock.setTimer(r, ms)))]);
+    timer?.cancel();
     this.closed = true;
     this.stop.abort();
     await all;

@@ -4,8 +4,8 @@
 import { parseArgs } from 'node:util';
 import { createRequire } from 'node:module';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
-import { createMcpServer } from '../mcp/tools.ts';
-import type { ApiCall } from '../mcp/tools.ts';
+import { createMcpServer } from '../mcp/index.ts';
+import type { ApiCall } from '../mcp/index.ts';
 import { DEFAULT_URL } from './client.ts';
 
 const USAGE = 'usage: tidepool mcp [--url URL] [--key KEY]   (env TIDEPOOL_URL, default http://127.0.0.1:7700; TIDEPOOL_KEY)';

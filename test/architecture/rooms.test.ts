@@ -18,8 +18,10 @@ const ALLOWED: Record<string, string[]> = {
   store: ['core'],
   pools: ['core', 'store'],
   autoscaler: ['core', 'policies', 'store', 'pools'],
-  server: ['core', 'autoscaler', 'store', 'policies', 'pools'],
-  cli: ['core', 'policies', 'sim', 'store', 'pools', 'autoscaler', 'server', '(root)'],
+  alerts: ['core', 'store', 'pools'],
+  mcp: [],
+  server: ['core', 'autoscaler', 'store', 'policies', 'pools', 'mcp'],
+  cli: ['core', 'policies', 'sim', 'store', 'pools', 'autoscaler', 'server', 'alerts', 'mcp', '(root)'],
   '(root)': ['core', 'policies', 'sim', 'store', 'pools', 'autoscaler', 'server'],
 };
 

@@ -10,7 +10,7 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { resolveStartConfig, startTidepool } from '../../src/cli/start.ts';
-import { TOOL_NAMES } from '../../src/mcp/tools.ts';
+import { TOOL_NAMES } from '../../src/mcp/index.ts';
 
 const KEYS = 'alpha=alpha-key-0001,beta=beta-key-0001';
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));

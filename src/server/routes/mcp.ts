@@ -5,8 +5,8 @@
 import { createRequire } from 'node:module';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import { createMcpServer } from '../../mcp/tools.ts';
-import type { ApiCall } from '../../mcp/tools.ts';
+import { createMcpServer } from '../../mcp/index.ts';
+import type { ApiCall } from '../../mcp/index.ts';
 import { errorBody } from '../errors.ts';
 
 const version = (createRequire(import.meta.url)('../../../package.json') as { version: string }).version;
