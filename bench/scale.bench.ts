@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { monotonicMs, systemClock } from '../src/core/index.ts';
 import type { SubmitInput } from '../src/core/index.ts';
 import { openStore } from '../src/store/index.ts';
-import type { Store } from '../src/store/index.ts';
+import type { RedisStore, Store } from '../src/store/index.ts';
 import { createTidepool } from '../src/tidepool.ts';
 import type { BenchCase } from './run.ts';
 
@@ -50,7 +50,12 @@ export const SCALE_STORES: ScaleStore[] = [
   { system: 'tidepool-memory', url: () => 'memory' },
   { system: 'tidepool-sqlite', url: () => `sqlite:${join(root, `${suffix()}.db`)}` },
   { system: 'tidepool-postgres', url: () => `${process.env.TIDEPOOL_BENCH_POSTGRES ?? 'postgres://postgres@127.0.0.1:5432/test'}?schema=${suffix()}` },
-  { system: 'tidepool-redis', url: () => `${process.env.TIDEPOOL_BENCH_REDIS ?? 'redis://127.0.0.1:6379/0'}?prefix=${suffix()}` },
+  {
+    system: 'tidepool-redis',
+    url: () => `${process.env.TIDEPOOL_BENCH_REDIS ?? 'redis://127.0.0.1:6379/0'}?prefix=${suffix()}`,
+    // Redis is shared: each run deletes its own prefix's keys (200,000 delayed tasks otherwise stay).
+    cleanup: async (store) => void (await (store as RedisStore).dropKeys()),
+  },
 ];
 
 function inputsFor(shape: Shape): { types: string[]; runnable: SubmitInput[]; notDue: number } {

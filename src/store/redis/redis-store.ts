@@ -461,6 +461,19 @@ export class RedisStore implements Store {
     return this.listRange<MetricSample>('msm', range);
   }
 
+  /** Deletes every key of this store's prefix (tests and benchmarks; never FLUSHDB). Returns how many. */
+  async dropKeys(): Promise<number> {
+    this.checkOpen();
+    let deleted = 0;
+    let cursor = '0';
+    do {
+      const [next, keys] = await this.call(() => this.client.scan(cursor, 'MATCH', `${this.P}*`, 'COUNT', 1000), 'deleting the store keys');
+      cursor = next;
+      if (keys.length) deleted += await this.call(() => this.client.unlink(...keys), 'deleting the store keys');
+    } while (cursor !== '0');
+    return deleted;
+  }
+
   subscribe(listener: (event: StoreEvent) => void): () => void {
     return this.listeners.subscribe(listener);
   }
