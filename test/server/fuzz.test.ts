@@ -131,7 +131,7 @@ function makeGenerator(random: () => number, foreignId: string) {
 
 test('10,000+ malformed and hostile requests all get a 4xx, the server stays healthy and loses no accepted task', { timeout: 240_000 }, async () => {
   const tmp = tempDir();
-  const s = await startServer({ storeUrl: `sqlite:${join(tmp.dir, 'fuzz.db')}`, apiKeys: parseApiKeys(`a=${KEY_A},b=${KEY_B}`, 'test'), bodyLimitBytes: BODY_LIMIT, headersTimeoutMs: 1000, requestTimeoutMs: 1500 });
+  const s = await startServer({ storeUrl: `sqlite:${join(tmp.dir, 'fuzz.db')}`, apiKeys: parseApiKeys(`a=${KEY_A},b=${KEY_B}`, 'test'), bodyLimitBytes: BODY_LIMIT, headersTimeoutMs: 3000, requestTimeoutMs: 5000 });
   try {
     const foreign = await s.call('POST', '/v1/tasks', { key: KEY_B, body: { type: 'fuzz', payload: 'b-owned' } });
     assert.equal(foreign.status, 201);

@@ -37,7 +37,7 @@ function statusAndBody(raw: string): { status: number; body: any } {
 }
 
 test('headers that never finish and bodies that never finish get a 408 in the error shape and their sockets closed; a held ?wait answer is not cut', async () => {
-  const s = await startServer({ apiKeys: parseApiKeys(`a=${KEY}`, 'test'), headersTimeoutMs: 150, requestTimeoutMs: 300, idleTimeoutMs: 60_000 });
+  const s = await startServer({ apiKeys: parseApiKeys(`a=${KEY}`, 'test'), headersTimeoutMs: 1000, requestTimeoutMs: 2000, idleTimeoutMs: 60_000 });
   try {
     const task = await s.call('POST', '/v1/tasks', { key: KEY, body: { type: 'held' } });
     assert.equal(task.status, 201);
