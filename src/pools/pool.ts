@@ -32,8 +32,6 @@ import {
   InvalidInputError,
   LeaseLostError,
   MAX_POOL_WORKERS,
-  TASK_LIMITS,
-  jsonDepth,
   TidepoolError,
   chooseKeepOn,
   chooseScaleDown,
@@ -818,13 +816,6 @@ export class WorkerPool extends EventEmitter implements Pool {
       case 'crashed':
         return this.recordFailure(w, task, { message: `task ${task.id}: worker ${w.id} ended while running it: ${outcome.error.message}`, code: 'WorkerCrashed' }, true, next, runMs);
       case 'ok':
-        // A result nesting deeper than a payload may could be stored but never read back
-        // (GET and list pages would overflow the stack): the attempt fails instead, for good.
-        if (jsonDepth(outcome.value) > TASK_LIMITS.maxPayloadDepth) {
-          this.window.recordEnd(endMs, runMs, false);
-          const message = `task ${task.id}: the handler's result nests more than ${TASK_LIMITS.maxPayloadDepth} levels of arrays/objects (the limit for payloads and results); it was not stored`;
-          return this.recordFailure(w, task, { message, code: 'ResultTooDeep' }, false, next, runMs);
-        }
         try {
           const claimed = await this.store.complete(task.id, task.leaseToken, outcome.value, next);
           this.completedCount++;
