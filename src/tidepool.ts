@@ -22,6 +22,7 @@ import {
 import { MaintenanceLoop, openStore, type Store } from './store/index.ts';
 import { CommandDriver, InlineDriver, ProcessDriver, RemotePool, WorkerPool, type HandlerMap, type WorkerDriver } from './pools/index.ts';
 import { Autoscaler, bindPolicy, policyBounds, type PolicyChoice } from './autoscaler/index.ts';
+import { configPolicyProblems } from './policies/index.ts';
 
 type DeepPartial<T> = { [K in keyof T]?: T[K] extends (infer U)[] ? Partial<U>[] : T[K] extends object ? DeepPartial<T[K]> : T[K] };
 
@@ -119,12 +120,15 @@ function merge(base: Record<string, unknown>, over: Record<string, unknown>): Re
 export function completeConfig(input: TidepoolConfigInput = {}): TidepoolConfig {
   const source = 'createTidepool config';
   const shape = checkConfigShape(input, source);
-  if (shape.problems.length) throw new ConfigInvalidError(shape.problems);
+  // Policy problems are reported with the rest, in the same run (bounds only once they are valid).
+  if (shape.problems.length) throw new ConfigInvalidError([...shape.problems, ...configPolicyProblems(input, source, false)]);
   const config = merge(defaultConfig() as unknown as Record<string, unknown>, shape.data) as unknown as TidepoolConfig;
-  const problems = crossFieldProblems(config).map((p) => formatProblem(p.path, source, p.got, p.expected));
+  const cross = crossFieldProblems(config);
+  const problems = cross.map((p) => formatProblem(p.path, source, p.got, p.expected));
   config.pools.forEach((p, i) => {
     if (!p.types?.length) problems.push(`pools[${i}].types (${source}): missing; expected a non-empty list of non-empty strings`);
   });
+  problems.push(...configPolicyProblems(shape.data, source, cross.length === 0));
   if (problems.length) throw new ConfigInvalidError(problems);
   return config;
 }

@@ -82,6 +82,8 @@ interface Entry {
   scaleUps: number;
   scaleDowns: number;
   ticking: Promise<void> | null;
+  /** A runtime change came while a tick ran: the next tick follows at once. */
+  isTickDue: boolean;
 }
 
 export class Autoscaler extends EventEmitter {
@@ -119,6 +121,7 @@ export class Autoscaler extends EventEmitter {
         scaleUps: 0,
         scaleDowns: 0,
         ticking: null,
+        isTickDue: false,
       });
     }
     // Without a listener, EventEmitter would throw `error`; it is counted either way.
@@ -177,6 +180,7 @@ export class Autoscaler extends EventEmitter {
     e.intervalMs = e.explicitIntervalMs ?? policyIntervalMs(e.policy) ?? this.defaultIntervalMs;
     const n = e.pool.target;
     await this.log(e, { action: 'none', from: n, to: n, code: 'policy_changed', reason: `policy ${before} replaced by ${e.policy.label}` });
+    this.tickNow(e);
   }
 
   /** Changes a pool's bounds at runtime and moves its target inside them at once. */
@@ -197,6 +201,7 @@ export class Autoscaler extends EventEmitter {
       reason: `bounds set to [${minWorkers}, ${maxWorkers}]${to !== from ? `; ${from} workers moved to ${to}` : ''}`,
     });
     if (to !== from) this.noteChange(e, from, to);
+    this.tickNow(e);
   }
 
   /** Sets a pool's count by hand (within its bounds); the policy may move it again on its next tick. */
@@ -303,8 +308,26 @@ export class Autoscaler extends EventEmitter {
     return 'active';
   }
 
-  private arm(e: Entry): void {
+  /**
+   * After a runtime policy, preset or bounds change: evaluate at once instead of at the old
+   * policy's next tick, then tick on the new interval.
+   */
+  private tickNow(e: Entry): void {
     if (!this.isRunning) return;
+    if (e.ticking) {
+      e.isTickDue = true; // the running tick re-arms when it ends
+      return;
+    }
+    e.timer?.cancel();
+    this.arm(e, 0);
+  }
+
+  private arm(e: Entry, delayMs = e.intervalMs): void {
+    if (!this.isRunning) return;
+    if (e.isTickDue) {
+      e.isTickDue = false;
+      delayMs = 0;
+    }
     e.timer = this.clock.setTimer(() => {
       e.timer = null;
       e.ticking = this.tick(e.pool.name)
@@ -320,7 +343,7 @@ export class Autoscaler extends EventEmitter {
           e.ticking = null;
           this.arm(e);
         });
-    }, e.intervalMs);
+    }, delayMs);
   }
 
   private entry(poolName: string): Entry {

@@ -5,6 +5,14 @@ export function describeTask(t: any): string {
   return `${t.id} (${t.type}) status ${t.status}, attempt ${t.attempts}/${t.maxAttempts}`;
 }
 
+/** What a `submit --wait` waited for: the result or the error, or that it has not ended yet. */
+export function outcomeLines(t: any): string {
+  if (t.status === 'succeeded') return `\nresult    ${JSON.stringify(t.result ?? null)}`;
+  if (t.status === 'dead') return `\nerror     ${t.error?.code ? `${t.error.code}: ` : ''}${t.error?.message ?? '(none recorded)'}`;
+  if (t.status === 'cancelled') return '';
+  return `\nnot finished within the wait; follow it with: tidepool status ${t.id} --wait MS`;
+}
+
 function iso(ms: number | null): string {
   return ms === null || ms === undefined ? '-' : new Date(ms).toISOString();
 }

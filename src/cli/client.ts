@@ -3,11 +3,11 @@
 // scripts (one JSON document on stdout). The address and key come from --url/--key
 // or TIDEPOOL_URL/TIDEPOOL_KEY. Exit codes: 0 ok, 1 the server refused or failed,
 // 2 bad usage.
-import { parseArgs } from 'node:util';
 import type { ParseArgsConfig } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { systemClock } from '../core/index.ts';
-import { describeTask, eventList, poolTable, policyLabel, taskDetail, taskTable, topScreen } from './client-views.ts';
+import { parseFlags, parseInstant } from './args.ts';
+import { describeTask, eventList, outcomeLines, poolTable, policyLabel, taskDetail, taskTable, topScreen } from './client-views.ts';
 
 export const DEFAULT_URL = 'http://127.0.0.1:7700';
 
@@ -67,7 +67,7 @@ export async function run(argv: string[], io: Io = stdio): Promise<number> {
 
 function parse<O extends NonNullable<ParseArgsConfig['options']>>(command: string, args: string[], options: O) {
   try {
-    return parseArgs({ args, options: { ...COMMON, ...options }, allowPositionals: true, strict: true });
+    return parseFlags(args, { ...COMMON, ...options }, true);
   } catch (err) {
     throw new UsageError((err as Error).message.replace(/\. To specify a positional argument.*$/s, ''));
   }
@@ -81,11 +81,12 @@ function intFlag(name: string, value: string | undefined, min: number): number |
   return Number(value);
 }
 
-function instantFlag(name: string, value: string | undefined): number | string | undefined {
+/** An instant flag, sent to the server as epoch ms (so a date alone works too). */
+function instantFlag(name: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
-  if (/^\d+$/.test(value)) return Number(value);
-  if (Number.isNaN(Date.parse(value))) throw new UsageError(`--${name} (flag): got ${JSON.stringify(value)}; expected epoch milliseconds or an ISO 8601 date-time`);
-  return value;
+  const ms = parseInstant(value);
+  if (typeof ms !== 'number') throw new UsageError(`--${name} (flag): got ${JSON.stringify(value)}; ${ms.problem}`);
+  return ms;
 }
 
 class Client {
@@ -184,7 +185,7 @@ async function dispatch(command: string, args: string[], io: Io): Promise<number
       if (str('idempotency-key') !== undefined) body.idempotencyKey = str('idempotency-key');
       const wait = intFlag('wait', str('wait'), 0);
       const res = await client.call('POST', `/v1/tasks${wait ? `?wait=${wait}` : ''}`, body);
-      print(res.body, () => `${res.status === 200 ? 'already submitted (same idempotency key): ' : 'submitted '}${describeTask(res.body)}`);
+      print(res.body, () => `${res.status === 200 ? 'already submitted (same idempotency key): ' : 'submitted '}${describeTask(res.body)}${wait ? outcomeLines(res.body) : ''}`);
       return 0;
     }
     case 'status': {

@@ -24,7 +24,7 @@ import {
   type PoolConfig,
   type TidepoolConfig,
 } from '../core/index.ts';
-import { getPolicy, resolvePolicy } from '../policies/index.ts';
+import { checkPoolPolicy, configPolicyProblems, getPolicy } from '../policies/index.ts';
 import { parseStoreUrl } from '../store/index.ts';
 
 export interface ConfigSources {
@@ -34,6 +34,8 @@ export interface ConfigSources {
   env?: Record<string, string | undefined>;
   /** Flag values by flag name (`--max` -> "5"), as util.parseArgs gives them. */
   flags?: Record<string, string | boolean | undefined>;
+  /** Values by config path (`store`, `pools`) that replace the built-in defaults, under every layer (the demo's). */
+  defaults?: Record<string, unknown>;
 }
 
 /** Where a setting's value came from: the name to show and the source in brackets. */
@@ -84,7 +86,10 @@ function mergeDeep(target: Record<string, unknown>, source: Record<string, unkno
 
 /** Parses an env/flag string as the option's kind; returns the typed value or a problem. */
 function parseText(spec: OptionSpec, text: string, scale = 1, offset = 0): { value: unknown } | { expected: string } {
-  const shifted = { ...spec, min: spec.min === undefined ? undefined : spec.min - offset, max: spec.max === undefined ? undefined : spec.max - offset };
+  // A percent env var (RETRY_JITTER_PCT, scale 0.01) is checked and described in percent.
+  const isScaledNumber = spec.kind === 'number' && scale !== 1;
+  const unscale = (v: number | undefined) => (v === undefined ? undefined : isScaledNumber ? Math.round(v / scale) : v - offset);
+  const shifted = { ...spec, min: unscale(spec.min), max: unscale(spec.max) };
   const expected = describeRange(shifted);
   const t = text.trim();
   let value: unknown;
@@ -93,7 +98,7 @@ function parseText(spec: OptionSpec, text: string, scale = 1, offset = 0): { val
       value = /^[+-]?\d+$/.test(t) ? Number(t) + offset : NaN;
       break;
     case 'number':
-      value = t === '' ? NaN : Number(t);
+      value = t === '' ? NaN : scale !== 1 ? Number(t) / Math.round(1 / scale) : Number(t);
       break;
     case 'duration':
       value = scale !== 1 ? (t === '' ? NaN : Math.round(Number(t) * scale)) : (parseDurationMs(t) ?? NaN);
@@ -133,6 +138,7 @@ export function loadConfig(sources: ConfigSources = {}): LoadedConfig {
   const origins: Record<string, Origin> = {};
   const env = sources.env ?? {};
   const flags = sources.flags ?? {};
+  for (const [path, value] of Object.entries(sources.defaults ?? {})) setPath(config, path, structuredClone(value));
 
   // 1. The JSON file.
   if (sources.file) {
@@ -147,8 +153,11 @@ export function loadConfig(sources: ConfigSources = {}): LoadedConfig {
       ]);
     }
     const shape = checkConfigShape(parsed, source);
-    if (shape.problems.length) problems.push(...shape.problems);
-    else {
+    if (shape.problems.length) {
+      problems.push(...shape.problems);
+      // The file is not merged, but its pools' policy settings are still checked, so their errors show in this run too.
+      problems.push(...configPolicyProblems(parsed, source, false));
+    } else {
       const file = shape.data;
       const pools = (file.pools as Record<string, unknown>[] | undefined) ?? [];
       pools.forEach((p, i) => {
@@ -168,8 +177,9 @@ export function loadConfig(sources: ConfigSources = {}): LoadedConfig {
         const name = spec.env?.find((n) => env[n] !== undefined && env[n] !== '');
         if (!name) return undefined;
         const isMaxRetries = name === 'MAX_RETRIES';
-        const isSeconds = name.endsWith('_S') && spec.envScale !== undefined;
-        return { label: name, text: env[name]!, scale: isSeconds ? spec.envScale! : 1, offset: isMaxRetries ? (spec.envOffset ?? 0) : 0 };
+        // Seconds (WORKER_SHUTDOWN_TIMEOUT_S) and percents (RETRY_JITTER_PCT) are scaled to the setting's unit.
+        const isScaled = (name.endsWith('_S') || name.endsWith('_PCT')) && spec.envScale !== undefined;
+        return { label: name, text: env[name]!, scale: isScaled ? spec.envScale! : 1, offset: isMaxRetries ? (spec.envOffset ?? 0) : 0 };
       },
     },
     {
@@ -253,23 +263,18 @@ export function loadConfig(sources: ConfigSources = {}): LoadedConfig {
 
   // 5. Each pool's policy, preset and knobs, as the policies room validates them.
   const boundsBroken = new Set(crossFieldProblems(typed).map((p) => p.path.replace(/\.maxWorkers$/, '')));
-  const poolEntries: [string, Partial<PoolConfig>][] = [
-    ['poolDefaults', typed.poolDefaults],
-    ...typed.pools.map((p, i): [string, Partial<PoolConfig>] => [`pools[${i}]`, resolvePoolConfig({ ...p, types: p.types ?? [] } as PoolConfig, typed.poolDefaults)]),
+  const rawPools = pools as Record<string, unknown>[];
+  const poolEntries: [string, Record<string, unknown>, Record<string, unknown>][] = [
+    ['poolDefaults', typed.poolDefaults as unknown as Record<string, unknown>, typed.poolDefaults as unknown as Record<string, unknown>],
+    ...typed.pools.map((p, i): [string, Record<string, unknown>, Record<string, unknown>] => [`pools[${i}]`, resolvePoolConfig({ ...p, types: p.types ?? [] } as PoolConfig, typed.poolDefaults) as unknown as Record<string, unknown>, rawPools[i] ?? {}]),
   ];
-  for (const [at, p] of poolEntries) {
-    const keepBounds = !boundsBroken.has(at);
-    try {
-      resolvePolicy({ name: p.policy!, preset: p.preset, overrides: p.policyOptions, minWorkers: keepBounds ? p.minWorkers : undefined, maxWorkers: keepBounds ? p.maxWorkers : undefined });
-    } catch (err) {
-      for (const problem of (err as ConfigInvalidError).problems ?? [(err as Error).message]) {
-        const field = /^([A-Za-z][\w]*): (.*)$/.exec(problem);
-        const isBound = field && (field[1] === 'minWorkers' || field[1] === 'maxWorkers');
-        const path = field ? (isBound ? `${at}.${field[1]}` : `${at}.policyOptions.${field[1]}`) : /^preset /.test(problem) ? `${at}.preset` : `${at}.policy`;
-        const o = origins[path] ?? (path.includes('.policyOptions.') ? origins[`${at}.policyOptions`] : undefined) ?? originOf(path);
-        const label = o.source === 'environment' || o.source === 'flag' ? o.label : path;
-        problems.push(`${label} (${o.source}): ${field ? field[2] : problem}`);
-      }
+  for (const [at, p, own] of poolEntries) {
+    const found = checkPoolPolicy({ policy: p.policy, preset: p.preset, policyOptions: p.policyOptions, minWorkers: p.minWorkers, maxWorkers: p.maxWorkers, ownMinWorkers: own.minWorkers, ownMaxWorkers: own.maxWorkers }, !boundsBroken.has(at));
+    for (const { field, message } of found) {
+      const path = `${at}.${field}`;
+      const o = origins[path] ?? (path.includes('.policyOptions.') ? origins[`${at}.policyOptions`] : undefined) ?? originOf(path);
+      const label = o.source === 'environment' || o.source === 'flag' ? o.label : path;
+      problems.push(`${label} (${o.source}): ${message}`);
     }
   }
 

@@ -12,7 +12,7 @@
 // minimum. It prints a human summary, or with --json one JSON object as the last line of
 // stdout. A progress bar goes to stderr, only when stderr is a terminal. Exit code 0 when
 // the run passed seed 003's acceptance criteria with nothing lost.
-import { parseArgs } from 'node:util';
+import { parseArgsWithNegatives as parseArgs } from './args.ts';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -3,7 +3,7 @@
 // All file I/O of the simulator happens here; src/sim does none.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseArgsWithNegatives as parseArgs } from './args.ts';
 import { InvalidInputError } from '../core/index.ts';
 import {
   compareAll,

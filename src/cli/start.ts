@@ -7,7 +7,7 @@
 //                  [--limits off|standard] [--rate-limit N] [--max-queue-depth N]
 //                  [--tenant-concurrency N] [--lease-ms MS] [--retention-ms MS]
 //                  [--admin-tenants TENANT,TENANT] ...
-import { parseArgs } from 'node:util';
+import { parseArgsWithNegatives as parseArgs } from './args.ts';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ConfigInvalidError, OPTIONS, POOL_OPTIONS, poolsForTypes, redactStoreUrl, systemClock } from '../core/index.ts';
@@ -63,8 +63,38 @@ export interface RunningTidepool {
   server: TidepoolServer;
   /** The alert rules and their webhooks (docs/alerts.md). */
   alerts: AlertMonitor;
+  /** The limits in effect (after `limits: standard` filled in the ones left at 0). */
+  limits: EffectiveLimits;
   /** Drains running tasks (up to timeoutMs), stops the server and closes the store. */
   stop(timeoutMs?: number): Promise<void>;
+}
+
+/** The limits a server runs with; 0 = off (unlimited). */
+export interface EffectiveLimits {
+  preset: 'off' | 'standard';
+  rateLimitPerSec: number;
+  rateLimitBurst: number;
+  maxQueueDepth: number;
+  tenantConcurrency: number;
+  maxAttempts: number;
+  leaseMs: number;
+  taskTimeoutMs: number;
+  bodyLimitBytes: number;
+}
+
+/** One line for the start-up log: which limits are in effect. */
+export function describeLimits(l: EffectiveLimits): string {
+  const off = (n: number, text: string) => (n > 0 ? text : 'off');
+  return [
+    `${l.preset} (--limits)`,
+    `rate limit ${off(l.rateLimitPerSec, `${l.rateLimitPerSec}/s, burst ${l.rateLimitBurst}`)}`,
+    `max queue depth ${off(l.maxQueueDepth, String(l.maxQueueDepth))}`,
+    `tenant concurrency ${l.tenantConcurrency > 0 ? l.tenantConcurrency : 'unlimited'}`,
+    `max attempts ${l.maxAttempts}`,
+    `lease ${l.leaseMs} ms`,
+    `task timeout ${l.taskTimeoutMs} ms`,
+    `body limit ${l.bodyLimitBytes} bytes`,
+  ].join(', ');
 }
 
 /** Starts store, pools, autoscaler (createTidepool) and the HTTP server from a resolved config. */
@@ -135,6 +165,9 @@ export async function startTidepool(input: StartInput): Promise<RunningTidepool>
     // HTTP server, store), so the process exits with the error instead of running headless.
     await httpServer?.close().catch(() => undefined);
     await tidepool.close(0).catch(() => undefined);
+    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      throw new Error(`port ${server.port} on ${server.host} is in use (another Tidepool or program listens there); choose another with --port or TIDEPOOL_PORT (0 = any free port)`, { cause: err });
+    }
     throw err;
   }
   const started = httpServer;
@@ -156,6 +189,18 @@ export async function startTidepool(input: StartInput): Promise<RunningTidepool>
     ...(input.log ? { log: input.log } : {}),
   });
   alerts.start();
+  const rateLimitBurst = rateLimitPerSec > 0 ? server.rateLimitBurst || Math.max(1, Math.ceil(rateLimitPerSec)) : 0;
+  const limits: EffectiveLimits = {
+    preset: server.limits,
+    rateLimitPerSec,
+    rateLimitBurst,
+    maxQueueDepth: config.maxQueueDepth,
+    tenantConcurrency: config.tenantConcurrency,
+    maxAttempts: config.retry.maxAttempts,
+    leaseMs: config.leaseMs,
+    taskTimeoutMs: config.taskTimeoutMs,
+    bodyLimitBytes: server.bodyLimitBytes,
+  };
   let stopping: Promise<void> | null = null;
   return {
     url,
@@ -164,6 +209,7 @@ export async function startTidepool(input: StartInput): Promise<RunningTidepool>
     autoscaler: tidepool.autoscaler,
     server: started,
     alerts,
+    limits,
     stop(timeoutMs = server.drainTimeoutMs) {
       stopping ??= (async () => {
         // Drain (autoscaler stopped, pools closed within timeoutMs, HTTP closed), then the store.
@@ -181,17 +227,17 @@ export async function startTidepool(input: StartInput): Promise<RunningTidepool>
 const FLAG_ROWS = [...OPTIONS, ...POOL_OPTIONS].filter((o) => o.flag);
 
 /** Defaults < config file (values.config) < environment < flags; every problem reported at once (src/cli/config-load.ts). */
-export function resolveStartConfig(values: Record<string, string | boolean | undefined>, env: Record<string, string | undefined>): TidepoolConfig {
-  return resolveStartSettings(values, env).config;
+export function resolveStartConfig(values: Record<string, string | boolean | undefined>, env: Record<string, string | undefined>, defaults?: Record<string, unknown>): TidepoolConfig {
+  return resolveStartSettings(values, env, defaults).config;
 }
 
 /** resolveStartConfig, plus where each setting came from. */
-export function resolveStartSettings(values: Record<string, string | boolean | undefined>, env: Record<string, string | undefined>): LoadedConfig {
+export function resolveStartSettings(values: Record<string, string | boolean | undefined>, env: Record<string, string | undefined>, defaults?: Record<string, unknown>): LoadedConfig {
   const flags = { ...values };
   delete flags.config;
   delete flags.handlers;
   delete flags.help;
-  return loadConfig({ ...(typeof values.config === 'string' ? { file: values.config } : {}), env, flags });
+  return loadConfig({ ...(typeof values.config === 'string' ? { file: values.config } : {}), env, flags, ...(defaults ? { defaults } : {}) });
 }
 
 /** Loads a handlers module (TypeScript or JavaScript): its default export maps each task type to a handler. */
@@ -209,6 +255,13 @@ export async function loadHandlers(path: string): Promise<HandlerMap> {
   return map as HandlerMap;
 }
 
+/** How --help shows a flag's value: `true|false`, `off|standard`, `MS`, `WORKERS`. Every config flag takes one. */
+function flagValueName(o: OptionSpec): string {
+  if (o.kind === 'bool') return 'true|false';
+  if (o.kind === 'enum') return o.values!.join('|');
+  return (o.unit || 'VALUE').toUpperCase().replace(/[^A-Z/]/g, '') || 'VALUE';
+}
+
 const HELP = `Usage: tidepool start [options]
 
 Runs the queue, one pool per task type (or as the config groups types), the
@@ -218,12 +271,25 @@ Options:
   --handlers MODULE              module whose default export maps task types to async (payload, ctx) => result
                                  (default: the demo handlers in examples/handlers.ts)
   --config FILE                  JSON config file (see docs/configuration.md)
-${FLAG_ROWS.map((o) => `  ${(o.flag + ' ' + (o.kind === 'bool' ? '' : o.unit || 'VALUE').toUpperCase().replace(/[^A-Z/]/g, '')).padEnd(30)} ${o.doc.split(/\. (?=[A-Z])/)[0].replace(/\.$/, '')}${o.default !== undefined ? ` (default ${JSON.stringify(o.default)})` : ''}`).join('\n')}
+${FLAG_ROWS.map((o) => `  ${(o.flag + ' ' + flagValueName(o)).padEnd(30)} ${o.doc.split(/\. (?=[A-Z])/)[0].replace(/\.$/, '')}${o.default !== undefined ? ` (default ${JSON.stringify(o.default)})` : ''}`).join('\n')}
 
 Environment: TIDEPOOL_API_KEYS=tenant=key,tenant=key (Bearer keys; without keys the
 server serves one 'default' tenant on loopback only), and the variables in docs/configuration.md.`;
 
-export async function run(argv: string[]): Promise<number> {
+/** What `npm start` (examples/demo.ts) changes about `tidepool start`; everything else is the same. */
+export interface StartCommandOptions {
+  /** Settings by config path that sit under the file, the environment and the flags (the demo's store, pools). */
+  defaults?: Record<string, unknown>;
+  /** Handlers to serve when --handlers is not given (default: examples/handlers.ts). */
+  handlers?: HandlerMap;
+  /** The first line of the banner, e.g. "Tidepool demo". */
+  title?: string;
+  /** Runs once the server listens (the demo's load). */
+  afterStart?: (running: RunningTidepool, isStopping: () => boolean) => void;
+}
+
+/** `tidepool start` and `npm start`: flags, config, handlers, start, banner, signals. Returns the exit code. */
+export async function runStart(argv: string[], opts: StartCommandOptions = {}): Promise<number> {
   const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = {
     ...configFlagOptions(),
     handlers: { type: 'string' },
@@ -240,17 +306,21 @@ export async function run(argv: string[]): Promise<number> {
     process.stdout.write(HELP + '\n');
     return 0;
   }
-  const { config, origins } = resolveStartSettings(values, process.env);
+  const { config, origins } = resolveStartSettings(values, process.env, opts.defaults);
   const durability = origins.durability;
-  const handlersPath = (values.handlers as string | undefined) ?? new URL('../../examples/handlers.ts', import.meta.url).pathname;
-  const handlers = await loadHandlers(handlersPath);
+  const handlers =
+    values.handlers === undefined && opts.handlers ? opts.handlers : await loadHandlers((values.handlers as string | undefined) ?? new URL('../../examples/handlers.ts', import.meta.url).pathname);
   const log = (line: string) => process.stderr.write(`tidepool: ${line}\n`);
   const durabilitySource = durability && durability.source !== 'default' ? `${durability.label} (${durability.source})` : undefined;
   const running = await startTidepool({ config, handlers, log, durabilitySource });
   const pools = running.pools.map((p) => `${p.name} (${p.types.join(', ')}; ${p.minWorkers}..${p.maxWorkers} workers)`).join(', ');
+  if (opts.title) process.stdout.write(`\n${opts.title}\n`);
   process.stdout.write(`tidepool: listening on ${running.url} (store ${redactStoreUrl(config.store)})\n`);
-  process.stdout.write(`tidepool: dashboard ${running.url}/   API ${running.url}/v1   OpenAPI ${running.url}/v1/openapi.json\n`);
+  process.stdout.write(`tidepool: dashboard ${running.url}/   API ${running.url}/v1   OpenAPI ${running.url}/v1/openapi.json   metrics ${running.url}/metrics\n`);
   process.stdout.write(`tidepool: pools ${pools}\n`);
+  process.stdout.write(`tidepool: limits ${describeLimits(running.limits)}\n`);
+  let isStopping = false;
+  opts.afterStart?.(running, () => isStopping);
 
   return new Promise<number>((resolveExit) => {
     let signals = 0;
@@ -260,6 +330,7 @@ export async function run(argv: string[]): Promise<number> {
         log(`second ${signal}: exiting without waiting`);
         process.exit(1);
       }
+      isStopping = true;
       log(`${signal}: draining (up to ${(config.server as ServerSection).drainTimeoutMs} ms for running tasks)`);
       running.stop().then(
         () => {
@@ -275,4 +346,8 @@ export async function run(argv: string[]): Promise<number> {
     process.on('SIGTERM', () => onSignal('SIGTERM'));
     process.on('SIGINT', () => onSignal('SIGINT'));
   });
+}
+
+export async function run(argv: string[]): Promise<number> {
+  return runStart(argv);
 }

@@ -2,7 +2,7 @@
 // writes the finished tasks of a store as a trace CSV (arrival_ms,service_ms,tenant,
 // priority,type) for `tidepool simulate --trace`.
 import { writeFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
+import { parseArgsWithNegatives as parseArgs, parseInstant } from './args.ts';
 import { InvalidInputError, type Task } from '../core/index.ts';
 import { openStore } from '../store/index.ts';
 import { formatTrace, tasksToWorkload } from '../sim/index.ts';
@@ -21,9 +21,8 @@ then tenant, priority and type. Replay it with: tidepool simulate --trace FILE -
 
 function instant(flag: string, raw: string | undefined): number | undefined {
   if (raw === undefined) return undefined;
-  if (/^\d+$/.test(raw)) return Number(raw);
-  const ms = Date.parse(raw);
-  if (Number.isNaN(ms)) throw new InvalidInputError(`${flag}: got ${JSON.stringify(raw)}; expected epoch milliseconds or an ISO date (2026-11-23T20:00:00Z)`);
+  const ms = parseInstant(raw);
+  if (typeof ms !== 'number') throw new InvalidInputError(`${flag}: got ${JSON.stringify(raw)}; ${ms.problem}`);
   return ms;
 }
 

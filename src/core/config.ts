@@ -34,7 +34,7 @@ export interface OptionSpec {
   doc: string;
   /** Environment variables that set it (first wins when several are set). */
   env?: readonly string[];
-  /** For env vars in seconds (WORKER_SHUTDOWN_TIMEOUT_S): multiply by this to get the unit. */
+  /** For env vars in seconds (WORKER_SHUTDOWN_TIMEOUT_S) or percent (RETRY_JITTER_PCT): multiply by this to get the unit. */
   envScale?: number;
   /** The CLI flag that sets it (`--max`). */
   flag?: string;
@@ -123,7 +123,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { path: 'retry.maxAttempts', kind: 'int', unit: 'attempts', default: 3, min: 1, max: 1000, doc: 'Attempts a task gets (the first run included) before it ends dead. MAX_RETRIES counts retries only, so MAX_RETRIES=2 means 3 attempts.', env: ['TIDEPOOL_MAX_ATTEMPTS', 'MAX_RETRIES'], envOffset: 1, flag: '--max-attempts' },
   { path: 'retry.baseMs', kind: 'duration', unit: 'ms', default: 1000, min: 0, max: 86_400_000, doc: 'First retry backoff; attempt n waits up to baseMs * 2^(n-1).', env: ['RETRY_BASE_MS'], flag: '--retry-base-ms' },
   { path: 'retry.maxMs', kind: 'duration', unit: 'ms', default: 300_000, min: 0, max: 86_400_000, doc: 'Cap on one retry backoff.', env: ['RETRY_MAX_MS'], flag: '--retry-max-ms' },
-  { path: 'retry.jitter', kind: 'number', unit: 'fraction', default: 1, min: 0, max: 1, doc: 'Share of the backoff drawn at random: 1 = full jitter (uniform in [0, backoff]), 0 = none.', env: ['RETRY_JITTER_PCT'], flag: '--retry-jitter' },
+  { path: 'retry.jitter', kind: 'number', unit: 'fraction', default: 1, min: 0, max: 1, doc: 'Share of the backoff drawn at random: 1 = full jitter (uniform in [0, backoff]), 0 = none. RETRY_JITTER_PCT gives it in percent (0-100): RETRY_JITTER_PCT=20 is 0.2.', env: ['RETRY_JITTER_PCT'], envScale: 0.01, flag: '--retry-jitter' },
   { path: 'taskTimeoutMs', kind: 'duration', unit: 'ms', default: 300_000, min: 1, max: 86_400_000, doc: "Per-attempt time limit for tasks that set none: the handler's signal aborts and the attempt fails with Timeout.", env: ['TIDEPOOL_TASK_TIMEOUT_MS'], flag: '--task-timeout-ms' },
   { path: 'maxQueueDepth', kind: 'int', unit: 'tasks', default: 0, min: 0, max: 1e9, doc: 'Backpressure: submits are refused (QueueFull, with a retry-after) once this many tasks wait; 0 = off.', env: ['MAX_QUEUE_DEPTH'], flag: '--max-queue-depth' },
   { path: 'tenantConcurrency', kind: 'int', unit: 'tasks', default: 0, min: 0, max: 1e6, doc: 'Running tasks per tenant, at most; 0 = unlimited.', env: ['PER_TENANT_MAX_CONCURRENCY'], flag: '--tenant-concurrency' },
@@ -132,7 +132,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { path: 'autoscaler.sampleEveryTicks', kind: 'int', unit: 'ticks', default: 5, min: 1, max: 10_000, doc: 'Store a metric sample per pool every this many ticks (history for the dashboard).', env: ['TIDEPOOL_SAMPLE_EVERY_TICKS'] },
   // The HTTP server (`tidepool start`). Out of the box the rate limit, the maximum queue
   // depth and tenant limits are off; `server.limits: standard` applies the seeds' numbers.
-  { path: 'server.port', kind: 'int', unit: 'port', default: 7700, min: 0, max: 65_535, doc: 'TCP port of the HTTP API and dashboard (0 = any free port).', env: ['TIDEPOOL_PORT'], flag: '--port' },
+  { path: 'server.port', kind: 'int', unit: 'port', default: 7700, min: 0, max: 65_535, doc: 'TCP port of the HTTP API and dashboard (0 = any free port). PORT is read when TIDEPOOL_PORT is not set.', env: ['TIDEPOOL_PORT', 'PORT'], flag: '--port' },
   { path: 'server.host', kind: 'string', unit: 'host', default: '127.0.0.1', doc: 'Address to listen on. Without API keys only loopback (127.0.0.1, ::1, localhost) is allowed.', env: ['TIDEPOOL_HOST'], flag: '--host' },
   { path: 'server.limits', kind: 'enum', unit: '', default: 'off', values: ['off', 'standard'], doc: "Preset of limits: `off`, or `standard` = the seeds' numbers (30 requests/s global rate limit, 3 running tasks per tenant, maxQueueDepth 100) for settings left at 0.", env: ['TIDEPOOL_LIMITS'], flag: '--limits' },
   { path: 'server.rateLimitPerSec', kind: 'number', unit: 'requests/s', default: 0, min: 0, max: 1_000_000, doc: 'Global rate limit over the /v1 API (token bucket; 429 with Retry-After); 0 = off.', env: ['GLOBAL_QPS_LIMIT'], flag: '--rate-limit' },

@@ -9,3 +9,6 @@ export { checkCooldown } from './cooldown.ts';
 export { makeObservation, buildObservation } from './observation.ts';
 export type { ObservationFacts } from './observation.ts';
 export { renderPolicyReference, renderPolicyHelp } from './reference.ts';
+export { checkPoolPolicy, configPolicyProblems, fixedBoundProblem } from './pool-check.ts';
+export type { PoolPolicySettings, PoolPolicyProblem } from './pool-check.ts';
+export { parseFixed } from './fixed.ts';

@@ -4,7 +4,7 @@
 import { ConfigInvalidError, InvalidInputError } from '../core/index.ts';
 import type { PoolStats } from '../core/index.ts';
 import type { Autoscaler } from '../autoscaler/index.ts';
-import { bindPolicy } from '../autoscaler/index.ts';
+import { bindPolicy, boundsAfterChange } from '../autoscaler/index.ts';
 import { RemotePool, type Pool } from '../pools/index.ts';
 import type { Store } from '../store/index.ts';
 import type { PoolChange, PoolControl, ServerRuntime } from './types.ts';
@@ -42,9 +42,11 @@ function poolControl(pool: Pool, autoscaler: Autoscaler): PoolControl {
       return { name: c.policy, preset: c.preset };
     },
     async update(change: PoolChange) {
-      const min = change.min ?? pool.minWorkers;
-      const max = change.max ?? pool.maxWorkers;
       const current = autoscaler.control(name);
+      const bounds = boundsAfterChange({ policy: current.policy, minWorkers: pool.minWorkers, maxWorkers: pool.maxWorkers }, change);
+      if ('problem' in bounds) throw new InvalidInputError(`body.${bounds.field}: ${bounds.problem}`);
+      const min = bounds.minWorkers;
+      const max = bounds.maxWorkers;
       const choice = change.policy !== undefined ? { name: change.policy, ...(change.preset !== undefined ? { preset: change.preset } : {}) } : null;
       // Check the new policy against the new bounds before changing anything.
       if (choice) {
@@ -56,7 +58,7 @@ function poolControl(pool: Pool, autoscaler: Autoscaler): PoolControl {
       } else if (change.preset !== undefined) {
         throw new InvalidInputError(`body.preset: got ${JSON.stringify(change.preset)} without a policy; give policy too (the pool runs ${current.policy})`);
       }
-      if (change.min !== undefined || change.max !== undefined) await autoscaler.setBounds(name, min, max);
+      if (change.min !== undefined || change.max !== undefined || min !== pool.minWorkers || max !== pool.maxWorkers) await autoscaler.setBounds(name, min, max);
       if (choice) await autoscaler.setPolicy(name, choice);
     },
     async scaleTo(count: number) {

@@ -40,7 +40,7 @@ async function setup(policy: PolicyChoice = EAGER, opts: { intervalMs?: number; 
     maxWorkers: 10,
     pollMs: 3_600_000,
   });
-  const autoscaler = new Autoscaler({ store, clock, pools: [{ pool, policy, intervalMs: opts.intervalMs ?? 1000 }], sampleEveryTicks: opts.sampleEveryTicks ?? 5, applyDecisions: opts.applyDecisions });
+  const autoscaler = new Autoscaler({ store, clock, pools: [{ pool, policy, intervalMs: 'intervalMs' in opts ? opts.intervalMs : 1000 }], sampleEveryTicks: opts.sampleEveryTicks ?? 5, applyDecisions: opts.applyDecisions });
   const release = async () => {
     for (const r of held.splice(0)) r('ok');
     await settle();
@@ -150,6 +150,34 @@ test('setPolicy replaces the policy at runtime and the next tick follows the new
   assert.match(capped.reason, /capped at max 10/);
   await assert.rejects(autoscaler.setPolicy('gpu', { name: 'treshold' }), /policy "treshold" is unknown; known policies: threshold/);
   assert.equal(autoscaler.control('gpu').policy, 'fixed:25', 'a bad name leaves the policy as it was');
+  await pool.close(0);
+});
+
+test('a runtime policy change is acted on at once, not at the old policy\'s next tick, and the tick follows the new interval', async () => {
+  // threshold/conservative evaluates every 30 s; the pool's own intervalMs is left unset.
+  const { clock, pool, autoscaler } = await setup({ name: 'threshold' }, { intervalMs: undefined });
+  const ticks: number[] = [];
+  autoscaler.on('decision', (d: { atMs: number }) => ticks.push(d.atMs));
+  autoscaler.start();
+  assert.equal(autoscaler.control('gpu').intervalMs, 30_000);
+  await advance(clock, 3_000, 100);
+  const changedAtMs = clock.now();
+  await autoscaler.setPolicy('gpu', { name: 'fixed:5' });
+  await clock.advance(0);
+  await settle();
+  assert.equal(pool.target, 5, 'fixed:5 applies within the same instant, not 27 s later');
+  assert.deepEqual(ticks, [changedAtMs]);
+  // fixed:N has no interval of its own: the loop now ticks every autoscaler interval (1 s by default).
+  assert.equal(autoscaler.control('gpu').intervalMs, 1000);
+  await advance(clock, 3_000, 100);
+  assert.deepEqual(ticks, [changedAtMs, changedAtMs + 1000, changedAtMs + 2000, changedAtMs + 3000]);
+  // New bounds act at once too.
+  await autoscaler.setBounds('gpu', 1, 3);
+  await clock.advance(0);
+  await settle();
+  assert.equal(ticks.length, 5);
+  assert.equal(pool.target, 3);
+  await autoscaler.stop();
   await pool.close(0);
 });
 

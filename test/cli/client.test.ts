@@ -13,6 +13,7 @@ import type { TaskContext } from '../../src/pools/index.ts';
 import { resolveStartConfig, startTidepool } from '../../src/cli/start.ts';
 import type { RunningTidepool } from '../../src/cli/start.ts';
 import { run } from '../../src/cli/client.ts';
+import { COMMANDS } from '../../src/cli/commands.ts';
 
 const exec = promisify(execFile);
 
@@ -66,7 +67,9 @@ const base = () => ['--url', running.url, '--key', 'ops-key-0001'];
 test('submit --wait prints the finished task, and --json gives the task object', async () => {
   const human = await cli('submit', 'echo', '--payload', '{"x":1}', '--wait', '10000', ...base());
   assert.equal(human.code, 0, human.err);
-  assert.match(human.out, /^submitted [0-9a-f]{26} \(echo\) status succeeded, attempt 1\/3\n$/);
+  assert.match(human.out, /^submitted [0-9a-f]{26} \(echo\) status succeeded, attempt 1\/3\nresult    \{"echoed":\{"x":1\}\}\n$/, 'the result it waited for is printed');
+  const dead = await cli('submit', 'fail', '--max-attempts', '1', '--wait', '10000', ...base());
+  assert.match(dead.out, /status dead, attempt 1\/1\nerror     .*always fails\n$/);
   const json = await cli('submit', 'echo', '--payload', '[1,2]', '--wait', '10000', '--json', ...base());
   const task = JSON.parse(json.out);
   assert.equal(task.status, 'succeeded');
@@ -147,4 +150,52 @@ test('the tidepool command reads TIDEPOOL_URL and TIDEPOOL_KEY from the environm
   const noKey = await exec(NODE, [MAIN, 'pools'], { env: { ...env, TIDEPOOL_KEY: '' } }).catch((e: { code: number; stderr: string }) => e);
   assert.equal((noKey as { code: number }).code, 1);
   assert.match((noKey as { stderr: string }).stderr, /401 Unauthorized: missing API key/);
+});
+
+test('negative numbers are values of numeric flags, and a negative where none is allowed names the range', async () => {
+  const task = JSON.parse((await cli('submit', 'echo', '--priority', '-3', '--delay-ms', '600000', '--json', ...base())).out);
+  assert.equal(task.priority, -3);
+  await cli('cancel', task.id, ...base());
+  const neg = await cli('scale', 'work', '--min', '-1', ...base());
+  assert.equal(neg.code, 2);
+  assert.match(neg.err, /^tidepool scale: --min \(flag\): got "-1"; expected an integer >= 0\n/);
+});
+
+test('a date alone is a valid --from, read as midnight UTC', async () => {
+  const day = new Date(systemClock.now()).toISOString().slice(0, 10);
+  const events = await cli('events', '--pool', 'work', '--from', day, '--json', ...base());
+  assert.equal(events.code, 0, events.err);
+  assert.ok(Array.isArray(JSON.parse(events.out).events));
+  const bad = await cli('events', '--from', '2026-13-45x', ...base());
+  assert.equal(bad.code, 2);
+  assert.match(bad.err, /--from \(flag\): got "2026-13-45x"; expected epoch milliseconds, an ISO 8601 date-time .* or a date \(2026-12-03\)/);
+});
+
+test('fixed:N pins the pool at N and a bound given with it is refused naming fixed:N', async () => {
+  const refused = await cli('scale', 'work', '--policy', 'fixed:4', '--max', '12', ...base());
+  assert.equal(refused.code, 1);
+  assert.match(refused.err, /400 InvalidInput: body\.max: got 12 with policy fixed:4: fixed:N pins the pool at N workers, so a bound other than 4 is refused/);
+  const pinned = JSON.parse((await cli('scale', 'work', '--policy', 'fixed:4', '--json', ...base())).out);
+  assert.deepEqual([pinned.policy, pinned.min, pinned.max], ['fixed:4', 4, 4]);
+  const bound = await cli('scale', 'work', '--max', '6', ...base());
+  assert.equal(bound.code, 1);
+  assert.match(bound.err, /body\.max: got 6 with policy fixed:4: fixed:N pins/);
+  const back = JSON.parse((await cli('scale', 'work', '--policy', 'queue-latency', '--min', '1', '--max', '5', '--json', ...base())).out);
+  assert.deepEqual([back.policy, back.min, back.max], ['queue-latency', 1, 5]);
+});
+
+test('global options work before the command, and --help lists every command', async () => {
+  const env = { ...process.env, TIDEPOOL_URL: '', TIDEPOOL_KEY: '' };
+  const { stdout } = await exec(NODE, [MAIN, '--url', running.url, '--key', 'ops-key-0001', '--json', 'pools'], { env });
+  assert.ok(JSON.parse(stdout).pools.some((p: { name: string }) => p.name === 'work'));
+  const help = (await exec(NODE, [MAIN, '--help'], { env })).stdout;
+  for (const c of COMMANDS) assert.match(help, new RegExp(`\\n  ${c.name}\\b`), `--help lists ${c.name}`);
+  for (const c of ['start', 'submit', 'status', 'tasks', 'cancel', 'retry', 'pools', 'scale', 'events', 'top', 'load-test', 'simulate', 'trace']) {
+    assert.ok(COMMANDS.some((x) => x.name === c), c);
+  }
+  const bad = await exec(NODE, [MAIN, '--colour', 'red', 'pools'], { env }).catch((e: { code: number; stderr: string }) => e);
+  assert.equal((bad as { code: number }).code, 2);
+  assert.match((bad as { stderr: string }).stderr, /option "--colour" is not a global option \(--url, --key, --json\)/);
+  const startHelp = (await exec(NODE, [MAIN, 'start', '--help'], { env })).stdout;
+  assert.match(startHelp, /\n  --autoscale true\|false +Run the control loop/, '--autoscale shows that it takes a value');
 });

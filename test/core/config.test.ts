@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigInvalidError, defaultConfig, poolsForTypes, renderConfigReference } from '../../src/core/index.ts';
 import { loadConfig } from '../../src/cli/config-load.ts';
+import { completeConfig } from '../../src/tidepool.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'tidepool-config-'));
 function file(name: string, body: unknown): string {
@@ -62,7 +63,7 @@ test("the seeds' environment variables set their settings", () => {
       SCALE_DECISION_INTERVAL_MS: '2500',
       MAX_RETRIES: '4',
       RETRY_BASE_MS: '400',
-      RETRY_JITTER_PCT: '0.2',
+      RETRY_JITTER_PCT: '20',
       PER_TENANT_MAX_CONCURRENCY: '3',
       AUTOSCALE_EVALUATION_INTERVAL: '30s',
       AUTOSCALE_ENABLED: 'false',
@@ -72,7 +73,7 @@ test("the seeds' environment variables set their settings", () => {
   assert.deepEqual([config.poolDefaults.minWorkers, config.poolDefaults.maxWorkers], [2, 12]);
   assert.deepEqual(config.poolDefaults.policyOptions, { targetQueueDepth: 40, targetP95Ms: 1500, scaleUpStep: 3, scaleDownStep: 2, decisionIntervalMs: 2500 });
   assert.equal(config.retry.maxAttempts, 5, 'MAX_RETRIES counts retries after the first attempt');
-  assert.deepEqual([config.retry.baseMs, config.retry.jitter], [400, 0.2]);
+  assert.deepEqual([config.retry.baseMs, config.retry.jitter], [400, 0.2], 'RETRY_JITTER_PCT is a percent: 20 is the fraction 0.2');
   assert.equal(config.tenantConcurrency, 3);
   assert.equal(config.autoscaler.intervalMs, 30_000);
   assert.equal(config.autoscaler.enabled, false);
@@ -117,11 +118,11 @@ test('a maxWorkers below its minWorkers in the file is named with the pool index
 });
 
 test('a bad environment value is named with the variable, the value and what is allowed', () => {
-  const problems = problemsOf(() => loadConfig({ env: { MAX_WORKERS: 'abc', RETRY_JITTER_PCT: '1.5', TIDEPOOL_DURABILITY: 'fast', MAX_RETRIES: '-1', TARGET_QUEUE_DEPTH: 'x' } }));
+  const problems = problemsOf(() => loadConfig({ env: { MAX_WORKERS: 'abc', RETRY_JITTER_PCT: '150', TIDEPOOL_DURABILITY: 'fast', MAX_RETRIES: '-1', TARGET_QUEUE_DEPTH: 'x' } }));
   assert.deepEqual(problems.sort(), [
     'MAX_RETRIES (environment): got "-1"; expected an integer in [0, 999]',
     'MAX_WORKERS (environment): got "abc"; expected an integer in [1, 100000]',
-    'RETRY_JITTER_PCT (environment): got "1.5"; expected a number in [0, 1]',
+    'RETRY_JITTER_PCT (environment): got "150"; expected a number in [0, 100]',
     'TARGET_QUEUE_DEPTH (environment): got "x"; expected an integer >= 0',
     'TIDEPOOL_DURABILITY (environment): got "fast"; expected one of full, normal',
   ].sort());
@@ -175,4 +176,38 @@ test('docs/configuration.md lists every option as the option table says (regener
   const expected = `${begin}\n${renderConfigReference()}\n${end}`;
   if (process.env.TIDEPOOL_WRITE_DOCS) writeFileSync(docPath, doc.slice(0, i) + expected + doc.slice(j + end.length));
   else assert.equal(doc.slice(i, j + end.length), expected, 'docs/configuration.md is out of step: run TIDEPOOL_WRITE_DOCS=1 node --test test/core/config.test.ts');
+});
+
+test('a policy knob error is reported in the same run as the other config errors', () => {
+  const path = file('mixed.json', {
+    leaseMs: 'soon',
+    pools: [{ types: ['a'], maxWorkers: 0, policy: 'threshold', policyOptions: { bogus: 1, scaleUpStep: -4 } }, { types: ['b'], policy: 'ratio', preset: 'fast' }],
+  });
+  const problems = problemsOf(() => loadConfig({ file: path, env: { MAX_WORKERS: 'abc' } }));
+  assert.deepEqual(problems.map((p) => p.split(':')[0]).sort(), [
+    'MAX_WORKERS (environment)',
+    'leaseMs (mixed.json)',
+    'pools[0].maxWorkers (mixed.json)',
+    'pools[0].policyOptions.bogus (mixed.json)',
+    'pools[0].policyOptions.scaleUpStep (mixed.json)',
+    'pools[1].preset (mixed.json)',
+  ]);
+  assert.ok(problems.includes('pools[1].preset (mixed.json): preset "fast" is unknown for policy "ratio"; known presets: harness, koubou'), problems.join('\n'));
+  const lib = problemsOf(() => completeConfig({ pools: [{ types: ['a'], maxWorkers: 0, policy: 'threshold', policyOptions: { bogus: 1 } }] } as never));
+  assert.deepEqual(lib.map((p) => p.split(':')[0]), ['pools[0].maxWorkers (createTidepool config)', 'pools[0].policyOptions.bogus (createTidepool config)']);
+});
+
+test('fixed:N with a bound is refused naming fixed:N, in a library config, a file and flags', () => {
+  const lib = problemsOf(() => completeConfig({ pools: [{ types: ['a'], policy: 'fixed:3', minWorkers: 0, maxWorkers: 5 }] }));
+  assert.deepEqual(lib, [
+    'pools[0].minWorkers (createTidepool config): got 0 with policy fixed:3: fixed:N pins the pool at N workers, so a bound other than 3 is refused; drop minWorkers, or choose another policy',
+    'pools[0].maxWorkers (createTidepool config): got 5 with policy fixed:3: fixed:N pins the pool at N workers, so a bound other than 3 is refused; drop maxWorkers, or choose another policy',
+  ]);
+  assert.doesNotThrow(() => completeConfig({ pools: [{ types: ['a'], policy: 'fixed:3', minWorkers: 3, maxWorkers: 3 }] }), 'bounds that restate N are accepted');
+  // Bounds from poolDefaults are for the pools that scale; a fixed pool does not inherit them.
+  assert.doesNotThrow(() => completeConfig({ poolDefaults: { minWorkers: 1, maxWorkers: 8 }, pools: [{ types: ['a'], policy: 'fixed:3' }, { types: ['b'] }] }));
+  const flags = problemsOf(() => loadConfig({ flags: { '--policy': 'fixed:4', '--max': '12' } }));
+  assert.deepEqual(flags, ['--max (flag): got 12 with policy fixed:4: fixed:N pins the pool at N workers, so a bound other than 4 is refused; drop maxWorkers, or choose another policy']);
+  const inFile = file('fixed.json', { pools: [{ types: ['a'], policy: 'fixed:2', maxWorkers: 4 }] });
+  assert.match(problemsOf(() => loadConfig({ file: inFile })).join('\n'), /^pools\[0\]\.maxWorkers \(fixed\.json\): got 4 with policy fixed:2: fixed:N pins the pool/);
 });

@@ -57,7 +57,7 @@ test('createTidepool refuses a bad config naming every problem', async () => {
   await assert.rejects(createTidepool({ store: 'memory', pools: [{ types: ['a', 'b'] }] }, { a: async () => null }), /no handler for type "b"/);
   await assert.rejects(
     createTidepool({ store: 'memory', pools: [{ types: ['a'], policy: 'threshold', policyOptions: { maxQueueDepth: 3 } }] }, { a: async () => null }),
-    /pool "a": minQueueDepth: got 10; expected at most maxQueueDepth \(3\)/,
+    /pools\[0\]\.policyOptions\.minQueueDepth \(createTidepool config\): got 10; expected at most maxQueueDepth \(3\)/,
   );
 });
 

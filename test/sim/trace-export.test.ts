@@ -51,5 +51,5 @@ test('trace export writes finished tasks as arrival (submit time) and service (r
 test('trace export names a bad --from value', () => {
   const r = spawnSync(process.execPath, [MAIN, 'trace', 'export', '--store', 'memory', '--from', 'yesterday'], { encoding: 'utf8' });
   assert.equal(r.status, 2);
-  assert.equal(r.stderr.trim(), 'tidepool: --from: got "yesterday"; expected epoch milliseconds or an ISO date (2026-11-23T20:00:00Z)');
+  assert.equal(r.stderr.trim(), 'tidepool: --from: got "yesterday"; expected epoch milliseconds, an ISO 8601 date-time (2026-12-03T20:00:00Z) or a date (2026-12-03)');
 });
