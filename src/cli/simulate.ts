@@ -70,7 +70,12 @@ function loadWorkload(v: { trace?: string; scenario?: string; seed?: string }): 
     } catch (err) {
       throw new InvalidInputError(`--trace: cannot read ${JSON.stringify(v.trace)}: ${(err as Error).message}`, { cause: err });
     }
-    return { workload: parseTrace(text, basename(v.trace)), name: basename(v.trace) };
+    const workload = parseTrace(text, basename(v.trace));
+    // An empty trace would report every policy as meeting the SLO: refuse it instead.
+    if (workload.arrivalMs.length === 0) {
+      throw new InvalidInputError(`--trace: ${JSON.stringify(v.trace)} has no tasks (a header only); a simulation of no tasks shows nothing. Export a store with finished tasks (tidepool trace export --store URL) or use --scenario`);
+    }
+    return { workload, name: basename(v.trace) };
   }
   if (v.scenario !== undefined) {
     const seed = intFlag('--seed', v.seed, 1, 0, 2 ** 32 - 1);

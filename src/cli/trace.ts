@@ -1,10 +1,11 @@
 // `tidepool trace export --store URL [--from T] [--to T] [--type T] [--out FILE]`:
 // writes the finished tasks of a store as a trace CSV (arrival_ms,service_ms,tenant,
 // priority,type) for `tidepool simulate --trace`.
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { parseArgsWithNegatives as parseArgs, parseInstant } from './args.ts';
 import { InvalidInputError, type Task } from '../core/index.ts';
-import { openStore } from '../store/index.ts';
+import { openStore, parseStoreUrl } from '../store/index.ts';
 import { formatTrace, tasksToWorkload } from '../sim/index.ts';
 
 const HELP = `Usage: tidepool trace export --store URL [--from T] [--to T] [--type T] [--out FILE]
@@ -24,6 +25,20 @@ function instant(flag: string, raw: string | undefined): number | undefined {
   const ms = parseInstant(raw);
   if (typeof ms !== 'number') throw new InvalidInputError(`${flag}: got ${JSON.stringify(raw)}; ${ms.problem}`);
   return ms;
+}
+
+/**
+ * trace export only reads: a store that does not exist is refused rather than created
+ * empty (an empty export would make every policy look as if it met the SLO).
+ */
+function refuseMissingStore(url: string): void {
+  const parsed = parseStoreUrl(url, '--store (flag)');
+  if (parsed.kind === 'memory') {
+    throw new InvalidInputError('--store (flag): got "memory"; a new process\'s memory store is always empty, so there is nothing to export; expected the store a server wrote, e.g. sqlite:./tidepool.db (tidepool start) or sqlite:./tidepool-demo.db (npm start)');
+  }
+  if (parsed.kind === 'sqlite' && !existsSync(parsed.path)) {
+    throw new InvalidInputError(`--store (flag): got ${JSON.stringify(url)}; no such file ${resolve(parsed.path)}: trace export reads a store and does not create one; expected the store a server wrote, e.g. sqlite:./tidepool.db (tidepool start) or sqlite:./tidepool-demo.db (npm start)`);
+  }
 }
 
 export async function run(argv: string[]): Promise<number> {
@@ -57,6 +72,7 @@ export async function run(argv: string[]): Promise<number> {
   if (values.store === undefined) throw new InvalidInputError('--store: missing; expected memory or sqlite:PATH');
   const fromMs = instant('--from', values.from);
   const toMs = instant('--to', values.to);
+  refuseMissingStore(values.store);
   const store = await openStore(values.store);
   const tasks: Task[] = [];
   try {
@@ -81,5 +97,6 @@ export async function run(argv: string[]): Promise<number> {
   } else {
     process.stdout.write(csv);
   }
+  if (tasks.length === 0) process.stderr.write(`trace export: warning: ${values.store} holds no finished (succeeded or dead) tasks${values.type ? ` of type ${values.type}` : ''}; the trace is empty\n`);
   return 0;
 }
