@@ -13,6 +13,12 @@ export function outcomeLines(t: any): string {
   return `\nnot finished within the wait; follow it with: tidepool status ${t.id} --wait MS`;
 }
 
+/** `unserved: 3 tasks of types no pool serves: "x" (3)`, or '' when there are none. */
+export function unservedLine(u: { tasks: number; types: Record<string, number> } | undefined): string {
+  if (!u || u.tasks === 0) return '';
+  return `\nunserved: ${u.tasks} task${u.tasks === 1 ? '' : 's'} of types no pool serves: ${Object.entries(u.types).map(([t, n]) => `${JSON.stringify(t)} (${n})`).join(', ')}`;
+}
+
 function iso(ms: number | null): string {
   return ms === null || ms === undefined ? '-' : new Date(ms).toISOString();
 }

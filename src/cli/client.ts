@@ -7,7 +7,7 @@ import type { ParseArgsConfig } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { systemClock } from '../core/index.ts';
 import { parseFlags, parseInstant } from './args.ts';
-import { describeTask, eventList, outcomeLines, poolTable, policyLabel, taskDetail, taskTable, topScreen } from './client-views.ts';
+import { describeTask, eventList, outcomeLines, unservedLine, poolTable, policyLabel, taskDetail, taskTable, topScreen } from './client-views.ts';
 
 export const DEFAULT_URL = 'http://127.0.0.1:7700';
 
@@ -186,6 +186,7 @@ async function dispatch(command: string, args: string[], io: Io): Promise<number
       const wait = intFlag('wait', str('wait'), 0);
       const res = await client.call('POST', `/v1/tasks${wait ? `?wait=${wait}` : ''}`, body);
       print(res.body, () => `${res.status === 200 ? 'already submitted (same idempotency key): ' : 'submitted '}${describeTask(res.body)}${wait ? outcomeLines(res.body) : ''}`);
+      if (res.body.warning) io.err(`tidepool submit: warning: ${res.body.warning}\n`);
       return 0;
     }
     case 'status': {
@@ -215,7 +216,7 @@ async function dispatch(command: string, args: string[], io: Io): Promise<number
     case 'pools': {
       positional(0, []);
       const res = await client.call('GET', '/v1/pools');
-      print(res.body, () => poolTable(res.body.pools));
+      print(res.body, () => poolTable(res.body.pools) + unservedLine(res.body.unserved));
       return 0;
     }
     case 'scale': {

@@ -115,11 +115,24 @@ export const TaskSchema = z
   })
   .meta({ id: 'Task' });
 
+/** The submit answer: the task, plus `warning` when no pool serves its type. */
+export const SubmittedTaskSchema = TaskSchema.extend({
+  warning: z.string().optional().describe('Set when no pool of this server serves the task type: the task is stored but waits until a pool serving it starts.'),
+});
+
+/** Waiting (queued or retrying) tasks of types no pool serves, by type. */
+export const UnservedSchema = z.object({
+  tasks: z.number().describe('Queued or retrying tasks of types no pool serves.'),
+  types: z.record(z.string(), z.number()).describe('Those tasks by type.'),
+});
+
 export const TaskPageSchema = z.object({ tasks: z.array(TaskSchema), nextCursor: z.string().nullable() });
 export const BatchResultSchema = z.object({
   tasks: z.array(TaskSchema),
   /** Per task: false when an earlier task with the same idempotency key came back. */
   created: z.array(z.boolean()),
+  /** One per type in the batch that no pool serves (absent when every type is served). */
+  warnings: z.array(z.string()).optional(),
 });
 
 export const ErrorSchema = z
@@ -202,7 +215,7 @@ export const PoolSchema = z
   })
   .meta({ id: 'Pool' });
 
-export const PoolListSchema = z.object({ pools: z.array(PoolSchema) });
+export const PoolListSchema = z.object({ pools: z.array(PoolSchema), unserved: UnservedSchema });
 
 /** A time bound in a query string: epoch ms (digits) or an ISO 8601 date-time. */
 const instantQuery = z
@@ -236,6 +249,7 @@ export const HealthSchema = z.object({
   reasons: z.array(z.string()),
   draining: z.boolean(),
   faults: z.array(z.string()).describe('Server-level faults (each also in reasons); non-empty exactly when the answer is 503.'),
+  unserved: UnservedSchema.optional(),
 });
 
 export type SubmitBody = z.infer<typeof SubmitBodySchema>;

@@ -152,7 +152,7 @@ test('/health is healthy before any task has ended and 503 while the server drai
   const s = await startServer({ drain: () => drained });
   try {
     const before = await s.call('GET', '/health');
-    assert.deepEqual(before.body, { status: 'healthy', reasons: [], draining: false, faults: [] });
+    assert.deepEqual(before.body, { status: 'healthy', reasons: [], draining: false, faults: [], unserved: { tasks: 0, types: {} } });
     const draining = s.server.drain(1000);
     const during = await s.call('GET', '/health');
     assert.equal(during.status, 503);

@@ -26,6 +26,7 @@ function withDeadline<T>(work: Promise<T>, ms: number, ctx: ServerContext): Prom
     );
   });
 }
+import { servedTypes, unservedFigure } from '../unserved.ts';
 
 const HOUR_MS = 3_600_000;
 const errors = { 400: ErrorSchema, 401: ErrorSchema, 429: ErrorSchema };
@@ -53,8 +54,10 @@ export function registerOpsRoutes(app: FastifyInstance, ctx: ServerContext): voi
     async (_req, reply) => {
       const report = combineHealth(ctx.runtime.pools().map((p) => p.stats()));
       const faults: string[] = [];
+      let unserved;
       try {
-        await withDeadline(ctx.runtime.store.counts(), STORE_PROBE_MS, ctx);
+        // A figure only: tasks no pool here serves may be served by another node, so they change no verdict.
+        unserved = unservedFigure(await withDeadline(ctx.runtime.store.counts(), STORE_PROBE_MS, ctx), servedTypes(ctx.runtime));
       } catch (err) {
         faults.push(err instanceof ProbeTimeout ? `the store does not answer: a read took over ${STORE_PROBE_MS} ms` : 'the store does not answer reads');
       }
@@ -64,7 +67,7 @@ export function registerOpsRoutes(app: FastifyInstance, ctx: ServerContext): voi
         report.status = ctx.isDraining && faults.length === 1 ? worst(report.status, 'degraded') : 'unhealthy';
         report.reasons.push(...faults);
       }
-      return reply.code(faults.length ? 503 : 200).send({ ...report, draining: ctx.isDraining, faults });
+      return reply.code(faults.length ? 503 : 200).send({ ...report, draining: ctx.isDraining, faults, ...(unserved ? { unserved } : {}) });
     },
   );
 

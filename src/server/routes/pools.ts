@@ -6,6 +6,7 @@ import { ErrorSchema, PoolListSchema, PoolNameParamsSchema, PoolPatchBodySchema,
 import type { ServerContext } from '../context.ts';
 import type { PoolControl } from '../types.ts';
 import { summarizePool } from '../pool-view.ts';
+import { servedTypes, unservedFigure } from '../unserved.ts';
 import { DesiredSchema } from '../worker-schemas.ts';
 
 const errors = { 400: ErrorSchema, 401: ErrorSchema, 404: ErrorSchema, 429: ErrorSchema };
@@ -64,7 +65,10 @@ export function registerPoolRoutes(app: FastifyInstance, ctx: ServerContext): vo
   r.get(
     '/v1/pools',
     { schema: { summary: 'Pools with status, current and target workers, bounds, policy and workers', tags: ['pools'], response: { 200: PoolListSchema, ...errors } } },
-    async (req) => ({ pools: await Promise.all(ctx.runtime.pools().map((p) => describePoolFor(ctx, req, p))) }),
+    async (req) => ({
+      pools: await Promise.all(ctx.runtime.pools().map((p) => describePoolFor(ctx, req, p))),
+      unserved: unservedFigure(await ctx.runtime.store.counts(), servedTypes(ctx.runtime)),
+    }),
   );
 
   r.patch(

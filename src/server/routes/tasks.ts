@@ -9,6 +9,7 @@ import {
   ErrorSchema,
   ListQuerySchema,
   SubmitBodySchema,
+  SubmittedTaskSchema,
   TaskIdParamsSchema,
   TaskPageSchema,
   TaskSchema,
@@ -16,6 +17,7 @@ import {
 } from '../schemas.ts';
 import type { SubmitBody } from '../schemas.ts';
 import type { ServerContext } from '../context.ts';
+import { servedTypes, unservedWarning } from '../unserved.ts';
 
 const errors = { 400: ErrorSchema, 401: ErrorSchema, 404: ErrorSchema, 409: ErrorSchema, 429: ErrorSchema, 503: ErrorSchema };
 
@@ -88,12 +90,13 @@ export function registerTaskRoutes(app: FastifyInstance, ctx: ServerContext): vo
         tags: ['tasks'],
         body: SubmitBodySchema,
         querystring: WaitQuerySchema,
-        response: { 200: TaskSchema, 201: TaskSchema, ...errors },
+        response: { 200: SubmittedTaskSchema, 201: SubmittedTaskSchema, ...errors },
       },
     },
     async (req, reply) => {
       ctx.refuseWhileDraining();
       const input = toSubmitInput(req.body, req.tenant);
+      const warning = unservedWarning(input.type, servedTypes(ctx.runtime));
       let result;
       try {
         result = await store.submit(input);
@@ -101,8 +104,9 @@ export function registerTaskRoutes(app: FastifyInstance, ctx: ServerContext): vo
         if (err instanceof QueueFullError) ctx.metrics.onBackpressure(input.type);
         throw err;
       }
+      if (warning) req.log.warn({ taskId: result.task.id, type: input.type }, `task ${result.task.id}: ${warning}`);
       const task = await waitIfAsked(req, result.task, req.query.wait);
-      return reply.code(result.created ? 201 : 200).send(task);
+      return reply.code(result.created ? 201 : 200).send(warning ? { ...task, warning } : task);
     },
   );
 
@@ -119,6 +123,8 @@ export function registerTaskRoutes(app: FastifyInstance, ctx: ServerContext): vo
     async (req, reply) => {
       ctx.refuseWhileDraining();
       const inputs = req.body.tasks.map((t) => toSubmitInput(t, req.tenant));
+      const served = servedTypes(ctx.runtime);
+      const warnings = [...new Set(inputs.map((t) => t.type))].map((t) => unservedWarning(t, served)).filter((w): w is string => w !== undefined);
       let results;
       try {
         results = await store.submitBatch(inputs);
@@ -128,10 +134,11 @@ export function registerTaskRoutes(app: FastifyInstance, ctx: ServerContext): vo
       }
       // The store's tasks already have the documented shape; a plain stringify of the
       // picked fields saves the zod pass over 1,000 payloads (about a fifth of the request).
+      for (const w of warnings) req.log.warn(`batch of ${inputs.length} tasks: ${w}`);
       return reply
         .code(201)
         .serializer((data: unknown) => JSON.stringify(data))
-        .send({ tasks: results.map((x) => toTaskJson(x.task)), created: results.map((x) => x.created) });
+        .send({ tasks: results.map((x) => toTaskJson(x.task)), created: results.map((x) => x.created), ...(warnings.length ? { warnings } : {}) });
     },
   );
 
