@@ -133,6 +133,20 @@ export function completeConfig(input: TidepoolConfigInput = {}): TidepoolConfig 
   return config;
 }
 
+/**
+ * Per-type timeouts for the store: a type's own (taskTimeoutMsByType) wins over its pool's
+ * taskTimeoutMs; types with neither take the global taskTimeoutMs (a task's own wins over all).
+ */
+export function timeoutsByType(config: TidepoolConfig, handlerTypes: readonly string[]): Record<string, number> {
+  const out: Record<string, number> = Object.create(null);
+  for (const pool of poolsForTypes(config, handlerTypes)) {
+    if (pool.taskTimeoutMs === undefined) continue;
+    for (const type of pool.types) out[type] = pool.taskTimeoutMs;
+  }
+  for (const [type, ms] of Object.entries(config.taskTimeoutMsByType ?? {})) out[type] = ms;
+  return { ...out };
+}
+
 /** Prefixes the policies room's problems with the pool they belong to. */
 function withPoolName<T>(pool: string, fn: () => T): T {
   try {
@@ -155,6 +169,7 @@ export async function createTidepool(input: TidepoolConfigInput, handlers: Handl
       maxQueueDepth: config.maxQueueDepth,
       tenantConcurrency: config.tenantConcurrency,
       defaultTimeoutMs: config.taskTimeoutMs,
+      timeoutMsByType: timeoutsByType(config, Object.keys(handlers)),
     }, {
       // Only a durability the caller set competes with the URL's; the default does not.
       settings: { durability: (options.durabilityGiven ?? input.durability !== undefined) ? config.durability : undefined },

@@ -80,6 +80,8 @@ export interface PoolConfig {
   policyOptions: Record<string, unknown>;
   /** Autoscaler tick for this pool; undefined: autoscaler.intervalMs. */
   intervalMs?: number;
+  /** Per-attempt timeout of this pool's tasks (below a type's and a task's own); undefined: taskTimeoutMs. */
+  taskTimeoutMs?: number;
   pollMs: number;
   maxTasksPerWorker: number;
   stallTimeoutMs: number;
@@ -102,6 +104,8 @@ export interface TidepoolConfig {
   leaseMs: number;
   heartbeatMs: number;
   taskTimeoutMs: number;
+  /** Timeouts by task type (task > type > pool > global). */
+  taskTimeoutMsByType: Record<string, number>;
   retry: RetryConfig;
   maxQueueDepth: number;
   tenantConcurrency: number;
@@ -125,6 +129,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { path: 'retry.maxMs', kind: 'duration', unit: 'ms', default: 300_000, min: 0, max: 86_400_000, doc: 'Cap on one retry backoff.', env: ['RETRY_MAX_MS'], flag: '--retry-max-ms' },
   { path: 'retry.jitter', kind: 'number', unit: 'fraction', default: 1, min: 0, max: 1, doc: 'Share of the backoff drawn at random: 1 = full jitter (uniform in [0, backoff]), 0 = none. RETRY_JITTER_PCT gives it in percent (0-100): RETRY_JITTER_PCT=20 is 0.2.', env: ['RETRY_JITTER_PCT'], envScale: 0.01, flag: '--retry-jitter' },
   { path: 'taskTimeoutMs', kind: 'duration', unit: 'ms', default: 300_000, min: 1, max: 86_400_000, doc: "Per-attempt time limit for tasks that set none: the handler's signal aborts and the attempt fails with Timeout.", env: ['TIDEPOOL_TASK_TIMEOUT_MS'], flag: '--task-timeout-ms' },
+  { path: 'taskTimeoutMsByType', kind: 'record', unit: 'ms', default: {}, doc: "Per-attempt time limit by task type, e.g. {\"code\": 120000, \"general\": 60000} (each an integer in [1, 86400000] ms). Precedence: the task's own timeoutMs > this > its pool's taskTimeoutMs > taskTimeoutMs.", env: ['TIDEPOOL_TASK_TIMEOUT_MS_BY_TYPE'] },
   { path: 'maxQueueDepth', kind: 'int', unit: 'tasks', default: 0, min: 0, max: 1e9, doc: 'Backpressure: submits are refused (QueueFull, with a retry-after) once this many tasks wait; 0 = off.', env: ['MAX_QUEUE_DEPTH'], flag: '--max-queue-depth' },
   { path: 'tenantConcurrency', kind: 'int', unit: 'tasks', default: 0, min: 0, max: 1e6, doc: 'Running tasks per tenant, at most; 0 = unlimited.', env: ['PER_TENANT_MAX_CONCURRENCY'], flag: '--tenant-concurrency' },
   { path: 'autoscaler.enabled', kind: 'bool', unit: '', default: true, doc: 'Run the control loop; false keeps every pool at its minimum (or a count set by hand).', env: ['AUTOSCALE_ENABLED'], flag: '--autoscale' },
@@ -172,6 +177,7 @@ export const POOL_OPTIONS: readonly OptionSpec[] = [
   { path: 'preset', kind: 'string', unit: '', doc: "A named preset of the policy's knobs (e.g. balanced, aggressive).", env: ['TIDEPOOL_PRESET'], flag: '--preset' },
   { path: 'policyOptions', kind: 'record', unit: '', default: {}, doc: "Overrides of the policy's knobs by name (see docs/policies.md); the env vars TARGET_QUEUE_DEPTH, TARGET_P95_LATENCY_MS, SCALE_UP_STEP, SCALE_DOWN_STEP, SCALE_DECISION_INTERVAL_MS, AUTOSCALE_MAX_UTILIZATION, AUTOSCALE_MIN_UTILIZATION set knobs here." },
   { path: 'intervalMs', kind: 'duration', unit: 'ms', min: 10, max: 3_600_000, doc: "This pool's autoscaler tick; unset: autoscaler.intervalMs." },
+  { path: 'taskTimeoutMs', kind: 'duration', unit: 'ms', min: 1, max: 86_400_000, doc: "Per-attempt time limit for this pool's tasks that set none and whose type has none in taskTimeoutMsByType; unset: the global taskTimeoutMs." },
   { path: 'pollMs', kind: 'duration', unit: 'ms', default: 1000, min: 1, max: 3_600_000, doc: "How often idle workers look for tasks submitted by other processes or coming due (a same-process submit wakes them at once).", env: ['TIDEPOOL_POLL_MS'], flag: '--poll-ms' },
   { path: 'maxTasksPerWorker', kind: 'int', unit: 'tasks', default: 0, min: 0, max: 1e9, doc: 'Resource quota: recycle a worker (replace it with a fresh one) after this many tasks; 0 = never.', env: ['MAX_SESSIONS_PER_WORKER'] },
   { path: 'stallTimeoutMs', kind: 'duration', unit: 'ms', default: 600_000, min: 1, max: 86_400_000, doc: 'A task running this long without heartbeat progress counts as a stall (health).', env: ['WORKER_STALL_TIMEOUT_MS'] },
@@ -388,6 +394,10 @@ export function crossFieldProblems(config: TidepoolConfig): ConfigProblem[] {
       if (typeof value !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) problems.push({ path: `pools[${i}].env.${name}`, got: value, expected: 'a string value under a variable name of letters, digits and _' });
   });
   config.pools.forEach((p, i) => check(`pools[${i}]`, { ...config.poolDefaults, ...p }));
+  for (const [type, ms] of Object.entries(config.taskTimeoutMsByType ?? {})) {
+    if (!(typeof ms === 'number' && Number.isSafeInteger(ms) && ms >= 1 && ms <= 86_400_000))
+      problems.push({ path: `taskTimeoutMsByType.${type}`, got: ms, expected: 'an integer number of ms in [1, 86400000]' });
+  }
   const names = new Map<string, number>();
   config.pools.forEach((p, i) => {
     const name = p.name ?? p.types?.[0];

@@ -76,6 +76,8 @@ export interface StoreOptions {
   tenantLimits?: Record<string, number>;
   /** Default per-attempt timeout for tasks that do not set one. */
   defaultTimeoutMs?: number;
+  /** Per-attempt timeout by task type, for tasks that do not set one (wins over defaultTimeoutMs). */
+  timeoutMsByType?: Record<string, number>;
   /** Source of randomness for jitter (tests make it deterministic). */
   random?: () => number;
 }

@@ -33,6 +33,8 @@ export interface ResolvedStoreOptions {
   tenantConcurrency: number;
   tenantLimits: Record<string, number>;
   defaultTimeoutMs: number;
+  /** Timeouts by task type (a Map: type names come from outside). */
+  timeoutMsByType: ReadonlyMap<string, number>;
   random: () => number;
 }
 
@@ -52,7 +54,7 @@ export function resolveStoreOptions(options: StoreOptions = {}): ResolvedStoreOp
     }
     return v;
   };
-  const known = new Set(['clock', 'retry', 'maxQueueDepth', 'tenantConcurrency', 'tenantLimits', 'defaultTimeoutMs', 'random']);
+  const known = new Set(['clock', 'retry', 'maxQueueDepth', 'tenantConcurrency', 'tenantLimits', 'defaultTimeoutMs', 'timeoutMsByType', 'random']);
   for (const key of Object.keys(options)) {
     if (known.has(key)) continue;
     if (key === 'durability' || key === 'busyTimeoutMs') {
@@ -80,6 +82,10 @@ export function resolveStoreOptions(options: StoreOptions = {}): ResolvedStoreOp
     tenantLimits[tenant] = checkInt(`tenantLimits.${tenant}`, limit, 0, tenantConcurrency);
   }
   const defaultTimeoutMs = checkInt('defaultTimeoutMs', options.defaultTimeoutMs, 1, DEFAULT_TASK_TIMEOUT_MS);
+  const timeoutMsByType = new Map<string, number>();
+  for (const [type, ms] of Object.entries(options.timeoutMsByType ?? {})) {
+    timeoutMsByType.set(type, checkInt(`timeoutMsByType.${type}`, ms, 1, defaultTimeoutMs));
+  }
   if (options.random !== undefined && typeof options.random !== 'function') {
     problems.push(`store option random: got ${typeof options.random}; expected a function returning a number in [0, 1)`);
   }
@@ -91,6 +97,7 @@ export function resolveStoreOptions(options: StoreOptions = {}): ResolvedStoreOp
     tenantConcurrency,
     tenantLimits,
     defaultTimeoutMs,
+    timeoutMsByType,
     random: options.random ?? Math.random,
   };
 }

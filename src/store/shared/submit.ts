@@ -78,7 +78,8 @@ export function buildTask(input: SubmitInput, options: ResolvedStoreOptions, now
     runAtMs,
     attempts: 0,
     maxAttempts: input.maxAttempts ?? options.retry.maxAttempts,
-    timeoutMs: input.timeoutMs ?? options.defaultTimeoutMs,
+    // The task's own timeout, else its type's (taskTimeoutMsByType, or its pool's taskTimeoutMs), else the global one.
+    timeoutMs: input.timeoutMs ?? options.timeoutMsByType.get(input.type) ?? options.defaultTimeoutMs,
     tenant: tenantOf(input),
     idempotencyKey: input.idempotencyKey ?? null,
     status: 'queued',
