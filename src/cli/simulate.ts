@@ -2,7 +2,8 @@
 // virtual time. The flags and the --json fields are a contract read by outside scripts.
 // All file I/O of the simulator happens here; src/sim does none.
 import { readFileSync, writeFileSync } from 'node:fs';
-import { basename } from 'node:path';
+import { basename, extname } from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { parseArgsWithNegatives as parseArgs } from './args.ts';
 import { InvalidInputError } from '../core/index.ts';
 import {
@@ -41,7 +42,7 @@ Replays tasks in virtual time against a scaling policy and reports waits and cos
   --events FILE       write pool and task events as JSON lines (re-checkable)
   --json              print one JSON object as the last line
   --compare           run every policy and the smallest fixed pool meeting the SLO
-  --plot FILE.svg     draw the Pareto view and one policy's timeline (SVG)
+  --plot FILE.svg     draw the Pareto view and one policy's timeline (SVG; FILE.png needs rsvg-convert)
   --plot-policy NAME  policy whose timeline --plot draws (default --policy, else adaptive)`;
 
 function intFlag(flag: string, raw: string | undefined, def: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
@@ -91,6 +92,28 @@ async function renderSvg(option: Record<string, unknown>): Promise<string> {
   const svg = chart.renderToSVGString();
   chart.dispose();
   return svg;
+}
+
+/** The picture format --plot writes, from the file's extension: .svg, or .png when rsvg-convert can make one. */
+function plotFormatOf(file: string): 'svg' | 'png' {
+  const ext = extname(file).toLowerCase();
+  if (ext === '.svg') return 'svg';
+  if (ext === '.png') {
+    const probe = spawnSync('rsvg-convert', ['--version'], { encoding: 'utf8' });
+    if (probe.error || probe.status !== 0) {
+      throw new InvalidInputError(`--plot: got ${JSON.stringify(file)}; a PNG needs rsvg-convert (Debian/Ubuntu: apt-get install librsvg2-bin), which is not on PATH; write an SVG instead (--plot ${JSON.stringify(file.slice(0, -4) + '.svg')})`);
+    }
+    return 'png';
+  }
+  throw new InvalidInputError(`--plot: got ${JSON.stringify(file)}; expected a file ending in .svg, or .png (drawn with rsvg-convert)`);
+}
+
+/** Converts the SVG to PNG with rsvg-convert (librsvg) and writes it. */
+function writePng(file: string, svg: string): void {
+  const r = spawnSync('rsvg-convert', ['--format', 'png', '--background-color', 'white', '--output', file], { input: svg, maxBuffer: 64 * 1024 * 1024 });
+  if (r.error || r.status !== 0) {
+    throw new InvalidInputError(`--plot: rsvg-convert could not write ${JSON.stringify(file)}: ${r.error?.message ?? r.stderr.toString().trim()}`);
+  }
 }
 
 function write(file: string, text: string, flag: string): void {
@@ -148,6 +171,7 @@ export async function run(argv: string[]): Promise<number> {
   if (v.policy === 'clairvoyant' && (v.preset !== undefined || v.min !== undefined || v.max !== undefined)) {
     throw new InvalidInputError('--policy clairvoyant: got --preset/--min/--max; the offline floor has no presets or bounds (it plans every worker from the whole trace)');
   }
+  const plotFormat = v.plot === undefined ? null : plotFormatOf(v.plot);
   const { workload, name } = loadWorkload(v);
   const pricePerWorkerHour = priceFlag('--price-per-worker-hour', v['price-per-worker-hour'], 1);
   const pricePerStart = priceFlag('--price-per-start', v['price-per-start'], 0);
@@ -185,7 +209,9 @@ export async function run(argv: string[]): Promise<number> {
     let tl = rows.find((r) => r.policy === timelinePolicy)?.run ?? null;
     if (!tl) tl = runPolicy(workload, { name: timelinePolicy, ...settings }).run;
     const option = plotOption({ rows, timeline: tl.timeline, timelinePolicy, sloMs, workloadName: name });
-    write(v.plot, await renderSvg(option), '--plot');
+    const svg = await renderSvg(option);
+    if (plotFormat === 'png') writePng(v.plot, svg);
+    else write(v.plot, svg, '--plot');
   }
   if (v.json) {
     const fixed = rows[rows.length - 1];

@@ -3,6 +3,7 @@
 // queue depth and the window p95 wait over time. Pure: the CLI renders it to SVG.
 import type { Timeline } from './engine.ts';
 import type { CompareRow } from './compare.ts';
+import { nearestPointOf, placeLabels, type PlacedLabel } from './plot-labels.ts';
 
 export const PLOT_WIDTH_PX = 1200;
 export const PLOT_HEIGHT_PX = 1060;
@@ -27,32 +28,21 @@ export function plotOption(args: { rows: CompareRow[]; timeline: Timeline; timel
     value: [r.figures!.costRatio, Math.max(0.01, r.figures!.p95WaitMs / 1000)],
     attainment: r.figures!.sloAttainment,
   }));
-  // Policies that land on almost the same spot (the seeds' at their bounds) would print
-  // their labels over each other: the first of a cluster carries one line per policy in it.
-  const xs = points.map((p) => p.value[0]);
-  const xSpan = Math.max(1e-9, Math.max(...xs) - Math.min(...xs));
-  const leaders: { x: number; y: number; lines: string[] }[] = [];
-  const leaderOf = points.map((p) => {
-    const x = p.value[0] / xSpan;
-    const y = Math.log10(p.value[1]);
-    const line = `${p.name} (${(p.attainment * 100).toFixed(1)}%)`;
-    const near = leaders.find((l) => Math.abs(l.x - x) < 0.1 && Math.abs(l.y - y) < 1);
-    if (near) {
-      near.lines.push(line);
-      return null;
-    }
-    const leader = { x, y, lines: [line] };
-    leaders.push(leader);
-    return leader;
-  });
-  const series: Record<string, unknown>[] = points.map((p, i) => ({
+  // Fixed axis ranges make every dot's pixel position known here, so each dot gets its
+  // own label, placed where it covers no other label or dot (plot-labels.ts).
+  const scale = paretoScale(points.map((p) => p.value), sloMs / 1000);
+  const labels = placeLabels(
+    points.map((p) => ({ ...scale.toPx(p.value), text: `${p.name} (${(p.attainment * 100).toFixed(1)}%)` })),
+    { x: PARETO_GRID.left, y: PARETO_GRID.top - 8, w: PLOT_WIDTH_PX - PARETO_GRID.left - 8, h: PARETO_GRID.height + 16 },
+  );
+  const series: Record<string, unknown>[] = points.map((p) => ({
     name: p.name,
     type: 'scatter',
     xAxisIndex: 0,
     yAxisIndex: 0,
     symbolSize: 14,
     data: [p.value],
-    label: { show: leaderOf[i] !== null, position: 'right', formatter: leaderOf[i]?.lines.join('\n') ?? '', fontSize: 11 },
+    label: { show: false },
   }));
   series.push({
     name: `p95 wait target ${sloMs / 1000} s`,
@@ -91,23 +81,55 @@ export function plotOption(args: { rows: CompareRow[]; timeline: Timeline; timel
     legend: [{ top: 392, right: 40, itemGap: 24, data: ['ready workers', 'starting workers'] }],
     tooltip: {},
     grid: [
-      { left: 80, right: 220, top: 45, height: 290 },
+      { left: PARETO_GRID.left, right: PARETO_GRID.right, top: PARETO_GRID.top, height: PARETO_GRID.height },
       { left: 80, right: 40, top: 425, height: 135 },
       { left: 80, right: 40, top: 645, height: 135 },
       { left: 80, right: 40, top: 865, height: 135 },
     ],
     xAxis: [
-      { gridIndex: 0, type: 'value', scale: true, ...axisName('cost ratio (worker-seconds / busy-seconds; 1.0 = no idle time)') },
+      { gridIndex: 0, type: 'value', min: scale.xMin, max: scale.xMax, ...axisName('cost ratio (worker-seconds / busy-seconds; 1.0 = no idle time)') },
       { gridIndex: 1, type: 'value', ...axisName('time (minutes)'), min: 0 },
       { gridIndex: 2, type: 'value', ...axisName('time (minutes)'), min: 0 },
       { gridIndex: 3, type: 'value', ...axisName('time (minutes)'), min: 0 },
     ],
     yAxis: [
-      { gridIndex: 0, type: 'log', logBase: 10, name: 'p95 wait (s, log scale; 0 drawn at 0.01)', nameLocation: 'middle', nameGap: 50 },
+      { gridIndex: 0, type: 'log', logBase: 10, min: scale.yMin, max: scale.yMax, name: 'p95 wait (s, log scale; 0 drawn at 0.01)', nameLocation: 'middle', nameGap: 50 },
       { gridIndex: 1, type: 'value', name: 'workers', nameLocation: 'middle', nameGap: 50 },
       { gridIndex: 2, type: 'value', name: 'tasks queued', nameLocation: 'middle', nameGap: 50 },
       { gridIndex: 3, type: 'value', name: 'wait (s)', nameLocation: 'middle', nameGap: 50 },
     ],
     series,
+    graphic: { elements: labels.flatMap(labelElements) },
   };
+}
+
+/** Where the Pareto view sits (px): the labels are placed in it and the margin to its right. */
+export const PARETO_GRID = { left: 80, right: 220, top: 45, height: 290 } as const;
+
+/** Axis ranges of the Pareto view and the pixel position of a [cost, p95 s] point in it. */
+export function paretoScale(values: readonly (readonly number[])[], targetS: number) {
+  const xs = values.map((v) => v[0]!);
+  const ys = [...values.map((v) => v[1]!), targetS];
+  const lo = xs.length ? Math.min(...xs) : 1;
+  const hi = xs.length ? Math.max(...xs) : 2;
+  const pad = Math.max(0.05, (hi - lo) * 0.06);
+  const xMin = Math.floor((lo - pad) * 10) / 10;
+  const xMax = Math.ceil((hi + pad) * 10) / 10;
+  const yMin = 10 ** Math.floor(Math.log10(Math.min(...ys)));
+  let yMax = 10 ** Math.ceil(Math.log10(Math.max(...ys)));
+  if (yMax <= yMin) yMax = yMin * 10;
+  const width = PLOT_WIDTH_PX - PARETO_GRID.left - PARETO_GRID.right;
+  const toPx = (v: readonly number[]) => ({
+    x: PARETO_GRID.left + ((v[0]! - xMin) / (xMax - xMin)) * width,
+    y: PARETO_GRID.top + PARETO_GRID.height * (1 - (Math.log10(v[1]!) - Math.log10(yMin)) / (Math.log10(yMax) - Math.log10(yMin))),
+  });
+  return { xMin, xMax, yMin, yMax, toPx };
+}
+
+/** A placed label as echarts graphic elements: its text, and a leader line when it sits away from its dot. */
+function labelElements(l: PlacedLabel): Record<string, unknown>[] {
+  const text = { type: 'text', x: l.box.x + 2, y: l.box.y + 1, silent: true, style: { text: l.text, fontSize: 11, fill: '#333', align: 'left', verticalAlign: 'top' } };
+  if (!l.hasLeader) return [text];
+  const end = nearestPointOf(l.box, l.dot);
+  return [{ type: 'line', silent: true, shape: { x1: l.dot.x, y1: l.dot.y, x2: end.x, y2: end.y }, style: { stroke: '#999', lineWidth: 1 } }, text];
 }
