@@ -23,12 +23,14 @@ test('the dashboard shows charts moving and a scaling decision with its reason w
   (config.server as { streamIntervalMs: number }).streamIntervalMs = 250;
   config.pools = [
     { name: 'llm', types: ['llm'], minWorkers: 1, maxWorkers: 8, policy: 'queue-latency', policyOptions: { targetQueueDepth: 5, targetP95Ms: 300, decisionIntervalMs: 250 } },
+    { name: 'cpu', types: ['cpu'], policy: 'fixed:2', policyOptions: {} },
   ] as typeof config.pools;
   const handlers = {
     llm: async (payload: { ms: number }, ctx: TaskContext) => {
       await systemClock.sleep(payload.ms, ctx.signal);
       return { ok: true };
     },
+    cpu: async () => ({ ok: true }),
   };
   const running = await startTidepool({ config, handlers });
   // A fresh profile (--user-data-dir) per run; playwright passes it itself.
@@ -44,6 +46,10 @@ test('the dashboard shows charts moving and a scaling decision with its reason w
     const page = browser.pages()[0] ?? (await browser.newPage());
     const pageErrors: string[] = [];
     page.on('pageerror', (e) => pageErrors.push(e.message));
+    const failedRequests: string[] = [];
+    page.on('response', (r) => {
+      if (r.status() >= 400) failedRequests.push(`${r.status()} ${r.url()}`);
+    });
     await page.goto(running.url + '/');
     await page.waitForSelector('#conn.live', { timeout: 10_000 });
     const seriesPoints = () =>
@@ -82,6 +88,38 @@ test('the dashboard shows charts moving and a scaling decision with its reason w
     assert.equal(busyCells[0], 'llm');
     assert.match(busyCells[4], /^queue-latency/);
     assert.deepEqual(pageErrors, []);
+
+    // The Workers chart shows one pool at a time (its own target), or the sum, labelled as such.
+    const workersChart = () =>
+      page.evaluate(() => {
+        const c = (globalThis as any).echarts.getInstanceByDom((globalThis as any).document.getElementById('chart-workers'));
+        const series = c.getOption().series as Array<{ name: string; data: Array<[number, number]> }>;
+        const target = series.find((x) => x.name.startsWith('target'))!;
+        return { names: series.map((x) => x.name), maxTarget: Math.max(...target.data.map((d) => d[1] ?? 0)), scope: (globalThis as any).document.getElementById('workers-scope').textContent };
+      });
+    const llmView = await workersChart();
+    assert.match(llmView.scope, /^pool llm \(bounds 1\.\.8\)/);
+    assert.ok(llmView.maxTarget <= 8, `the llm target stays within its max 8 (got ${llmView.maxTarget})`);
+    await page.selectOption('#workers-pool', '');
+    const sumView = await workersChart();
+    assert.match(sumView.scope, /^sum of all 2 pools/);
+    assert.ok(sumView.names.includes('target (sum)'));
+    await page.selectOption('#workers-pool', 'llm');
+
+    // The workers list, as tidepool top shows it: id, status, task.
+    await page.waitForSelector('#workers-body tr[data-worker]', { timeout: 10_000 });
+    const pools = (await (await fetch(`${running.url}/v1/pools`)).json()) as { pools: { workers: { id: string }[] }[] };
+    const ids = pools.pools.flatMap((p) => p.workers.map((w) => w.id));
+    const shown = await page.locator('#workers-body tr[data-worker]').evaluateAll((rows) => rows.map((r) => (r as { dataset: { worker: string } }).dataset.worker));
+    assert.ok(shown.some((id) => ids.includes(id)), `the list shows the pools' workers (${shown.slice(0, 3).join(', ')})`);
+    const firstRow = await page.locator('#workers-body tr[data-worker]').first().locator('td').allTextContents();
+    assert.match(firstRow[2]!, /^(starting|idle|busy|draining|failed)$/);
+
+    // No 404 anywhere, the favicon included (browsers ask for it on their own).
+    const favicon = await fetch(`${running.url}/favicon.ico`);
+    assert.equal(favicon.status, 200);
+    assert.match(favicon.headers.get('content-type') ?? '', /^image\/svg\+xml/);
+    assert.deepEqual(failedRequests, []);
 
     mkdirSync('test-results', { recursive: true });
     const shot = join('test-results', 'dashboard.png');

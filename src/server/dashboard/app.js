@@ -50,13 +50,40 @@
     });
   }
 
+  /** The pool the Workers chart shows ('' = the sum of all pools, labelled as such). */
+  var workersPool = null;
+
   function summed(field) {
     return snapshots.map(function (s) {
-      return [s.atMs, s.pools.reduce(function (acc, p) { return acc + p[field]; }, 0)];
+      var pools = workersPool ? s.pools.filter(function (p) { return p.name === workersPool; }) : s.pools;
+      return [s.atMs, pools.reduce(function (acc, p) { return acc + p[field]; }, 0)];
     });
   }
 
+  /** Keeps the pool picker in step with the pools; the first pool is shown until one is picked. */
+  function syncWorkersPicker() {
+    var select = document.getElementById('workers-pool');
+    var names = poolNames();
+    var have = Array.prototype.map.call(select.options, function (o) { return o.value; }).slice(1);
+    if (have.join('\u0000') !== names.join('\u0000')) {
+      while (select.options.length > 1) select.remove(1);
+      names.forEach(function (n) { var o = document.createElement('option'); o.value = n; o.textContent = n; select.appendChild(o); });
+    }
+    if (workersPool === null && names.length) workersPool = names[0];
+    select.value = workersPool || '';
+    var last = snapshots.length ? snapshots[snapshots.length - 1] : null;
+    var pool = last && workersPool ? last.pools.find(function (p) { return p.name === workersPool; }) : null;
+    document.getElementById('workers-scope').textContent = workersPool
+      ? 'pool ' + workersPool + (pool ? ' (bounds ' + pool.min + '..' + pool.max + ')' : '') + ': busy · idle · starting, and its target'
+      : 'sum of all ' + names.length + ' pools: busy · idle · starting, and the sum of their targets';
+  }
+  document.getElementById('workers-pool').addEventListener('change', function (ev) {
+    workersPool = ev.target.value;
+    drawCharts();
+  });
+
   function drawCharts() {
+    syncWorkersPicker();
     charts.depth.setOption({ series: perPool('queueDepth') }, { replaceMerge: ['series'] });
     charts.wait.setOption({ series: perPool('p95WaitMs') }, { replaceMerge: ['series'] });
     charts.throughput.setOption({ series: perPool('throughputPerMin') }, { replaceMerge: ['series'] });
@@ -68,7 +95,7 @@
         area('busy', 'busy', '#1769aa'),
         area('idle', 'idle', '#8cc5ef'),
         area('starting', 'starting', '#f2b84b'),
-        { name: 'target', type: 'line', step: 'end', showSymbol: false, color: '#c0392b', lineStyle: { type: 'dashed', width: 2 }, data: summed('target') },
+        { name: workersPool ? 'target' : 'target (sum)', type: 'line', step: 'end', showSymbol: false, color: '#c0392b', lineStyle: { type: 'dashed', width: 2 }, data: summed('target') },
       ],
     }, { replaceMerge: ['series'] });
   }
@@ -110,6 +137,37 @@
       cells.forEach(function (c) { var td = text('td'); td.appendChild(c); tr.appendChild(td); });
       body.appendChild(tr);
     });
+  }
+
+  /** The workers list, as `tidepool top` shows it: from GET /v1/pools (task ids of the caller's tenant only). */
+  var workersFetchedAtMs = 0;
+  function refreshWorkers() {
+    var now = Date.now();
+    if (now - workersFetchedAtMs < 2000) return;
+    workersFetchedAtMs = now;
+    var k = key();
+    fetch('/v1/pools', { headers: k ? { authorization: 'Bearer ' + k } : {} })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (body) { if (body) drawWorkers(body.pools); }, function () {});
+  }
+
+  function drawWorkers(pools) {
+    var body = document.getElementById('workers-body');
+    body.textContent = '';
+    var n = 0;
+    pools.forEach(function (p) {
+      (p.workers || []).forEach(function (w) {
+        n++;
+        if (n > 200) return;
+        var tr = text('tr');
+        tr.dataset.worker = w.id;
+        [text('span', '', p.name), text('span', 'task', w.id), text('span', 'badge ' + w.status, w.status), text('span', 'task', w.taskId || '–'), text('span', '', String(w.tasksDone)), text('span', 'muted', w.lastHeartbeatMs ? clock(w.lastHeartbeatMs) : '–')]
+          .forEach(function (c, i) { var td = text('td', i === 3 ? 'task' : ''); td.appendChild(c); tr.appendChild(td); });
+        body.appendChild(tr);
+      });
+    });
+    document.getElementById('workers-count').textContent = n + ' worker' + (n === 1 ? '' : 's') + (n > 200 ? ', first 200 shown' : '') + ', as tidepool top shows them';
+    if (!n) { var tr0 = text('tr'); var td0 = text('td', 'muted', 'no workers'); td0.colSpan = 6; tr0.appendChild(td0); body.appendChild(tr0); }
   }
 
   function drawSummary(snap) {
@@ -175,6 +233,7 @@
       drawCharts();
       drawPools(snap);
       drawSummary(snap);
+      refreshWorkers();
       document.body.dataset.snapshots = String(snapshots.length);
     });
     source.addEventListener('scaling', function (m) {

@@ -15,6 +15,7 @@ const FILES: Record<string, string> = {
   'index.html': 'text/html; charset=utf-8',
   'app.js': 'text/javascript; charset=utf-8',
   'style.css': 'text/css; charset=utf-8',
+  'favicon.svg': 'image/svg+xml',
 };
 
 /** Finds the dashboard folder beside this file (src/) or in the package's src/ (when run from dist/). */
@@ -42,5 +43,7 @@ export function registerDashboardRoutes(app: FastifyInstance): void {
     return reply.header('content-type', a.type).header('cache-control', 'no-cache').send(a.body);
   };
   app.get('/', { schema: { hide: true } }, serve('index.html'));
+  // Browsers ask for /favicon.ico on their own: answer with the logo rather than a 404.
+  app.get('/favicon.ico', { schema: { hide: true } }, serve('favicon.svg'));
   for (const name of assets.keys()) app.get(`/dashboard/${name}`, { schema: { hide: true } }, serve(name));
 }
