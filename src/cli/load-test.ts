@@ -13,7 +13,7 @@
 // stdout. A progress bar goes to stderr, only when stderr is a terminal. Exit code 0 when
 // the run passed seed 003's acceptance criteria with nothing lost.
 import { parseArgsWithNegatives as parseArgs } from './args.ts';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -358,7 +358,9 @@ export async function run(argv: string[]): Promise<number> {
     process.stderr.write(`tidepool load-test: --seed got ${JSON.stringify(args.seed)}; expected an integer >= 0\n`);
     return 2;
   }
-  const store = args.store ?? `sqlite:${join(mkdtempSync(join(tmpdir(), 'tidepool-load-')), 'load.db')}`;
+  // Without --store: a scratch SQLite file, removed with its folder after the run.
+  const scratch = args.store === undefined ? mkdtempSync(join(tmpdir(), 'tidepool-load-')) : null;
+  const store = args.store ?? `sqlite:${join(scratch!, 'load.db')}`;
   let bar: { start(total: number, value: number, payload?: object): void; update(value: number, payload?: object): void; stop(): void } | null = null;
   if (process.stderr.isTTY) {
     const { default: cliProgress } = await import('cli-progress');
@@ -380,6 +382,7 @@ export async function run(argv: string[]): Promise<number> {
     });
   } finally {
     bar?.stop();
+    if (scratch) rmSync(scratch, { recursive: true, force: true });
   }
   if (args.json) process.stdout.write(JSON.stringify(result) + '\n');
   else process.stdout.write(summary(result) + '\n');

@@ -3,19 +3,19 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { VirtualClock } from '../../src/core/index.ts';
 import { runLoadTest } from '../../src/cli/load-test.ts';
 import { SCENARIOS, judge, scaledPolicyOptions, type Scenario } from '../../src/cli/load-scenarios.ts';
+import { scratchDir } from '../scratch-dir.ts';
 
 const main = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 
-function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function runCli(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [main, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [main, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -26,7 +26,7 @@ function runCli(args: string[]): Promise<{ code: number | null; stdout: string; 
 }
 
 test('the smoke scenario on SQLite passes, loses nothing, scales up from its minimum and back down to it', { timeout: 60_000 }, async () => {
-  const db = join(mkdtempSync(join(tmpdir(), 'tidepool-smoke-')), 'x.db');
+  const db = join(scratchDir('tidepool-smoke-'), 'x.db');
   const started = Date.now();
   const { code, stdout, stderr } = await runCli(['load-test', '--scenario', 'smoke', '--store', `sqlite:${db}`, '--json']);
   const last = stdout.trim().split('\n').at(-1)!;
@@ -99,3 +99,13 @@ for (const row of rows) {
     assert.deepEqual(criteria.filter((c) => !c.passed).map((c) => c.name), row.failing);
   });
 }
+
+test('without --store the scratch SQLite folder is removed after the run, and --store memory makes none', { timeout: 60_000 }, async () => {
+  const tmp = scratchDir('tidepool-load-tmp-');
+  const env = { ...process.env, TMPDIR: tmp };
+  for (const args of [['load-test', '--scenario', 'smoke', '--json'], ['load-test', '--scenario', 'smoke', '--store', 'memory', '--json']]) {
+    const { code, stderr } = await runCli(args, env);
+    assert.equal(code, 0, stderr);
+    assert.deepEqual(readdirSync(tmp), [], `${args.join(' ')} left ${readdirSync(tmp).join(', ')} in the temp directory`);
+  }
+});

@@ -2,14 +2,14 @@
 // setting, its source, the value and what is allowed.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigInvalidError, defaultConfig, poolsForTypes, renderConfigReference } from '../../src/core/index.ts';
 import { loadConfig } from '../../src/cli/config-load.ts';
 import { completeConfig } from '../../src/tidepool.ts';
+import { scratchDir } from '../scratch-dir.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'tidepool-config-'));
+const dir = scratchDir('tidepool-config-');
 function file(name: string, body: unknown): string {
   const path = join(dir, name);
   writeFileSync(path, typeof body === 'string' ? body : JSON.stringify(body));

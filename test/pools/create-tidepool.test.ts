@@ -1,12 +1,11 @@
 // createTidepool: config -> store + pools + autoscaler, on memory (virtual time) and SQLite.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { VirtualClock } from '../../src/core/index.ts';
 import { createTidepool } from '../../src/tidepool.ts';
+import { scratchDir } from '../scratch-dir.ts';
 
 test('createTidepool makes one pool per handler type, named after it, and runs submitted tasks', async () => {
   const clock = new VirtualClock(0);
@@ -62,7 +61,7 @@ test('createTidepool refuses a bad config naming every problem', async () => {
 });
 
 test('createTidepool on SQLite runs tasks end to end and its autoscaler scales the pool up on a backlog', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'tidepool-create-'));
+  const dir = scratchDir('tidepool-create-');
   const tp = await createTidepool(
     {
       store: `sqlite:${join(dir, 'q.db')}`,

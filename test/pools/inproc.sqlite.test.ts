@@ -2,16 +2,15 @@
 // worker whose lease was taken over cannot record its result (fencing).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { VirtualClock, type Json } from '../../src/core/index.ts';
 import { openStore } from '../../src/store/index.ts';
 import { InProcessPool, type TaskContext } from '../../src/pools/index.ts';
 import { advance, settle } from './settle.ts';
+import { scratchDir } from '../scratch-dir.ts';
 
-const dbUrl = () => `sqlite:${join(mkdtempSync(join(tmpdir(), 'tidepool-pool-')), 'q.db')}`;
+const dbUrl = () => `sqlite:${join(scratchDir('tidepool-pool-'), 'q.db')}`;
 
 test('on SQLite, scaling up and down while 200 tasks drain runs every task exactly once', async () => {
   const store = await openStore(`${dbUrl()}?durability=normal`);

@@ -3,15 +3,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { scratchDir } from '../scratch-dir.ts';
 
 const NODE = process.execPath;
 const MAIN = join(import.meta.dirname, '../../src/cli/main.ts');
 const VERIFY = '/work/shared/tools/verify_sim.py';
 const TRACES = '/work/shared/traces';
-const dir = mkdtempSync(join(tmpdir(), 'tidepool-sim-'));
+const dir = scratchDir('tidepool-sim-');
 
 function simulate(args: string[]): { code: number; stdout: string; stderr: string } {
   const r = spawnSync(NODE, [MAIN, 'simulate', ...args], { encoding: 'utf8' });

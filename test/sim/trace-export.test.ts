@@ -3,16 +3,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { VirtualClock } from '../../src/core/index.ts';
 import { openStore } from '../../src/store/index.ts';
+import { scratchDir } from '../scratch-dir.ts';
 
 const MAIN = join(import.meta.dirname, '../../src/cli/main.ts');
 
 test('trace export writes finished tasks as arrival (submit time) and service (run time) rows that simulate replays', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'tidepool-export-'));
+  const dir = scratchDir('tidepool-export-');
   const db = join(dir, 't.db');
   const clock = new VirtualClock(1_700_000_000_000);
   const store = await openStore(`sqlite:${db}`, { clock });
