@@ -24,3 +24,14 @@ test('the --help text lists every policy with its presets, the default marked', 
   assert.match(lines[0], /^  threshold +Up\/down thresholds .* Presets: conservative\*, aggressive, cost-optimized, production\.$/);
   assert.match(help, /^  fixed:N +Always N workers/m);
 });
+
+test("the README's policy table lists every policy's presets, the default marked", () => {
+  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+  for (const p of listPolicies()) {
+    const row = readme.split('\n').find((l) => l.startsWith(`| \`${p.name}\` |`));
+    assert.ok(row, `the README's policy table has a row for ${p.name}`);
+    const cell = row!.split('|').at(-2)!.trim();
+    const expected = p.presets.map((name) => (name === p.defaultPreset ? `${name} (default)` : name)).join(', ');
+    assert.equal(cell, expected, `presets of ${p.name} in the README`);
+  }
+});
