@@ -313,16 +313,9 @@ export async function runStart(argv: string[], opts: StartCommandOptions = {}): 
   const log = (line: string) => process.stderr.write(`tidepool: ${line}\n`);
   const durabilitySource = durability && durability.source !== 'default' ? `${durability.label} (${durability.source})` : undefined;
   const running = await startTidepool({ config, handlers, log, durabilitySource });
-  const pools = running.pools.map((p) => `${p.name} (${p.types.join(', ')}; ${p.minWorkers}..${p.maxWorkers} workers)`).join(', ');
-  if (opts.title) process.stdout.write(`\n${opts.title}\n`);
-  process.stdout.write(`tidepool: listening on ${running.url} (store ${redactStoreUrl(config.store)})\n`);
-  process.stdout.write(`tidepool: dashboard ${running.url}/   API ${running.url}/v1   OpenAPI ${running.url}/v1/openapi.json   metrics ${running.url}/metrics\n`);
-  process.stdout.write(`tidepool: pools ${pools}\n`);
-  process.stdout.write(`tidepool: limits ${describeLimits(running.limits)}\n`);
+  // Signals are handled before the banner goes out: whoever reads it may stop us at once.
   let isStopping = false;
-  opts.afterStart?.(running, () => isStopping);
-
-  return new Promise<number>((resolveExit) => {
+  const exited = new Promise<number>((resolveExit) => {
     let signals = 0;
     const onSignal = (signal: string) => {
       signals++;
@@ -346,6 +339,14 @@ export async function runStart(argv: string[], opts: StartCommandOptions = {}): 
     process.on('SIGTERM', () => onSignal('SIGTERM'));
     process.on('SIGINT', () => onSignal('SIGINT'));
   });
+  const pools = running.pools.map((p) => `${p.name} (${p.types.join(', ')}; ${p.minWorkers}..${p.maxWorkers} workers)`).join(', ');
+  if (opts.title) process.stdout.write(`\n${opts.title}\n`);
+  process.stdout.write(`tidepool: listening on ${running.url} (store ${redactStoreUrl(config.store)})\n`);
+  process.stdout.write(`tidepool: dashboard ${running.url}/   API ${running.url}/v1   OpenAPI ${running.url}/v1/openapi.json   metrics ${running.url}/metrics\n`);
+  process.stdout.write(`tidepool: pools ${pools}\n`);
+  process.stdout.write(`tidepool: limits ${describeLimits(running.limits)}\n`);
+  opts.afterStart?.(running, () => isStopping);
+  return exited;
 }
 
 export async function run(argv: string[]): Promise<number> {
