@@ -23,7 +23,7 @@ test('docs/alerts.yml parses, has the seeds\' alerts, and names only metrics and
   // A server with a finished task, a dead task and a request, so every series has samples.
   const config = resolveStartConfig({ store: 'memory', port: '0', autoscale: 'false' }, {});
   config.retry = { ...config.retry, maxAttempts: 1 };
-  config.pools = [{ name: 'gen', types: ['ok', 'bad'], minWorkers: 1, maxWorkers: 2, policy: 'fixed:1' }] as typeof config.pools;
+  config.pools = [{ name: 'gen', types: ['ok', 'bad'], minWorkers: 1, maxWorkers: 1, policy: 'fixed:1' }] as typeof config.pools;
   const running = await startTidepool({ config, log: () => {}, handlers: { ok: async () => 1, bad: async () => { throw new Error('no'); } } });
   try {
     const a = await running.store.submit({ type: 'ok' });
