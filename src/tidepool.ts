@@ -20,7 +20,7 @@ import {
   type WorkerKind,
 } from './core/index.ts';
 import { MaintenanceLoop, openStore, type Store } from './store/index.ts';
-import { CommandDriver, InlineDriver, ProcessDriver, RemotePool, WorkerPool, type HandlerMap, type WorkerDriver } from './pools/index.ts';
+import { CommandDriver, InlineDriver, ProcessDriver, RemotePool, WorkerPool, watchPoolEvents, type HandlerMap, type PoolEventNote, type WorkerDriver } from './pools/index.ts';
 import { Autoscaler, bindPolicy, policyBounds, type PolicyChoice } from './autoscaler/index.ts';
 import { configPolicyProblems } from './policies/index.ts';
 
@@ -44,6 +44,8 @@ export interface TidepoolOptions {
   durabilitySource?: string;
   /** Receives configuration warnings (default: process.emitWarning). */
   onWarning?: (message: string) => void;
+  /** Worker events worth a line in the server log (crashes, respawns, stalls, recycles); they also go to the event log. */
+  onPoolEvent?: (note: PoolEventNote) => void;
   /** Wraps the store before anything uses it (`tidepool start` watches every store call for /health). */
   wrapStore?: (store: Store) => Store;
   /** false: build everything but leave the autoscaler stopped (start it with autoscaler.start()). */
@@ -261,6 +263,13 @@ export async function createTidepool(input: TidepoolConfigInput, handlers: Handl
     },
   });
   maintenance.start();
+  for (const pool of pools.values()) {
+    if (!(pool instanceof WorkerPool)) continue;
+    watchPoolEvents(pool, clock, (note) => {
+      options.onPoolEvent?.(note);
+      void autoscaler.recordPoolEvent(note.pool, note.code, note.reason);
+    });
+  }
   if (options.startAutoscaler !== false) autoscaler.start();
   let closing: Promise<void> | null = null;
   return {

@@ -214,6 +214,23 @@ export class Autoscaler extends EventEmitter {
     this.noteChange(e, from, count);
   }
 
+  /**
+   * Logs something that happened to a pool's workers (a crash, a respawn, a stall, a
+   * recycle) in the scaling event log beside the decisions: action `none`, the code and
+   * the sentence given. Errors are emitted and counted like a tick's.
+   */
+  async recordPoolEvent(poolName: string, code: string, reason: string): Promise<void> {
+    const e = this.entry(poolName);
+    const n = e.pool.target;
+    try {
+      await this.log(e, { action: 'none', from: n, to: n, code, reason });
+    } catch (err) {
+      this.errorCount++;
+      const error = err instanceof Error ? err : new Error(String(err));
+      this.emit('error', new TidepoolError('StoreUnavailable', `logging ${code} of pool ${JSON.stringify(poolName)}: ${error.message}`, { cause: error }));
+    }
+  }
+
   /** Runs one tick for one pool now (tests and the CLI use it; the loop calls it on its timer). */
   async tick(poolName: string): Promise<LastDecision> {
     const e = this.entry(poolName);

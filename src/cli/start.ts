@@ -136,6 +136,7 @@ export async function startTidepool(input: StartInput): Promise<RunningTidepool>
     durabilityGiven: input.durabilitySource !== undefined,
     durabilitySource: input.durabilitySource,
     onWarning: (message) => input.log?.(`warning: ${message}`),
+    onPoolEvent: (note) => input.log?.(`pool ${note.pool}: ${note.code}: ${note.reason}`),
     wrapStore: (store) => watchStore(store, faults),
   });
   const pools = [...tidepool.pools.values()];
@@ -145,6 +146,8 @@ export async function startTidepool(input: StartInput): Promise<RunningTidepool>
     // Tasks a killed server held come back once their lease (leaseMs, 20 s by default) expires.
     await tidepool.store.reclaimExpired();
     tidepool.autoscaler.on('error', (err: Error) => input.log?.(`autoscaler: ${err.message}`));
+    // Store errors in a pool's background work and errors contained in hosted code (issue 8).
+    for (const pool of pools) pool.on('error', (err: Error) => input.log?.(`${err.message}`));
     httpServer = await TidepoolServer.create({
       runtime: autoscaledRuntime({ store: tidepool.store, pools, autoscaler: tidepool.autoscaler }),
       clock,

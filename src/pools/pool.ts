@@ -56,6 +56,7 @@ import type { Pool, PoolFacts } from './types.ts';
 import { assessHealth } from './health.ts';
 import { PoolWindow } from './window.ts';
 import { Attempt, type AttemptOutcome, type CutKind } from './attempt.ts';
+import { TaskLogSink } from './log-sink.ts';
 
 export interface WorkerPoolOptions {
   name: string;
@@ -92,7 +93,7 @@ export interface WorkerPoolOptions {
   respawnMaxMs?: number;
   /** A worker dying within this long of ready counts as an early exit, ms (default RESPAWN_DEFAULTS.earlyExitMs). */
   earlyExitMs?: number;
-  /** Where a task's log lines go (default: the store, batched by a TaskLogSink). */
+  /** Where a task's log lines go instead of the store (default: the store, batched per turn by a TaskLogSink). */
   onTaskLog?: (line: TaskLogEvent) => void;
 }
 
@@ -196,6 +197,7 @@ export class WorkerPool extends EventEmitter implements Pool {
   private readonly respawnMaxMs: number;
   private readonly earlyExitMs: number;
   private readonly onTaskLog: ((line: TaskLogEvent) => void) | undefined;
+  private readonly logSink: TaskLogSink;
   private readonly window: PoolWindow;
   private readonly typeSet: Set<string>;
 
@@ -258,6 +260,7 @@ export class WorkerPool extends EventEmitter implements Pool {
     this.respawnMaxMs = options.respawnMaxMs ?? RESPAWN_DEFAULTS.maxMs;
     this.earlyExitMs = options.earlyExitMs ?? RESPAWN_DEFAULTS.earlyExitMs;
     this.onTaskLog = options.onTaskLog;
+    this.logSink = new TaskLogSink(this.store, (err, doing) => this.report(err, doing));
     this.window = new PoolWindow(options.windowMs ?? 60_000, this.clock.now());
     this.unsubscribe = this.store.subscribe((event) => {
       if (event.kind === 'submitted' && event.types.some((t) => this.typeSet.has(t))) this.kick();
@@ -443,6 +446,7 @@ export class WorkerPool extends EventEmitter implements Pool {
       await this.waitForRunning();
     }
     for (const w of [...this.workerMap.values()]) this.removeWorker(w, 'closed');
+    await this.logSink.flush();
     try {
       await this.driver.close?.();
     } catch (err) {
@@ -845,8 +849,9 @@ export class WorkerPool extends EventEmitter implements Pool {
   private log(task: ClaimedTask, stream: LogStream, text: string): void {
     const line: TaskLogEvent = { taskId: task.id, attempt: task.attempts, atMs: this.clock.now(), stream, text };
     this.emit('task.log', line);
+    if (!this.onTaskLog) return this.logSink.add(task.id, { attempt: line.attempt, atMs: line.atMs, stream, text });
     try {
-      this.onTaskLog?.(line);
+      this.onTaskLog(line);
     } catch (err) {
       this.report(err, `keeping a log line of task ${task.id}`);
     }

@@ -17,6 +17,7 @@ import { registerMcpRoutes } from './routes/mcp.ts';
 import { registerOpsRoutes } from './routes/ops.ts';
 import { registerPoolRoutes } from './routes/pools.ts';
 import { registerTaskRoutes } from './routes/tasks.ts';
+import { registerTaskLogRoutes } from './routes/task-logs.ts';
 import { registerWorkerRoutes } from './routes/workers.ts';
 import { TokenBucket } from './token-bucket.ts';
 import { SERVER_DEFAULTS } from './types.ts';
@@ -144,6 +145,7 @@ export async function buildApp(options: ServerOptions): Promise<BuiltApp> {
   });
 
   registerTaskRoutes(app, ctx);
+  registerTaskLogRoutes(app, ctx);
   registerPoolRoutes(app, ctx);
   registerOpsRoutes(app, ctx);
   registerWorkerRoutes(app, ctx);

@@ -84,7 +84,7 @@ export class InlineDriver implements WorkerDriver {
   }
 
   start(spec: WorkerSpec): WorkerHandle | Promise<WorkerHandle> {
-    const handle = new InlineWorker(this.options.handlers, spec.workerId);
+    const handle = new InlineWorker(this.options.handlers, spec.workerId, (error, doing) => this.reportStray(error, doing));
     const startupMs = this.options.startupMs ?? 0;
     if (startupMs <= 0) return handle;
     return new Promise<WorkerHandle>((resolve, reject) => {
@@ -104,12 +104,14 @@ export class InlineDriver implements WorkerDriver {
 class InlineWorker implements WorkerHandle {
   private readonly handlers: HandlerMap;
   private readonly workerId: string;
+  private readonly report: (error: Error, doing: string) => void;
   /** An inline worker never ends by itself. */
   readonly exited: Promise<never> = new Promise(() => undefined);
 
-  constructor(handlers: HandlerMap, workerId: string) {
+  constructor(handlers: HandlerMap, workerId: string, report: (error: Error, doing: string) => void) {
     this.handlers = handlers;
     this.workerId = workerId;
+    this.report = report;
   }
 
   run(job: WorkerJob): Promise<WorkerOutcome> {
@@ -135,6 +137,7 @@ class InlineWorker implements WorkerHandle {
           scope.isOver = true;
           const error = err instanceof Error ? err : new Error(String(err));
           job.log('stderr', `${how}: ${error.stack ?? error.message}`);
+          this.report(error, `task ${task.id} attempt ${task.attempts}: ${how} in its handler (contained: the attempt fails with it)`);
           resolve({ kind: 'error', error });
         },
       };

@@ -1,0 +1,48 @@
+// Turns a pool's worker events into event-log entries (code + sentence), so crashes,
+// respawns, stalls and recycles show beside the scaling decisions (GET /v1/events, the
+// dashboard) and in the server log. Recycles can come once per task (maxTasksPerWorker
+// 1), so they are summed and logged at most once per RECYCLE_LOG_EVERY_MS.
+import type { Clock } from '../core/index.ts';
+import type { WorkerPool } from './pool.ts';
+
+export const RECYCLE_LOG_EVERY_MS = 10_000;
+
+export interface PoolEventNote {
+  pool: string;
+  /** Stable code: worker_crashed, worker_start_failed, worker_respawn, worker_stalled, worker_recycled. */
+  code: string;
+  reason: string;
+}
+
+/** Calls `note` for each worker event of `pool`; returns a function that stops listening. */
+export function watchPoolEvents(pool: WorkerPool, clock: Clock, note: (n: PoolEventNote) => void): () => void {
+  let recycled = 0;
+  let lastRecycleLogMs = -Infinity;
+  const on = (event: string, fn: (e: any) => void) => {
+    pool.on(event, fn);
+    return () => pool.off(event, fn);
+  };
+  const offs = [
+    on('worker.crashed', (e: { workerId: string; reason: string; taskId: string | null; respawnInMs: number }) =>
+      note({ pool: pool.name, code: 'worker_crashed', reason: `worker ${e.workerId} ended on its own${e.taskId ? ` while running task ${e.taskId} (retried)` : ''}: ${e.reason}; respawn in ${e.respawnInMs} ms` }),
+    ),
+    on('worker.start_failed', (e: { workerId: string; reason: string; respawnInMs: number }) =>
+      note({ pool: pool.name, code: 'worker_start_failed', reason: `worker ${e.workerId} could not start: ${e.reason}; next try in ${e.respawnInMs} ms` }),
+    ),
+    on('worker.respawn', (e: { workerId: string; delayMs: number }) =>
+      note({ pool: pool.name, code: 'worker_respawn', reason: `worker ${e.workerId} replaces it${e.delayMs > 0 ? ` after a backoff of ${e.delayMs} ms` : ''}` }),
+    ),
+    on('stall', (e: { workerId: string; taskId: string; quietMs: number }) =>
+      note({ pool: pool.name, code: 'worker_stalled', reason: `worker ${e.workerId} stalled on task ${e.taskId} (no progress for ${e.quietMs} ms): ${pool.kind === 'inline' ? 'replaced' : 'killed and replaced'}, the task retried` }),
+    ),
+    on('worker.recycled', (e: { workerId: string; tasksDone: number }) => {
+      recycled++;
+      const nowMs = clock.now();
+      if (nowMs - lastRecycleLogMs < RECYCLE_LOG_EVERY_MS) return;
+      note({ pool: pool.name, code: 'worker_recycled', reason: recycled === 1 ? `worker ${e.workerId} recycled after ${e.tasksDone} tasks (maxTasksPerWorker)` : `${recycled} workers recycled after ${e.tasksDone} tasks each (maxTasksPerWorker) since the last note` });
+      recycled = 0;
+      lastRecycleLogMs = nowMs;
+    }),
+  ];
+  return () => offs.forEach((off) => off());
+}
