@@ -20,7 +20,7 @@ import {
   type WorkerKind,
 } from './core/index.ts';
 import { MaintenanceLoop, openStore, type Store } from './store/index.ts';
-import { CommandDriver, InlineDriver, ProcessDriver, RemotePool, WorkerPool, watchPoolEvents, type HandlerMap, type PoolEventNote, type WorkerDriver } from './pools/index.ts';
+import { CommandDriver, InlineDriver, ProcessDriver, ThreadDriver, RemotePool, WorkerPool, watchPoolEvents, type HandlerMap, type PoolEventNote, type WorkerDriver } from './pools/index.ts';
 import { Autoscaler, bindPolicy, policyBounds, type PolicyChoice } from './autoscaler/index.ts';
 import { configPolicyProblems } from './policies/index.ts';
 
@@ -92,7 +92,7 @@ export type DriverFactory = (ctx: DriverContext) => WorkerDriver | Promise<Worke
  */
 const DRIVERS: Record<WorkerKind, DriverFactory | null> = {
   inline: (ctx) => new InlineDriver({ handlers: ctx.handlers, clock: ctx.clock, report: ctx.report }),
-  thread: null,
+  thread: (ctx) => new ThreadDriver({ module: ctx.pool.module!, types: ctx.pool.types, clock: ctx.clock }),
   command: (ctx) => new CommandDriver({ command: ctx.pool.command!, cwd: ctx.pool.cwd, env: ctx.pool.env, types: ctx.pool.types, clock: ctx.clock, killGraceMs: ctx.pool.killGraceMs }),
   process: (ctx) => new ProcessDriver({ command: ctx.pool.command!, cwd: ctx.pool.cwd, env: ctx.pool.env, types: ctx.pool.types, clock: ctx.clock, killGraceMs: ctx.pool.killGraceMs, startTimeoutMs: ctx.pool.startTimeoutMs }),
   // Remote workers start themselves and pull over HTTP: the pool is a RemotePool, no driver (see createTidepool).

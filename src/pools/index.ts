@@ -4,6 +4,7 @@ export type * from './driver.ts';
 export { WorkerPool, RESPAWN_DEFAULTS, type WorkerPoolOptions, type PoolEvent, type TaskLogEvent } from './pool.ts';
 export { InProcessPool, type InProcessPoolOptions } from './inproc-pool.ts';
 export { watchPoolEvents, RECYCLE_LOG_EVERY_MS, type PoolEventNote } from './pool-events.ts';
+export { ThreadDriver, type ThreadDriverOptions } from './drivers/thread.ts';
 export { InlineDriver, type InlineDriverOptions } from './drivers/inline.ts';
 export { MAX_LOG_LINE_CHARS, capLogLine } from './drivers/log-text.ts';
 export { assessHealth, worstHealth, HEALTH_THRESHOLDS, type HealthInput, type HealthReport } from './health.ts';
