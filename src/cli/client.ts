@@ -27,6 +27,7 @@ const USAGE: Record<string, string> = {
   tasks: 'tidepool tasks [--status queued|running|retrying|succeeded|dead|cancelled] [--type TYPE] [--limit N] [--cursor CURSOR]',
   cancel: 'tidepool cancel TASK_ID',
   retry: 'tidepool retry TASK_ID',
+  logs: 'tidepool logs TASK_ID [--follow]',
   pools: 'tidepool pools',
   scale: 'tidepool scale POOL COUNT   |   tidepool scale POOL [--min N] [--max N] [--policy NAME] [--preset NAME]',
   events: 'tidepool events [--pool POOL] [--from EPOCH_MS|ISO] [--to EPOCH_MS|ISO] [--limit N]',
@@ -105,6 +106,45 @@ class Client {
     this.key = key || undefined;
   }
 
+  /** Opens a server-sent event stream and calls onEvent per message until the stream ends. */
+  async stream(path: string, onEvent: (event: string, data: any) => boolean | void): Promise<void> {
+    const headers: Record<string, string> = { accept: 'text/event-stream' };
+    if (this.key) headers.authorization = `Bearer ${this.key}`;
+    let res: Response;
+    try {
+      res = await fetch(this.url + path, { headers });
+    } catch (err) {
+      throw new ServerError(`cannot reach ${this.url} (${(err as Error).message}); is \`tidepool start\` running? Set --url or TIDEPOOL_URL`);
+    }
+    if (res.status >= 400 || !res.body) {
+      const text = await res.text();
+      let e: any = null;
+      try {
+        e = JSON.parse(text)?.error;
+      } catch {
+        // keep the text
+      }
+      throw new ServerError(`${res.status} ${e?.code ?? ''}: ${e?.message ?? text}`.replace('  ', ' '));
+    }
+    const decoder = new TextDecoder();
+    let buffer = '';
+    for await (const chunk of res.body as AsyncIterable<Uint8Array>) {
+      buffer += decoder.decode(chunk, { stream: true });
+      for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
+        const block = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        let event = 'message';
+        const data: string[] = [];
+        for (const line of block.split('\n')) {
+          if (line.startsWith('event: ')) event = line.slice(7);
+          else if (line.startsWith('data: ')) data.push(line.slice(6));
+        }
+        if (data.length === 0) continue;
+        if (onEvent(event, JSON.parse(data.join('\n'))) === false) return;
+      }
+    }
+  }
+
   async call(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
     const headers: Record<string, string> = {};
     if (this.key) headers.authorization = `Bearer ${this.key}`;
@@ -140,6 +180,7 @@ async function dispatch(command: string, args: string[], io: Io): Promise<number
     tasks: { status: { type: 'string' }, type: { type: 'string' }, limit: { type: 'string' }, cursor: { type: 'string' } },
     cancel: {},
     retry: {},
+    logs: { follow: { type: 'boolean', default: false } },
     pools: {},
     scale: { min: { type: 'string' }, max: { type: 'string' }, policy: { type: 'string' }, preset: { type: 'string' } },
     events: { pool: { type: 'string' }, from: { type: 'string' }, to: { type: 'string' }, limit: { type: 'string' } },
@@ -188,6 +229,34 @@ async function dispatch(command: string, args: string[], io: Io): Promise<number
       print(res.body, () => `${res.status === 200 ? 'already submitted (same idempotency key): ' : 'submitted '}${describeTask(res.body)}${wait ? outcomeLines(res.body) : ''}`);
       if (res.body.warning) io.err(`tidepool submit: warning: ${res.body.warning}\n`);
       return 0;
+    }
+    case 'logs': {
+      const [id] = positional(1, ['TASK_ID']);
+      const line = (l: { attempt: number; atMs: number; stream: string; text: string }) =>
+        json ? JSON.stringify(l) : `${new Date(l.atMs).toISOString()} #${l.attempt} ${l.stream.padEnd(6)} ${l.text}`;
+      if (v.follow !== true) {
+        const res = await client.call('GET', `/v1/tasks/${encodeURIComponent(id)}/logs`);
+        if (json) io.out(JSON.stringify(res.body) + '\n');
+        else {
+          if (res.body.truncated) io.out('(older lines were dropped: the log is kept within its size limit)\n');
+          for (const l of res.body.lines) io.out(line(l) + '\n');
+        }
+        return 0;
+      }
+      let code = 0;
+      await client.stream(`/v1/tasks/${encodeURIComponent(id)}/logs?follow=1`, (event, data) => {
+        if (event === 'line') io.out(line(data) + '\n');
+        else if (event === 'truncated' && !json) io.out('(older lines were dropped: the log is kept within its size limit)\n');
+        else if (event === 'end') {
+          if (!json) io.out(`(task ${id} ended: ${data.status})\n`);
+          return false;
+        } else if (event === 'error') {
+          io.err(`tidepool logs: ${data.message}\n`);
+          code = 1;
+          return false;
+        }
+      });
+      return code;
     }
     case 'status': {
       const [id] = positional(1, ['TASK_ID']);

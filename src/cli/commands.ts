@@ -26,6 +26,7 @@ export const COMMANDS: readonly Command[] = [
   { name: 'tasks', summary: 'list tasks by status and type', isClient: true, load: client },
   { name: 'cancel', summary: 'cancel a queued or retrying task', isClient: true, load: client },
   { name: 'retry', summary: 're-queue a dead or cancelled task', isClient: true, load: client },
+  { name: 'logs', summary: "a task's log lines per attempt (--follow: until the task ends)", isClient: true, load: client },
   { name: 'pools', summary: 'show pools: workers, bounds, policy, queue, health', isClient: true, load: client },
   { name: 'scale', summary: "set a pool's worker count, bounds, policy or preset", isClient: true, load: client },
   { name: 'events', summary: 'list scaling events with their reasons', isClient: true, load: client },

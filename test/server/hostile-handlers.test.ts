@@ -74,6 +74,18 @@ test('a handler module that rejects unawaited, throws in a timer and throws sync
     // The attempt's own log says what happened.
     const logs = (await (await fetch(`${url}/v1/tasks/${hostile[0]}/logs`)).json()) as { lines: { attempt: number; stream: string; text: string }[] };
     assert.ok(logs.lines.some((l) => l.stream === 'stderr' && /unhandled rejection: .*unawaited rejection/.test(l.text)), JSON.stringify(logs.lines).slice(0, 400));
+    assert.deepEqual(logs.lines.filter((l) => l.stream === 'log').map((l) => [l.attempt, l.text]), [[1, 'about to leave a rejection unawaited'], [2, 'about to leave a rejection unawaited']], 'ctx.log() lines, one per attempt');
+    // The CLI reads the same log, and --follow ends once the task has ended.
+    for (const args of [[], ['--follow']]) {
+      const cli = spawn(process.execPath, [MAIN, 'logs', hostile[0]!, '--url', url, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let text = '';
+      cli.stdout!.on('data', (c) => (text += c));
+      const code = await new Promise((r) => cli.once('exit', r));
+      assert.equal(code, 0, `tidepool logs ${args.join(' ')}`);
+      assert.match(text, /#1 log +about to leave a rejection unawaited/);
+      assert.match(text, /#2 stderr unhandled rejection/);
+      if (args.length) assert.match(text, /ended: dead/);
+    }
   } finally {
     if (exitCode === undefined) proc.kill('SIGKILL');
     tmp.remove();
