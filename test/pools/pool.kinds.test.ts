@@ -21,6 +21,8 @@ if sys.argv[1] == "sleep":
     p = {"slept": p["ms"]}
 json.dump(p, sys.stdout)`;
 
+runPoolContract({ kind: 'thread', capabilities: [], pool: { kind: 'thread', module: `${root}test/pools/fixtures/kinds-handlers.ts` }, handlers: {} });
+
 runPoolContract({ kind: 'command', capabilities: [], pool: { kind: 'command', command: ['python3', '-c', COMMAND, '{type}'] }, handlers: {} });
 
 runPoolContract({ kind: 'process', capabilities: ['killable'], pool: { kind: 'process', command: ['python3', `${root}examples/workers/worker.py`] }, handlers: {} });
