@@ -101,6 +101,9 @@ for (const [kind, make] of [
       const page = await call(alpha, 'list_tasks', { type: 'echo', limit: 10 });
       assert.deepEqual(Object.keys(page.structuredContent).sort(), ['nextCursor', 'tasks']);
       assert.deepEqual(page.structuredContent.tasks.map((t: { id: string }) => t.id), [id]);
+      const logs = await call(alpha, 'get_task_logs', { id });
+      assert.equal(logs.isError, undefined, text(logs));
+      assert.deepEqual(logs.structuredContent.lines, []);
       const pools = await call(alpha, 'pool_status', {});
       assert.equal(pools.structuredContent.pools[0].name, 'gen');
       const pool = await call(alpha, 'pool_status', { name: 'gen' });
@@ -127,6 +130,7 @@ for (const [kind, make] of [
       const foreign = await call(beta, 'get_task', { id });
       assert.equal(foreign.isError, true);
       assert.match(text(foreign), /NotFound/);
+      assert.equal((await call(beta, 'get_task_logs', { id })).isError, true);
       assert.equal((await call(beta, 'cancel_task', { id })).isError, true);
       assert.deepEqual((await call(beta, 'list_tasks', {})).structuredContent.tasks, []);
       assert.equal((await call(alpha, 'get_task', { id })).structuredContent.status, 'succeeded');
