@@ -40,9 +40,24 @@ interface Schedule {
   chains: number[][];
 }
 
+/** Gaps looked at per late task (the first ones that can hold it, by end). */
+const GAP_LOOK = 256;
+
 /** Idle cost of a gap inside a chain: kept through when no longer than the start-up, else a fresh start. */
 function gapCost(gapMs: number, startupMs: number): number {
   return gapMs <= startupMs ? gapMs : startupMs;
+}
+
+/** First index of sorted `keys` whose value is >= x. */
+function lowerBound(keys: number[], x: number): number {
+  let lo = 0;
+  let hi = keys.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (keys[mid] < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /** Packs the on-time tasks (late[i] = 0) into chains, in arrival order. */
@@ -52,45 +67,37 @@ function pack(w: Workload, late: Uint8Array, sloMs: number): Schedule {
   const svc = w.serviceMs;
   const startMs = new Float64Array(n).fill(-1);
   const chains: number[][] = [];
+  // Chains by the instant they free up (sorted), so each choice is a binary search.
   const freeAt: number[] = [];
+  const chainAt: number[] = [];
   for (let i = 0; i < n; i++) {
     if (late[i]) continue;
     const a = arr[i];
-    const deadline = a + sloMs;
-    // The chain freeing first within [a, deadline]; else the one idle the shortest before a.
-    let waitChain = -1;
-    let waitFree = Infinity;
-    let idleChain = -1;
-    let idleFree = -Infinity;
-    for (let c = 0; c < freeAt.length; c++) {
-      const f = freeAt[c];
-      if (f >= a) {
-        if (f <= deadline && f < waitFree) {
-          waitFree = f;
-          waitChain = c;
-        }
-      } else if (f > idleFree) {
-        idleFree = f;
-        idleChain = c;
-      }
-    }
+    // The chain freeing first within [a, a + SLO]; else the one idle the shortest before a.
+    const k = lowerBound(freeAt, a);
     let c: number;
     let s: number;
-    if (waitChain >= 0) {
-      c = waitChain;
-      s = waitFree;
-    } else if (idleChain >= 0) {
-      c = idleChain;
+    if (k < freeAt.length && freeAt[k] <= a + sloMs) {
+      c = chainAt[k];
+      s = freeAt[k];
+      freeAt.splice(k, 1);
+      chainAt.splice(k, 1);
+    } else if (k > 0) {
+      c = chainAt[k - 1];
       s = a;
+      freeAt.splice(k - 1, 1);
+      chainAt.splice(k - 1, 1);
     } else {
       c = chains.length;
       chains.push([]);
-      freeAt.push(0);
       s = a;
     }
     chains[c].push(i);
     startMs[i] = s;
-    freeAt[c] = s + svc[i];
+    const f = s + svc[i];
+    const at = lowerBound(freeAt, f);
+    freeAt.splice(at, 0, f);
+    chainAt.splice(at, 0, c);
   }
   return { startMs, chains };
 }
@@ -121,46 +128,93 @@ function segmentsOf(w: Workload, s: Schedule, startupMs: number): Segment[] {
   return out;
 }
 
-/** Puts each late task where it adds the least idle time: a chain's gap, after a chain's end, or a new chain. */
+/**
+ * Puts each late task where it adds the least idle time: into a stretch where a chain's
+ * worker is gone (a gap longer than the start-up, which it can only shorten), else after a
+ * chain's last task (no idle time when that chain is still busy at its arrival), else on a
+ * new chain.
+ */
 function placeLate(w: Workload, s: Schedule, late: Uint8Array, startupMs: number): void {
   const arr = w.arrivalMs;
   const svc = w.serviceMs;
+  // Long gaps of the packed chains, by start; each shrinks as late tasks fill it.
+  const gapChain: number[] = [];
+  const gapFrom: number[] = [];
+  const gapTo: number[] = [];
+  const chainEnd: number[] = [];
+  for (let c = 0; c < s.chains.length; c++) {
+    const chain = s.chains[c];
+    let prevEnd = -1;
+    for (const i of chain) {
+      const st = s.startMs[i];
+      if (prevEnd >= 0 && st - prevEnd > startupMs) {
+        gapChain.push(c);
+        gapFrom.push(prevEnd);
+        gapTo.push(st);
+      }
+      prevEnd = st + svc[i];
+    }
+    chainEnd.push(prevEnd);
+  }
+  // By end: only a gap ending after arrival + service can take the task; a bounded look at
+  // the first such gaps keeps this linear in the trace.
+  const order = gapFrom.map((_, k) => k).sort((x, y) => gapTo[x] - gapTo[y]);
+  const ends = order.map((k) => gapTo[k]);
   for (let j = 0; j < w.count; j++) {
     if (!late[j]) continue;
     const a = arr[j];
     const d = svc[j];
-    let best = Infinity;
+    let best = startupMs; // a new chain: one start-up
+    let bestGap = -1;
     let bestChain = -1;
-    let bestPos = 0;
-    let bestStart = 0;
-    for (let c = 0; c < s.chains.length; c++) {
-      const chain = s.chains[c];
-      let prevEnd = 0;
-      for (let k = 0; k <= chain.length; k++) {
-        const nextStart = k < chain.length ? s.startMs[chain[k]] : Infinity;
-        const begin = Math.max(prevEnd, a);
-        if (k > 0 && begin + d <= nextStart) {
-          const before = k < chain.length ? gapCost(nextStart - prevEnd, startupMs) : 0;
-          const after = gapCost(begin - prevEnd, startupMs) + (k < chain.length ? gapCost(nextStart - begin - d, startupMs) : 0);
-          const delta = after - before;
-          if (delta < best) {
-            best = delta;
-            bestChain = c;
-            bestPos = k;
-            bestStart = begin;
-          }
-        }
-        if (k < chain.length) prevEnd = nextStart + svc[chain[k]];
+    let bestStart = a;
+    let lo = 0;
+    let hi = ends.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (ends[mid] < a + d) lo = mid + 1;
+      else hi = mid;
+    }
+    for (let m = lo; m < order.length && m < lo + GAP_LOOK; m++) {
+      const k = order[m];
+      const from = gapFrom[k];
+      const to = gapTo[k];
+      const begin = Math.max(from, a);
+      if (begin + d > to) continue;
+      const delta = gapCost(begin - from, startupMs) + gapCost(to - begin - d, startupMs) - gapCost(to - from, startupMs);
+      if (delta < best) {
+        best = delta;
+        bestGap = k;
+        bestStart = begin;
+        if (delta <= -startupMs + 1e-9) break;
       }
     }
-    if (bestChain < 0 || best >= startupMs) {
-      s.chains.push([j]);
-      s.startMs[j] = a;
+    if (bestGap < 0) {
+      for (let c = 0; c < chainEnd.length; c++) {
+        const begin = Math.max(chainEnd[c], a);
+        const delta = gapCost(begin - chainEnd[c], startupMs);
+        if (delta < best || (delta === best && bestChain >= 0 && chainEnd[c] < chainEnd[bestChain])) {
+          best = delta;
+          bestChain = c;
+          bestStart = begin;
+        }
+      }
+    }
+    s.startMs[j] = bestStart;
+    if (bestGap >= 0) {
+      const c = gapChain[bestGap];
+      s.chains[c].push(j);
+      // The rest of the gap after the task stays a candidate; a stretch before it is dropped.
+      gapFrom[bestGap] = bestStart + d;
+    } else if (bestChain >= 0) {
+      s.chains[bestChain].push(j);
+      chainEnd[bestChain] = bestStart + d;
     } else {
-      s.chains[bestChain].splice(bestPos, 0, j);
-      s.startMs[j] = bestStart;
+      s.chains.push([j]);
+      chainEnd.push(bestStart + d);
     }
   }
+  for (const chain of s.chains) chain.sort((x, y) => s.startMs[x] - s.startMs[y]);
 }
 
 function costOf(w: Workload, s: Schedule, startupMs: number): number {
