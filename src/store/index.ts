@@ -7,11 +7,14 @@ import type { Store, StoreOptions } from './types.ts';
 import { MemoryStore } from './memory/memory-store.ts';
 import { SqliteStore } from './sqlite/sqlite-store.ts';
 import { RedisStore } from './redis/redis-store.ts';
+import { PostgresStore } from './postgres/postgres-store.ts';
 
 export type * from './types.ts';
 export { MemoryStore } from './memory/memory-store.ts';
 export { SqliteStore } from './sqlite/sqlite-store.ts';
 export { RedisStore } from './redis/redis-store.ts';
+export { PostgresStore } from './postgres/postgres-store.ts';
+export { DEFAULT_PG_POOL_SIZE } from './postgres/url.ts';
 export {
   DEFAULT_MAX_ATTEMPTS,
   DEFAULT_MAX_QUEUE_DEPTH,
@@ -77,7 +80,7 @@ export async function openStore(url: string, options: StoreOptions = {}, extras:
     case 'redis':
       return RedisStore.open(parsed, options, redactStoreUrl(url));
     case 'postgres':
-      throw new StoreUnavailableError(`store ${redactStoreUrl(url)}: the PostgreSQL adapter is not part of this build yet`);
+      return PostgresStore.open(parsed, options);
     default: {
       const never: never = parsed;
       throw new Error(`unhandled store kind ${JSON.stringify(never)}`);

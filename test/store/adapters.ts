@@ -6,6 +6,7 @@ import { openStore } from '../../src/store/index.ts';
 import type { StoreCapability, StoreOptions, Store } from '../../src/store/index.ts';
 import { tempDir } from './helpers.ts';
 import { REDIS_URL, dropPrefix, probeRedis } from './redis-helpers.ts';
+import { PG_URL, dropSchema, probePostgres } from './postgres-helpers.ts';
 
 /** A fresh, isolated place for one test's data; `open` may be called again (or twice, for two nodes). */
 export interface StoreNamespace {
@@ -58,6 +59,17 @@ export const STORE_ADAPTERS: StoreAdapter[] = [
       const prefix = `tp-test-${randomSuffix()}`;
       const url = `${REDIS_URL}${REDIS_URL.includes('?') ? '&' : '?'}prefix=${prefix}`;
       return { url, open: (options) => openStore(url, options), drop: () => dropPrefix(prefix) };
+    },
+  },
+  {
+    name: 'postgres',
+    capabilities: ['durable', 'multiProcess', 'listenNotify'],
+    server: `PostgreSQL at ${PG_URL}`,
+    probe: probePostgres,
+    namespace: () => {
+      const schema = `tp_contract_${randomSuffix()}`;
+      const url = `${PG_URL}${PG_URL.includes('?') ? '&' : '?'}schema=${schema}`;
+      return { url, open: (options) => openStore(url, options), drop: () => dropSchema(schema) };
     },
   },
 ];

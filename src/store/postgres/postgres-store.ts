@@ -1,0 +1,753 @@
+// The PostgreSQL store: one schema per Tidepool queue (`?schema=`), shared by any number
+// of processes. Claims lease rows with FOR UPDATE SKIP LOCKED inside one server-side
+// function (tidepool_claim, sql.ts) that also commits the completions handed to it, so a
+// worker's completion and its next task cost one round trip. Concurrent submits and
+// completions are grouped into one statement each (Batcher). A dedicated connection
+// LISTENs for other processes' commits (ChannelListener).
+//
+// Time of record: the database's clock (statement_timestamp()) for leases, runAt and
+// backoff, unless a clock other than the system clock is injected (tests in virtual time):
+// then that clock's reading is passed to every statement instead.
+//
+// Outages: the store opens even while PostgreSQL is down; every operation then fails with
+// StoreUnavailableError (HTTP 503) until a connection succeeds, when migrations run and
+// work resumes. Nothing is acknowledged before its transaction committed.
+//
+// Task states and transitions: see src/core/types.ts.
+import pg from 'pg';
+import type { PoolClient, PoolConfig, QueryResultRow } from 'pg';
+import {
+  InvalidInputError,
+  LeaseLostError,
+  QueueFullError,
+  StoreUnavailableError,
+  TASK_STATUSES,
+  TaskConflictError,
+  TaskNotFoundError,
+  systemClock,
+} from '../../core/index.ts';
+import type {
+  ClaimRequest,
+  ClaimedTask,
+  Json,
+  MetricSample,
+  ScalingEvent,
+  StatusCounts,
+  SubmitInput,
+  SubmitResult,
+  Task,
+  TaskCounts,
+  TaskError,
+  TaskFilter,
+  TaskPage,
+  TaskStatus,
+  TimeRange,
+} from '../../core/index.ts';
+import type { FailOptions, Store, StoreCapability, StoreEvent, StoreOptions } from '../types.ts';
+import { backoffMs } from '../shared/backoff.ts';
+import { decodeCursor, encodeCursor } from '../shared/cursor.ts';
+import { Listeners } from '../shared/listeners.ts';
+import { leaseLostDetail, normalizeError } from '../shared/lease.ts';
+import { resolveStoreOptions } from '../shared/options.ts';
+import type { ResolvedStoreOptions } from '../shared/options.ts';
+import { checkListFilter, rangeLimit, statusSet, zeroCounts } from '../shared/queries.ts';
+import { CompletionRate, estimateRetryAfterMs } from '../shared/rate.ts';
+import { buildTask, tenantOf, validateClaim, validateLeaseMs, validateSubmit } from '../shared/submit.ts';
+import { formatId, idKey, newIdTail } from '../sqlite/rows.ts';
+import { Batcher } from './batcher.ts';
+import { isConnectionError, translatePgError } from './errors.ts';
+import { ChannelListener } from './listener.ts';
+import { lockKey, migrate, quoteIdent } from './migrate.ts';
+import * as SQL from './sql.ts';
+import type { PostgresUrl } from '../url.ts';
+import { postgresConnection } from './url.ts';
+import type { PostgresConnection } from './url.ts';
+
+const PURGE_CHUNK = 5_000;
+/** counts() folds the count deltas once they pass this many rows. */
+const FOLD_AT_ROWS = 2_000;
+const MAX_BATCH = 1_000;
+/** Submits and completions: batches in flight at once (each on its own connection). */
+const BATCHES_IN_FLIGHT = 2;
+
+/** A row of `tasks` (and of tidepool_claimed) as the driver returns it. */
+interface TaskRow {
+  seq: number;
+  id_tail: string;
+  type: string;
+  tenant: string;
+  status: string;
+  priority: number;
+  run_at_ms: number;
+  attempts: number;
+  max_attempts: number;
+  timeout_ms: number;
+  idempotency_key: string | null;
+  payload: string;
+  result: string | null;
+  error: string | null;
+  created_at_ms: number;
+  updated_at_ms: number;
+  started_at_ms: number | null;
+  finished_at_ms: number | null;
+  worker_id: string | null;
+  lease_token: string | null;
+  lease_expires_at_ms: number | null;
+  claimed_from?: string | null;
+}
+
+function toTask(row: TaskRow): Task {
+  return {
+    id: formatId(row.seq, row.id_tail),
+    type: row.type,
+    payload: JSON.parse(row.payload) as Json,
+    priority: row.priority,
+    runAtMs: row.run_at_ms,
+    attempts: row.attempts,
+    maxAttempts: row.max_attempts,
+    timeoutMs: row.timeout_ms,
+    tenant: row.tenant,
+    idempotencyKey: row.idempotency_key,
+    status: row.status as TaskStatus,
+    result: row.result === null ? null : (JSON.parse(row.result) as Json),
+    error: row.error === null ? null : (JSON.parse(row.error) as TaskError),
+    createdAtMs: row.created_at_ms,
+    updatedAtMs: row.updated_at_ms,
+    startedAtMs: row.started_at_ms,
+    finishedAtMs: row.finished_at_ms,
+    workerId: row.worker_id,
+    leaseExpiresAtMs: row.lease_expires_at_ms,
+  };
+}
+
+function toClaimed(row: TaskRow): ClaimedTask {
+  return { ...toTask(row), leaseToken: row.lease_token! };
+}
+
+// bigint (int8) as a number: every bigint here is an epoch ms, a count or a seq, all < 2^53.
+const INT8_OID = 20;
+const pgTypes = {
+  getTypeParser(oid: number, format?: 'text' | 'binary') {
+    if (oid === INT8_OID && format !== 'binary') return (v: string) => Number(v);
+    return (pg.types.getTypeParser as (oid: number, format?: string) => unknown)(oid, format);
+  },
+} as PoolConfig['types'];
+
+interface SubmitItem {
+  inputs: readonly SubmitInput[];
+  payloads: string[];
+}
+
+interface CompleteItem {
+  taskId: string;
+  seq: number;
+  tail: string;
+  token: string;
+  resultJson: string;
+  next?: ClaimRequest;
+}
+
+export class PostgresStore implements Store {
+  readonly kind = 'postgres';
+  readonly capabilities: readonly StoreCapability[] = ['durable', 'multiProcess', 'listenNotify'];
+  readonly schema: string;
+  /** The URL as messages show it (no password). */
+  readonly label: string;
+
+  private readonly url: PostgresConnection;
+  private readonly pool: pg.Pool;
+  private readonly options: ResolvedStoreOptions;
+  /** Non-null: an injected clock whose readings are passed to the database as `now`. */
+  private readonly injectedClock: ResolvedStoreOptions['clock'] | null;
+  private readonly listeners = new Listeners();
+  private readonly completions = new CompletionRate();
+  private readonly submits: Batcher<SubmitItem, SubmitResult[]>;
+  private readonly finishes: Batcher<CompleteItem, ClaimedTask[]>;
+  private readonly listener: ChannelListener;
+  private readonly channel: string;
+  private readonly processTag = newIdTail();
+  private readonly capTenants: string[];
+  private readonly capLimits: number[];
+  private readonly claimLockKey: number;
+  /** Types this process has claimed: what a reconnect tells its pools to look at again. */
+  private readonly typesSeen = new Set<string>();
+  private isReady = false;
+  private readying: Promise<void> | null = null;
+  private isClosed = false;
+  /** The last connection problem, for health reports; null while connected. */
+  private lastError: Error | null = null;
+
+  /** Opens the store a postgres:// URL names; never fails because the server is down (see above). */
+  static async open(url: PostgresUrl, options: StoreOptions = {}): Promise<PostgresStore> {
+    const store = new PostgresStore(postgresConnection(url), options);
+    try {
+      await store.ensureReady();
+    } catch (err) {
+      if (!(err instanceof StoreUnavailableError) || !isConnectionError(err.cause)) {
+        await store.close();
+        throw err;
+      }
+      process.emitWarning(`${err.message}; the store will keep trying`, { code: 'TIDEPOOL_STORE_UNAVAILABLE' });
+    }
+    return store;
+  }
+
+  private constructor(url: PostgresConnection, options: StoreOptions) {
+    this.options = resolveStoreOptions(options);
+    this.injectedClock = options.clock && options.clock !== systemClock ? options.clock : null;
+    this.url = url;
+    this.schema = url.schema;
+    this.label = `PostgreSQL store ${url.redactedUrl}`;
+    this.channel = `tidepool_${url.schema}`;
+    this.capTenants = Object.keys(this.options.tenantLimits);
+    this.capLimits = this.capTenants.map((t) => this.options.tenantLimits[t]!);
+    this.claimLockKey = lockKey(url.schema, 'claim');
+    const config: PoolConfig = {
+      connectionString: url.connectionString,
+      max: url.poolSize,
+      application_name: 'tidepool',
+      options: `-c search_path=${quoteIdent(url.schema)}`,
+      types: pgTypes,
+      connectionTimeoutMillis: 5_000,
+    };
+    this.pool = new pg.Pool(config);
+    // An idle connection that breaks is dropped by the pool; the next query opens a fresh one.
+    this.pool.on('error', (err) => this.noteConnectionError(err));
+    this.submits = new Batcher(BATCHES_IN_FLIGHT, MAX_BATCH, (items) => this.submitGroup(items));
+    this.finishes = new Batcher(BATCHES_IN_FLIGHT, MAX_BATCH, (items) => this.completeGroup(items));
+    this.listener = new ChannelListener(
+      { connectionString: url.connectionString, application_name: 'tidepool-listen', types: pgTypes },
+      this.channel,
+      (payload) => this.onNotification(payload),
+      () => {
+        this.lastError = null;
+        // A NOTIFY sent while the connection was down is lost: have the pools look again.
+        if (this.typesSeen.size) this.listeners.emit({ kind: 'submitted', types: [...this.typesSeen] });
+      },
+      (err) => this.noteConnectionError(err),
+    );
+  }
+
+  /** What /health and messages say about the store: null when the last contact worked. */
+  get problem(): string | null {
+    return this.lastError ? `${this.label}: ${this.lastError.message}` : null;
+  }
+
+  private noteConnectionError(err: Error): void {
+    this.lastError = err;
+  }
+
+  private now(): number | null {
+    return this.injectedClock ? this.injectedClock.now() : null;
+  }
+
+  private async ensureReady(): Promise<void> {
+    if (this.isReady) return;
+    this.readying ??= (async () => {
+      let client: PoolClient;
+      try {
+        client = await this.pool.connect();
+      } catch (err) {
+        this.noteConnectionError(err as Error);
+        throw translatePgError(err, this.label, 'connecting');
+      }
+      try {
+        await migrate(client, this.schema, this.label);
+        this.isReady = true;
+        this.lastError = null;
+      } catch (err) {
+        throw translatePgError(err, this.label, 'applying migrations');
+      } finally {
+        client.release();
+      }
+    })().finally(() => (this.readying = null));
+    return this.readying;
+  }
+
+  private async query<R extends QueryResultRow>(during: string, sql: string, params: unknown[] = []): Promise<R[]> {
+    this.checkOpen();
+    try {
+      await this.ensureReady();
+      const result = await this.pool.query<R>(sql, params);
+      this.lastError = null;
+      return result.rows;
+    } catch (err) {
+      if (isConnectionError(err)) this.noteConnectionError(err as Error);
+      throw translatePgError(err, this.label, during);
+    }
+  }
+
+  /** Runs `fn` in a transaction on one connection; rolls back when it throws. */
+  private async tx<T>(during: string, fn: (q: <R extends QueryResultRow>(sql: string, params?: unknown[]) => Promise<R[]>) => Promise<T>): Promise<T> {
+    this.checkOpen();
+    let client: PoolClient | undefined;
+    try {
+      await this.ensureReady();
+      client = await this.pool.connect();
+      await client.query('BEGIN');
+      const c = client;
+      const out = await fn(async <R extends QueryResultRow>(sql: string, params: unknown[] = []) => (await c.query<R>(sql, params)).rows);
+      await client.query('COMMIT');
+      return out;
+    } catch (err) {
+      if (client) await client.query('ROLLBACK').catch(() => undefined);
+      if (isConnectionError(err)) this.noteConnectionError(err as Error);
+      throw translatePgError(err, this.label, during);
+    } finally {
+      client?.release();
+    }
+  }
+
+  private onNotification(payload: string): void {
+    let msg: { p?: string; t?: string[] };
+    try {
+      msg = JSON.parse(payload) as { p?: string; t?: string[] };
+    } catch {
+      return;
+    }
+    // This process told its own listeners right after its commit.
+    if (msg.p === this.processTag || !Array.isArray(msg.t)) return;
+    this.listeners.emit({ kind: 'submitted', types: msg.t });
+  }
+
+  /** Tells every process sharing the store (this one at once, the others by NOTIFY at commit). */
+  private announce(types: string[]): string {
+    return JSON.stringify({ p: this.processTag, t: types });
+  }
+
+  // --- submit ---------------------------------------------------------------------
+
+  async submit(input: SubmitInput): Promise<SubmitResult> {
+    return (await this.submitBatch([input]))[0]!;
+  }
+
+  async submitBatch(inputs: readonly SubmitInput[]): Promise<SubmitResult[]> {
+    this.checkOpen();
+    if (!Array.isArray(inputs)) throw new InvalidInputError('tasks: expected an array of submits');
+    const single = inputs.length === 1;
+    inputs.forEach((input, i) => validateSubmit(input, single ? undefined : i));
+    if (inputs.length === 0) return [];
+    const payloads = inputs.map((input) => JSON.stringify(input.payload === undefined ? null : input.payload));
+    return this.submits.push({ inputs, payloads });
+  }
+
+  /** One statement for every submit of the group; each caller's batch stays all or none. */
+  private async submitGroup(items: SubmitItem[]): Promise<(SubmitResult[] | Error)[]> {
+    const outcomes: (SubmitResult[] | Error)[] = new Array(items.length);
+    let accepted = items.map((_, i) => i);
+    if (this.options.maxQueueDepth > 0) {
+      // Only tasks that would be new count against the depth: an idempotent repeat still answers.
+      const keyed = items.flatMap((item) => item.inputs.filter((i) => i.idempotencyKey !== undefined));
+      const taken = new Set<string>();
+      if (keyed.length) {
+        const found = await this.query<TaskRow>('reading tasks by idempotency key', SQL.BY_IDEMPOTENCY_KEYS, [
+          keyed.map(tenantOf), keyed.map((i) => i.idempotencyKey),
+        ]);
+        for (const r of found) taken.add(`${r.tenant}\u0000${r.idempotency_key}`);
+      }
+      const [row] = await this.query<{ n: number }>('checking the queue depth', SQL.PENDING_DEPTH);
+      let depth = row?.n ?? 0;
+      const max = this.options.maxQueueDepth;
+      accepted = [];
+      items.forEach((item, i) => {
+        const fresh = new Set<string>();
+        let n = 0;
+        for (const input of item.inputs) {
+          if (input.idempotencyKey === undefined) n++;
+          else {
+            const key = `${tenantOf(input)}\u0000${input.idempotencyKey}`;
+            if (!taken.has(key) && !fresh.has(key)) n++;
+            fresh.add(key);
+          }
+        }
+        if (n > 0 && depth + n > max) {
+          const nowMs = this.options.clock.now();
+          outcomes[i] = new QueueFullError(depth, max, estimateRetryAfterMs(depth + n - max, this.completions.perSecond(nowMs)));
+        } else {
+          depth += n;
+          accepted.push(i);
+        }
+      });
+      if (accepted.length === 0) return outcomes;
+    }
+    const cols: unknown[][] = Array.from({ length: 10 }, () => []);
+    const tails: string[][] = [];
+    const types = new Set<string>();
+    for (const i of accepted) {
+      const item = items[i]!;
+      const itemTails: string[] = [];
+      item.inputs.forEach((input, j) => {
+        const tail = newIdTail();
+        itemTails.push(tail);
+        cols[0]!.push(tail);
+        cols[1]!.push(input.type);
+        cols[2]!.push(tenantOf(input));
+        cols[3]!.push(input.priority ?? 0);
+        cols[4]!.push(input.runAtMs ?? null);
+        cols[5]!.push(input.delayMs ?? 0);
+        cols[6]!.push(input.maxAttempts ?? this.options.retry.maxAttempts);
+        cols[7]!.push(input.timeoutMs ?? this.options.defaultTimeoutMs);
+        cols[8]!.push(input.idempotencyKey ?? null);
+        cols[9]!.push(item.payloads[j]);
+        types.add(input.type);
+      });
+      tails.push(itemTails);
+    }
+    const rows = await this.query<{ seq: number; id_tail: string; run_at_ms: number; created_at_ms: number }>(
+      'submitting', SQL.INSERT_TASKS, [this.now(), ...cols, this.channel, this.announce([...types])],
+    );
+    const byTail = new Map(rows.map((r) => [r.id_tail, r]));
+    // Submits whose idempotency key was taken (earlier, or by another submit of this group).
+    const missing: { tenant: string; key: string }[] = [];
+    accepted.forEach((i, k) => {
+      items[i]!.inputs.forEach((input, j) => {
+        if (!byTail.has(tails[k]![j]!)) missing.push({ tenant: tenantOf(input), key: input.idempotencyKey! });
+      });
+    });
+    const earlier = new Map<string, Task>();
+    if (missing.length) {
+      const found = await this.query<TaskRow>('reading tasks by idempotency key', SQL.BY_IDEMPOTENCY_KEYS, [
+        missing.map((m) => m.tenant), missing.map((m) => m.key),
+      ]);
+      for (const r of found) earlier.set(`${r.tenant}\u0000${r.idempotency_key}`, toTask(r));
+    }
+    let created = 0;
+    accepted.forEach((i, k) => {
+      const item = items[i]!;
+      const results: SubmitResult[] = [];
+      const firstInItem = new Map<string, SubmitResult>();
+      item.inputs.forEach((input, j) => {
+        const row = byTail.get(tails[k]![j]!);
+        const key = input.idempotencyKey === undefined ? null : `${tenantOf(input)}\u0000${input.idempotencyKey}`;
+        if (row) {
+          const task = buildTask(input, this.options, row.created_at_ms, formatId(row.seq, row.id_tail));
+          task.runAtMs = row.run_at_ms;
+          const result = { task, created: true };
+          if (key) firstInItem.set(key, result);
+          results.push(result);
+          created++;
+          return;
+        }
+        const first = key ? firstInItem.get(key) : undefined;
+        const task = first?.task ?? (key ? earlier.get(key) : undefined);
+        if (!task) throw new StoreUnavailableError(`${this.label}: submitting failed: the task with idempotency key ${JSON.stringify(input.idempotencyKey)} vanished`);
+        results.push({ task: { ...task }, created: false });
+      });
+      outcomes[i] = results;
+    });
+    if (created > 0) this.listeners.emit({ kind: 'submitted', types: [...types] });
+    return outcomes;
+  }
+
+  // --- claim, heartbeat, complete, fail -------------------------------------------
+
+  async claim(req: ClaimRequest): Promise<ClaimedTask[]> {
+    this.checkOpen();
+    if (!validateClaim(req)) return [];
+    const rows = await this.claimRows('claiming', [req.workerId], req.types, req.limit, req.leaseMs, []);
+    return this.claimedOf(rows);
+  }
+
+  /** The claimed rows of tidepool_claim's answer; tells listeners of the leases it reclaimed. */
+  private claimedOf(rows: TaskRow[]): ClaimedTask[] {
+    const claimed: ClaimedTask[] = [];
+    const requeued = new Set<string>();
+    for (const r of rows) {
+      if (r.claimed_from === 'expired') {
+        if (r.status === 'dead') this.emitFinished(r);
+        else requeued.add(r.type);
+      } else if (r.claimed_from !== 'completed') claimed.push(toClaimed(r));
+    }
+    if (requeued.size) this.listeners.emit({ kind: 'submitted', types: [...requeued] });
+    return claimed;
+  }
+
+  private async claimRows(during: string, workers: string[], types: readonly string[], limit: number, leaseMs: number, done: CompleteItem[]): Promise<TaskRow[]> {
+    const uniqueTypes = [...new Set(types)];
+    for (const t of uniqueTypes) this.typesSeen.add(t);
+    return this.query<TaskRow>(during, SQL.CLAIM, [
+      this.now(), workers, uniqueTypes, limit, leaseMs, this.capTenants, this.capLimits,
+      this.options.tenantConcurrency, this.claimLockKey,
+      done.map((d) => d.seq), done.map((d) => d.tail), done.map((d) => d.token), done.map((d) => d.resultJson),
+    ]);
+  }
+
+  async heartbeat(taskId: string, leaseToken: string, leaseMs: number): Promise<{ leaseExpiresAtMs: number }> {
+    this.checkOpen();
+    validateLeaseMs(leaseMs);
+    const { seq, tail } = idKey(taskId);
+    const [row] = await this.query<{ lease_expires_at_ms: number }>('extending a lease', SQL.HEARTBEAT, [this.now(), seq, tail, leaseToken, leaseMs]);
+    if (!row) throw await this.leaseError(taskId);
+    return { leaseExpiresAtMs: row.lease_expires_at_ms };
+  }
+
+  async complete(taskId: string, leaseToken: string, result: Json, next?: ClaimRequest): Promise<ClaimedTask[]> {
+    this.checkOpen();
+    const hasNext = next ? validateClaim(next, 'next') : false;
+    const resultJson = JSON.stringify(result === undefined ? null : result);
+    const { seq, tail } = idKey(taskId);
+    return this.finishes.push({ taskId, seq, tail, token: leaseToken, resultJson, next: hasNext ? next : undefined });
+  }
+
+  /**
+   * Completes a group in one call of tidepool_claim, which also claims the group's next
+   * tasks (the nexts that ask for the same types and lease; others claim after). A next
+   * whose completion was refused gets nothing: what was claimed for it goes back.
+   */
+  private async completeGroup(items: CompleteItem[]): Promise<(ClaimedTask[] | Error)[]> {
+    const withNext = items.filter((i) => i.next);
+    const keyOf = (r: ClaimRequest) => `${r.leaseMs}\u0000${[...new Set(r.types)].sort().join('\u0000')}`;
+    const mainKey = withNext.length ? keyOf(withNext[0]!.next!) : '';
+    const main = withNext.filter((i) => keyOf(i.next!) === mainKey);
+    const workers = main.flatMap((i) => Array<string>(i.next!.limit).fill(i.next!.workerId));
+    const first = main[0]?.next;
+    const rows = await this.claimRows('completing', workers, first?.types ?? [], workers.length, first?.leaseMs ?? 1, items);
+    const doneSeqs = new Set<number>();
+    for (const r of rows) if (r.claimed_from === 'completed') doneSeqs.add(r.seq);
+    const claimed = this.claimedOf(rows);
+    const nowMs = this.options.clock.now();
+    const outcomes = new Map<CompleteItem, ClaimedTask[] | Error>();
+    const release: ClaimedTask[] = [];
+    let at = 0;
+    for (const item of main) {
+      const share = claimed.slice(at, at + item.next!.limit);
+      at += item.next!.limit;
+      if (doneSeqs.has(item.seq)) outcomes.set(item, share);
+      else release.push(...share);
+    }
+    if (release.length) {
+      await this.query('giving back tasks claimed for a refused completion', SQL.RELEASE, [release.map((r) => idKey(r.id).seq), release.map((r) => r.leaseToken)]);
+    }
+    for (const item of items) {
+      if (!doneSeqs.has(item.seq)) {
+        outcomes.set(item, await this.leaseError(item.taskId));
+        continue;
+      }
+      this.completions.record(nowMs);
+      if (!outcomes.has(item)) {
+        outcomes.set(item, item.next ? await this.claim(item.next) : []);
+      }
+    }
+    if (this.listeners.size > 0) {
+      for (const r of rows) if (r.claimed_from === 'completed') this.emitFinished(r);
+    }
+    return items.map((i) => outcomes.get(i)!);
+  }
+
+  /** Tells listeners a task ended; the task is built from its row when a listener reads it. */
+  private emitFinished(row: TaskRow): void {
+    let task: Task | undefined;
+    this.listeners.emit({ kind: 'finished', get task() { return (task ??= toTask(row)); } });
+  }
+
+  async fail(taskId: string, leaseToken: string, error: TaskError, options: FailOptions = {}, next?: ClaimRequest): Promise<ClaimedTask[]> {
+    this.checkOpen();
+    const hasNext = next ? validateClaim(next, 'next') : false;
+    const errorJson = JSON.stringify(normalizeError(error));
+    const { seq, tail } = idKey(taskId);
+    const outcome = await this.tx('recording a failed attempt', async (q) => {
+      const [current] = await q<TaskRow>(SQL.BY_ID_FOR_UPDATE, [seq, tail]);
+      if (!current || current.status !== 'running' || current.lease_token !== leaseToken) return { current: current ?? null, row: null };
+      let row: TaskRow;
+      if (options.retryable === false || current.attempts >= current.max_attempts) {
+        [row] = (await q<TaskRow>(SQL.BURY_TASK, [this.now(), seq, tail, errorJson])) as [TaskRow];
+      } else {
+        const waitMs = backoffMs(current.attempts, this.options.retry, this.options.random);
+        [row] = (await q<TaskRow>(SQL.RETRY_TASK, [this.now(), seq, tail, waitMs, errorJson])) as [TaskRow];
+      }
+      await q(SQL.ADD_COUNTS, [[row.type, row.type], ['running', row.status], [-1, 1]]);
+      return { current, row };
+    });
+    if (!outcome.row) throw this.leaseErrorFor(taskId, outcome.current);
+    const task = toTask(outcome.row);
+    if (task.status === 'dead') {
+      this.completions.record(this.options.clock.now());
+      this.emitFinished(outcome.row);
+    } else if (task.runAtMs <= (this.now() ?? Number.POSITIVE_INFINITY)) {
+      this.listeners.emit({ kind: 'submitted', types: [task.type] });
+    }
+    return hasNext ? this.claim(next!) : [];
+  }
+
+  /** LeaseLostError saying why, or TaskNotFoundError. */
+  private async leaseError(taskId: string): Promise<Error> {
+    const { seq, tail } = idKey(taskId);
+    try {
+      const [row] = await this.query<TaskRow>('reading a task', SQL.BY_ID, [seq, tail]);
+      return this.leaseErrorFor(taskId, row ?? null);
+    } catch (err) {
+      return err as Error;
+    }
+  }
+
+  private leaseErrorFor(taskId: string, row: TaskRow | null): Error {
+    if (!row) return new TaskNotFoundError(taskId);
+    return new LeaseLostError(taskId, leaseLostDetail(row.status as TaskStatus));
+  }
+
+  // --- cancel, retry, reclaim, purge ----------------------------------------------
+
+  async cancel(taskId: string): Promise<Task> {
+    this.checkOpen();
+    const { seq, tail } = idKey(taskId);
+    const row = await this.tx('cancelling a task', async (q) => {
+      const [current] = await q<TaskRow>(SQL.BY_ID_FOR_UPDATE, [seq, tail]);
+      if (!current) throw new TaskNotFoundError(taskId);
+      if (current.status === 'succeeded' || current.status === 'dead' || current.status === 'cancelled') {
+        throw new TaskConflictError(`task ${taskId} is ${current.status}; only queued, retrying or running tasks can be cancelled`);
+      }
+      const [row] = (await q<TaskRow>(SQL.CANCEL_TASK, [this.now(), seq, tail])) as [TaskRow];
+      await q(SQL.ADD_COUNTS, [[row.type, row.type], [current.status, 'cancelled'], [-1, 1]]);
+      return row;
+    });
+    const task = toTask(row);
+    this.completions.record(this.options.clock.now());
+    this.emitFinished(row);
+    return task;
+  }
+
+  async retryDead(taskId: string): Promise<Task> {
+    this.checkOpen();
+    const { seq, tail } = idKey(taskId);
+    const row = await this.tx('retrying a dead task', async (q) => {
+      const [current] = await q<TaskRow>(SQL.BY_ID_FOR_UPDATE, [seq, tail]);
+      if (!current) throw new TaskNotFoundError(taskId);
+      if (current.status !== 'dead') throw new TaskConflictError(`task ${taskId} is ${current.status}; only dead tasks can be retried`);
+      const [row] = (await q<TaskRow>(SQL.REQUEUE_DEAD, [this.now(), seq, tail])) as [TaskRow];
+      await q(SQL.ADD_COUNTS, [[row.type, row.type], ['dead', 'queued'], [-1, 1]]);
+      await q(SQL.NOTIFY, [this.channel, this.announce([row.type])]);
+      return row;
+    });
+    this.listeners.emit({ kind: 'submitted', types: [row.type] });
+    return toTask(row);
+  }
+
+  async reclaimExpired(): Promise<number> {
+    const rows = await this.query<TaskRow>('reclaiming expired leases', SQL.RECLAIM, [this.now()]);
+    const requeued = new Set<string>();
+    for (const row of rows) {
+      if (row.status === 'dead') this.emitFinished(row);
+      else requeued.add(row.type);
+    }
+    if (requeued.size) this.listeners.emit({ kind: 'submitted', types: [...requeued] });
+    return rows.length;
+  }
+
+  async purgeFinished(beforeMs: number): Promise<number> {
+    this.checkOpen();
+    if (typeof beforeMs !== 'number' || !Number.isFinite(beforeMs)) {
+      throw new InvalidInputError(`beforeMs: got ${String(beforeMs)}; expected epoch milliseconds`);
+    }
+    let total = 0;
+    for (;;) {
+      // Chunks keep each transaction short; other writes interleave between them.
+      const [row] = await this.query<{ n: number }>('purging finished tasks', SQL.PURGE_CHUNK, [beforeMs, PURGE_CHUNK]);
+      const n = row?.n ?? 0;
+      total += n;
+      if (n < PURGE_CHUNK) return total;
+    }
+  }
+
+  // --- reads ----------------------------------------------------------------------
+
+  async get(taskId: string): Promise<Task | null> {
+    const { seq, tail } = idKey(taskId);
+    if (seq < 0) {
+      this.checkOpen();
+      return null;
+    }
+    const [row] = await this.query<TaskRow>('reading a task', SQL.BY_ID, [seq, tail]);
+    return row ? toTask(row) : null;
+  }
+
+  async list(filter: TaskFilter = {}): Promise<TaskPage> {
+    this.checkOpen();
+    const { limit, afterSeq } = checkListFilter(filter, decodeCursor);
+    const statuses = statusSet(filter.status);
+    const type = filter.type ?? null;
+    const tenant = filter.tenant ?? null;
+    const rows =
+      statuses && statuses.size === 1 && statuses.has('dead')
+        ? await this.query<TaskRow>('listing tasks', SQL.LIST_DEAD, [afterSeq, type, tenant, limit + 1])
+        : await this.query<TaskRow>('listing tasks', SQL.LIST_PAGE, [afterSeq, statuses ? [...statuses] : null, type, tenant, limit + 1]);
+    const more = rows.length > limit;
+    const page = more ? rows.slice(0, limit) : rows;
+    return { tasks: page.map(toTask), nextCursor: more ? encodeCursor(page[page.length - 1]!.seq) : null };
+  }
+
+  async counts(): Promise<TaskCounts> {
+    const [size] = await this.query<{ n: number }>('counting tasks', SQL.COUNT_DELTA_ROWS);
+    if ((size?.n ?? 0) > FOLD_AT_ROWS) await this.query('folding task counts', SQL.FOLD_COUNTS);
+    const rows = await this.query<{ type: string; status: TaskStatus; n: number }>('counting tasks', SQL.ALL_COUNTS);
+    const waiting = await this.query<{ type: string; n: number }>('counting tasks not yet due', SQL.WAITING_BY_TYPE, [this.now()]);
+    const byStatus = zeroCounts();
+    const byType: Record<string, StatusCounts> = {};
+    for (const r of rows) {
+      if (!(TASK_STATUSES as readonly string[]).includes(r.status)) continue;
+      const c = (byType[r.type] ??= zeroCounts());
+      c[r.status] += r.n;
+      byStatus[r.status] += r.n;
+    }
+    // A type whose tasks were all purged keeps a row of zeros in the deltas until folded.
+    for (const [type, c] of Object.entries(byType)) if (Object.values(c).every((n) => n === 0)) delete byType[type];
+    const waitingByType = new Map(waiting.map((w) => [w.type, w.n]));
+    const runnableByType: Record<string, number> = {};
+    for (const [type, c] of Object.entries(byType)) runnableByType[type] = c.queued + c.retrying - (waitingByType.get(type) ?? 0);
+    return { byStatus, byType, runnableByType };
+  }
+
+  async oldestRunnableAtMs(types: readonly string[]): Promise<number | null> {
+    if (types.length === 0) {
+      this.checkOpen();
+      return null;
+    }
+    await this.query('moving due tasks to the ready index', SQL.PROMOTE_DUE, [this.now()]);
+    const [row] = await this.query<{ since_ms: number | null }>('reading the oldest runnable task', SQL.OLDEST_RUNNABLE, [[...new Set(types)]]);
+    return row?.since_ms ?? null;
+  }
+
+  // --- scaling events and metric samples ------------------------------------------
+
+  async recordScalingEvent(e: ScalingEvent): Promise<void> {
+    await this.query('recording a scaling event', SQL.INSERT_EVENT, [e.atMs, e.pool, e.from, e.to, e.action, e.code, e.reason, e.policy]);
+  }
+
+  async listScalingEvents(range: TimeRange = {}): Promise<ScalingEvent[]> {
+    const rows = await this.query<Record<string, any>>('listing scaling events', SQL.LIST_EVENTS, rangeParams(range));
+    return rows.map((r) => ({
+      atMs: r.at_ms, pool: r.pool, from: r.from_workers, to: r.to_workers, action: r.action, code: r.code, reason: r.reason, policy: r.policy,
+    }));
+  }
+
+  async recordMetricSample(sample: MetricSample): Promise<void> {
+    await this.query('recording a metric sample', SQL.INSERT_SAMPLE, [sample.atMs, sample.pool, JSON.stringify(sample.values ?? {})]);
+  }
+
+  async listMetricSamples(range: TimeRange = {}): Promise<MetricSample[]> {
+    const rows = await this.query<Record<string, any>>('listing metric samples', SQL.LIST_SAMPLES, rangeParams(range));
+    return rows.map((r) => ({ atMs: r.at_ms, pool: r.pool, values: JSON.parse(r.sample_values) }));
+  }
+
+  // --- lifecycle ------------------------------------------------------------------
+
+  subscribe(listener: (event: StoreEvent) => void): () => void {
+    return this.listeners.subscribe(listener);
+  }
+
+  async close(): Promise<void> {
+    if (this.isClosed) return;
+    await Promise.all([this.submits.drained(), this.finishes.drained()]);
+    this.isClosed = true;
+    this.listeners.clear();
+    await this.listener.close();
+    await this.pool.end().catch(() => undefined);
+  }
+
+  private checkOpen(): void {
+    if (this.isClosed) throw new StoreUnavailableError(`${this.label} is closed`);
+  }
+}
+
+function rangeParams(range: TimeRange): unknown[] {
+  return [range.fromMs ?? Number.MIN_SAFE_INTEGER, range.toMs ?? Number.MAX_SAFE_INTEGER, range.pool ?? null, rangeLimit(range)];
+}
