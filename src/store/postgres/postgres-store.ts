@@ -444,7 +444,7 @@ export class PostgresStore implements Store {
   async claim(req: ClaimRequest): Promise<ClaimedTask[]> {
     this.checkOpen();
     if (!validateClaim(req)) return [];
-    const rows = await this.claimRows('claiming', [req.workerId], req.types, req.limit, req.leaseMs, []);
+    const rows = await this.claimRows('claiming', [req.workerId], req.types, req.limit, req.leaseMs, [], req.tenants);
     return this.claimedOf(rows);
   }
 
@@ -462,13 +462,16 @@ export class PostgresStore implements Store {
     return claimed;
   }
 
-  private async claimRows(during: string, workers: string[], types: readonly string[], limit: number, leaseMs: number, done: CompleteItem[]): Promise<TaskRow[]> {
+  private async claimRows(
+    during: string, workers: string[], types: readonly string[], limit: number, leaseMs: number, done: CompleteItem[], tenants?: readonly string[],
+  ): Promise<TaskRow[]> {
     const uniqueTypes = [...new Set(types)];
     for (const t of uniqueTypes) this.typesSeen.add(t);
     return this.query<TaskRow>(during, SQL.CLAIM, [
       this.now(), workers, uniqueTypes, limit, leaseMs, this.capTenants, this.capLimits,
       this.options.tenantConcurrency, this.claimLockKey,
       done.map((d) => d.seq), done.map((d) => d.tail), done.map((d) => d.token), done.map((d) => d.resultJson),
+      tenants === undefined ? null : [...tenants],
     ]);
   }
 
@@ -496,12 +499,13 @@ export class PostgresStore implements Store {
    */
   private async completeGroup(items: CompleteItem[]): Promise<(ClaimedTask[] | Error)[]> {
     const withNext = items.filter((i) => i.next);
-    const keyOf = (r: ClaimRequest) => `${r.leaseMs}\u0000${[...new Set(r.types)].sort().join('\u0000')}`;
+    const keyOf = (r: ClaimRequest) =>
+      `${r.leaseMs}\u0001${[...new Set(r.types)].sort().join('\u0000')}\u0001${r.tenants === undefined ? '*' : [...new Set(r.tenants)].sort().join('\u0000')}`;
     const mainKey = withNext.length ? keyOf(withNext[0]!.next!) : '';
     const main = withNext.filter((i) => keyOf(i.next!) === mainKey);
     const workers = main.flatMap((i) => Array<string>(i.next!.limit).fill(i.next!.workerId));
     const first = main[0]?.next;
-    const rows = await this.claimRows('completing', workers, first?.types ?? [], workers.length, first?.leaseMs ?? 1, items);
+    const rows = await this.claimRows('completing', workers, first?.types ?? [], workers.length, first?.leaseMs ?? 1, items, first?.tenants);
     const doneSeqs = new Set<number>();
     for (const r of rows) if (r.claimed_from === 'completed') doneSeqs.add(r.seq);
     const claimed = this.claimedOf(rows);

@@ -157,7 +157,7 @@ $fn$;
 -- in one statement: a tenant's r-th candidate would run beside running + r - 1 of its
 -- tasks, so ordering candidates by (priority desc, running + r - 1, seq) is the order in
 -- which a one-at-a-time fair pick takes them. Rows come back in claim order, the i-th
--- with p_workers[i] (or p_workers[1] for all).
+-- with p_workers[i] (or p_workers[1] for all). p_tenants, when not NULL, limits the claim to them.
 --
 -- Completes a batch first (p_done_*: seq, id tail, lease token, result; rows whose lease no longer
 -- holds are left out, the caller explains them), then claims, in one transaction. Completed
@@ -167,7 +167,7 @@ $fn$;
 -- acknowledged submit always waits for it.
 CREATE FUNCTION tidepool_claim(p_now bigint, p_workers text[], p_types text[], p_limit integer,
     p_lease_ms bigint, p_cap_tenants text[], p_cap_limits integer[], p_default_cap integer, p_lock_key bigint,
-    p_done_seqs bigint[], p_done_tails text[], p_done_tokens text[], p_done_results text[])
+    p_done_seqs bigint[], p_done_tails text[], p_done_tokens text[], p_done_results text[], p_tenants text[])
   RETURNS SETOF tidepool_claimed
   LANGUAGE plpgsql AS $fn$
 DECLARE
@@ -217,7 +217,7 @@ BEGIN
       ORDER BY r.tenant LIMIT 1) FROM s WHERE s.tenant IS NOT NULL
   )
   SELECT array_agg(s.type), array_agg(s.tenant) INTO src_types, src_tenants
-    FROM (SELECT DISTINCT s.type, s.tenant FROM s WHERE s.tenant IS NOT NULL) s;
+    FROM (SELECT DISTINCT s.type, s.tenant FROM s WHERE s.tenant IS NOT NULL AND (p_tenants IS NULL OR s.tenant = ANY(p_tenants))) s;
   IF src_types IS NULL THEN
     RETURN;
   END IF;
@@ -304,7 +304,7 @@ export const WAITING_BY_TYPE = `SELECT type, count(*)::bigint AS n FROM tasks
 
 /** The claim, and with $10..$13 the completions committed with it (see tidepool_claim). */
 export const CLAIM = `SELECT * FROM tidepool_claim(${NOW}, $2::text[], $3::text[], $4::integer, $5::bigint,
-  $6::text[], $7::integer[], $8::integer, $9::bigint, $10::bigint[], $11::text[], $12::text[], $13::text[])`;
+  $6::text[], $7::integer[], $8::integer, $9::bigint, $10::bigint[], $11::text[], $12::text[], $13::text[], $14::text[])`;
 
 export const PROMOTE_DUE = `UPDATE tasks t SET is_waiting = false
   WHERE t.seq IN (SELECT w.seq FROM tasks w WHERE ${PENDING} AND w.is_waiting AND w.run_at_ms <= ${NOW}
