@@ -54,6 +54,45 @@ export const TASK_COLUMNS = `seq, id_tail, type, tenant, status, priority, run_a
   idempotency_key, payload, result, error, created_at_ms, updated_at_ms, started_at_ms, finished_at_ms,
   worker_id, lease_token, lease_expires_at_ms`;
 
+/**
+ * Statements tidepool_claim runs, written with its variable names, so the plan test can
+ * EXPLAIN the very text the function runs (CLAIM_PLAN_PROBES).
+ */
+const IN_CLAIM = {
+  // Tasks not yet due that now are: into the ready index (one seek when none is due).
+  promote: `UPDATE tasks t SET is_waiting = false
+    WHERE t.seq IN (SELECT w.seq FROM tasks w WHERE w.status IN ('queued', 'retrying') AND w.is_waiting
+      AND w.run_at_ms <= p_now ORDER BY w.run_at_ms LIMIT 10000 FOR UPDATE SKIP LOCKED)`,
+  // The (type, tenant) pairs with ready tasks: a loose index scan, one seek per pair.
+  sources: `WITH RECURSIVE s(type, tenant) AS (
+    SELECT ty, (SELECT r.tenant FROM tasks r WHERE r.type = ty AND ${READY_R} ORDER BY r.tenant LIMIT 1)
+      FROM unnest(p_types) AS ty
+    UNION ALL
+    SELECT s.type, (SELECT r.tenant FROM tasks r WHERE r.type = s.type AND ${READY_R} AND r.tenant > s.tenant
+      ORDER BY r.tenant LIMIT 1) FROM s WHERE s.tenant IS NOT NULL
+  )
+  SELECT array_agg(s.type), array_agg(s.tenant) INTO src_types, src_tenants
+    FROM (SELECT DISTINCT s.type, s.tenant FROM s WHERE s.tenant IS NOT NULL AND (p_tenants IS NULL OR s.tenant = ANY(p_tenants))) s`,
+  // One tenant's best tasks of one type, locked (the common case: no fairness to decide).
+  pickOne: `SELECT r.seq, r.priority FROM tasks r WHERE r.type = src_types[1] AND r.tenant = src_tenants[1] AND ${READY_R}
+        ORDER BY r.priority DESC, r.seq LIMIT p_limit FOR UPDATE SKIP LOCKED`,
+};
+
+/** The claim's statements as a test can EXPLAIN them, variables as parameters. */
+export const CLAIM_PLAN_PROBES: readonly { name: string; sql: string; params: unknown[] }[] = [
+  { name: 'promote due tasks', sql: IN_CLAIM.promote.replace(/p_now/g, '$1::bigint'), params: [Date.now()] },
+  {
+    name: 'tenants with ready tasks',
+    sql: IN_CLAIM.sources.replace(/ INTO src_types, src_tenants/, '').replace(/p_types/g, '$1::text[]').replace(/p_tenants/g, '$2::text[]'),
+    params: [['email'], null],
+  },
+  {
+    name: 'pick one tenant\'s tasks',
+    sql: IN_CLAIM.pickOne.replace(/src_types\[1\]/g, '$1::text').replace(/src_tenants\[1\]/g, '$2::text').replace(/p_limit/g, '$3::integer'),
+    params: ['email', 'default', 10],
+  },
+];
+
 /** Migrations in order; each runs once, in its own transaction, recorded in tidepool_migrations. */
 export const MIGRATIONS: readonly { version: number; name: string; sql: string }[] = [
   {
@@ -205,28 +244,16 @@ BEGIN
     PERFORM pg_advisory_xact_lock(p_lock_key);
   END IF;
   -- Tasks not yet due that now are: into the ready index (one seek when none is due).
-  UPDATE tasks t SET is_waiting = false
-    WHERE t.seq IN (SELECT w.seq FROM tasks w WHERE w.status IN ('queued', 'retrying') AND w.is_waiting
-      AND w.run_at_ms <= p_now ORDER BY w.run_at_ms LIMIT 10000 FOR UPDATE SKIP LOCKED);
+  ${IN_CLAIM.promote};
   -- The (type, tenant) pairs with ready tasks: a loose index scan, one seek per pair.
-  WITH RECURSIVE s(type, tenant) AS (
-    SELECT ty, (SELECT r.tenant FROM tasks r WHERE r.type = ty AND ${READY_R} ORDER BY r.tenant LIMIT 1)
-      FROM unnest(p_types) AS ty
-    UNION ALL
-    SELECT s.type, (SELECT r.tenant FROM tasks r WHERE r.type = s.type AND ${READY_R} AND r.tenant > s.tenant
-      ORDER BY r.tenant LIMIT 1) FROM s WHERE s.tenant IS NOT NULL
-  )
-  SELECT array_agg(s.type), array_agg(s.tenant) INTO src_types, src_tenants
-    FROM (SELECT DISTINCT s.type, s.tenant FROM s WHERE s.tenant IS NOT NULL AND (p_tenants IS NULL OR s.tenant = ANY(p_tenants))) s;
+  ${IN_CLAIM.sources};
   IF src_types IS NULL THEN
     RETURN;
   END IF;
   IF cardinality(src_tenants) = 1 AND NOT has_caps THEN
     RETURN QUERY
     WITH picked AS (
-      SELECT c.seq, row_number() OVER (ORDER BY c.priority DESC, c.seq) AS rn FROM (
-        SELECT r.seq, r.priority FROM tasks r WHERE r.type = src_types[1] AND r.tenant = src_tenants[1] AND ${READY_R}
-        ORDER BY r.priority DESC, r.seq LIMIT p_limit FOR UPDATE SKIP LOCKED) c
+      SELECT c.seq, row_number() OVER (ORDER BY c.priority DESC, c.seq) AS rn FROM (${IN_CLAIM.pickOne}) c
     ), ${CLAIMED_CTES};
     RETURN;
   END IF;
