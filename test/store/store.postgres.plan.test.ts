@@ -9,7 +9,7 @@ import { openStore } from '../../src/store/index.ts';
 import { CLAIM_PLAN_PROBES } from '../../src/store/postgres/sql.ts';
 import { PG_URL, adminQuery, freshSchema, pgSkip, schemaUrl } from './postgres-helpers.ts';
 
-const skip = pgSkip();
+const skip = await pgSkip();
 
 /** EXPLAIN of each statement the claim runs for one type and one tenant, in `schema`. */
 async function claimPlans(schema: string): Promise<string[]> {

@@ -444,7 +444,9 @@ export class PostgresStore implements Store {
   async claim(req: ClaimRequest): Promise<ClaimedTask[]> {
     this.checkOpen();
     if (!validateClaim(req)) return [];
-    const rows = await this.claimRows('claiming', [req.workerId], req.types, req.limit, req.leaseMs, [], req.tenants);
+    // The i-th task goes to workerIds[i], the rest to workerId.
+    const workers = req.workerIds?.length ? Array.from({ length: req.limit }, (_, i) => req.workerIds![i] ?? req.workerId) : [req.workerId];
+    const rows = await this.claimRows('claiming', workers, req.types, req.limit, req.leaseMs, [], req.tenants);
     return this.claimedOf(rows);
   }
 
