@@ -80,7 +80,7 @@ const IN_CLAIM = {
 
 /** The claim's statements as a test can EXPLAIN them, variables as parameters. */
 export const CLAIM_PLAN_PROBES: readonly { name: string; sql: string; params: unknown[] }[] = [
-  { name: 'promote due tasks', sql: IN_CLAIM.promote.replace(/p_now/g, '$1::bigint'), params: [Date.now()] },
+  { name: 'promote due tasks', sql: IN_CLAIM.promote.replace(/p_now/g, '$1::bigint'), params: [1_700_000_000_000] },
   {
     name: 'tenants with ready tasks',
     sql: IN_CLAIM.sources.replace(/ INTO src_types, src_tenants/, '').replace(/p_types/g, '$1::text[]').replace(/p_tenants/g, '$2::text[]'),
