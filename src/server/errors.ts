@@ -5,7 +5,10 @@
 import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
-import { HTTP_STATUS_BY_CODE, isTidepoolError, QueueFullError, RateLimitedError } from '../core/index.ts';
+import { HTTP_STATUS_BY_CODE, isTidepoolError, QueueFullError, RateLimitedError, StoreUnavailableError } from '../core/index.ts';
+
+/** Retry-After (seconds) of a 503 while the store is unreachable. */
+const STORE_RETRY_AFTER_S = 1;
 
 export interface ErrorBody {
   error: { code: string; message: string };
@@ -93,6 +96,8 @@ export async function sendError(err: FastifyError | Error, request: FastifyReque
       // Shared stores reconnect in the background (Redis: within a second); try again soon.
       reply.header('retry-after', String(STORE_UNAVAILABLE_RETRY_AFTER_S));
     }
+    // A store that is down or unreachable: the client retries once it may be back.
+    if (err instanceof StoreUnavailableError) reply.header('retry-after', String(STORE_RETRY_AFTER_S));
     const status = HTTP_STATUS_BY_CODE[err.code] ?? 500;
     if (status >= 500) {
       // The log keeps the whole message; the client's copy names no file or URL of the server.

@@ -205,7 +205,8 @@ export class PostgresStore implements Store {
     const config: PoolConfig = {
       connectionString: url.connectionString,
       max: url.poolSize,
-      application_name: 'tidepool',
+      // Names this store's backends, so an operator (or a test) can find them in pg_stat_activity.
+      application_name: `tidepool/${url.schema}/${this.processTag}`.slice(0, 63),
       options: `-c search_path=${quoteIdent(url.schema)}`,
       types: pgTypes,
       connectionTimeoutMillis: 5_000,
@@ -216,7 +217,7 @@ export class PostgresStore implements Store {
     this.submits = new Batcher(BATCHES_IN_FLIGHT, MAX_BATCH, (items) => this.submitGroup(items));
     this.finishes = new Batcher(BATCHES_IN_FLIGHT, MAX_BATCH, (items) => this.completeGroup(items));
     this.listener = new ChannelListener(
-      { connectionString: url.connectionString, application_name: 'tidepool-listen', types: pgTypes },
+      { connectionString: url.connectionString, application_name: `tidepool/${url.schema}/${this.processTag}`.slice(0, 63), types: pgTypes },
       this.channel,
       (payload) => this.onNotification(payload),
       () => {
