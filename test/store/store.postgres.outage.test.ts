@@ -95,7 +95,7 @@ test('PostgreSQL down at start: the store opens, submits get 503 with Retry-Afte
     assert.equal(refused.headers.get('retry-after'), '1');
     const health = await request(url, 'GET', '/health');
     assert.equal(health.body.status, 'unhealthy');
-    assert.ok(health.body.reasons.some((r: string) => /^the postgres store does not answer: .*unreachable/.test(r)), health.body.reasons.join('; '));
+    assert.ok(health.body.reasons.some((r: string) => /PostgreSQL store \[url\].*PostgreSQL is unreachable/.test(r)), health.body.reasons.join('; '));
 
     await proxy.up();
     assert.equal(proxy.port, port);
