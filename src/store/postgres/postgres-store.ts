@@ -5,9 +5,13 @@
 // completions are grouped into one statement each (Batcher). A dedicated connection
 // LISTENs for other processes' commits (ChannelListener).
 //
-// Time of record: the database's clock (statement_timestamp()) for leases, runAt and
-// backoff, unless a clock other than the system clock is injected (tests in virtual time):
-// then that clock's reading is passed to every statement instead.
+// Time of record: the database's clock for leases, runAt and backoff. The store keeps the
+// offset between the injected clock and the server's (shared/db-clock.ts, measured at
+// connect and again in maintain()) and passes clock + offset to every statement as `now`,
+// so nodes with skewed clocks agree, and tests still move time with a virtual clock.
+//
+// Events: `submitted` and `finished` are told to this process's listeners right after the
+// commit and to every other process by NOTIFY at commit (reach `shared`).
 //
 // Outages: the store opens even while PostgreSQL is down; every operation then fails with
 // StoreUnavailableError (HTTP 503) until a connection succeeds, when migrations run and
@@ -22,9 +26,10 @@ import {
   QueueFullError,
   StoreUnavailableError,
   TASK_STATUSES,
+  TASK_LOG_MAX_BYTES,
   TaskConflictError,
   TaskNotFoundError,
-  systemClock,
+  nullRecord,
 } from '../../core/index.ts';
 import type {
   ClaimRequest,
@@ -39,11 +44,27 @@ import type {
   TaskCounts,
   TaskError,
   TaskFilter,
+  TaskLogLine,
+  TaskLogPage,
   TaskPage,
   TaskStatus,
   TimeRange,
 } from '../../core/index.ts';
-import type { FailOptions, Store, StoreCapability, StoreEvent, StoreOptions } from '../types.ts';
+import type {
+  FailOptions,
+  FinishedTask,
+  MaintenancePolicy,
+  MaintenanceReport,
+  Store,
+  StoreCapability,
+  StoreEvent,
+  StoreEventReach,
+  StoreOptions,
+  TimeOfRecord,
+} from '../types.ts';
+import { DatabaseClock } from '../shared/db-clock.ts';
+import { runMaintenance } from '../shared/maintenance.ts';
+import { checkAfterSeq, checkLogLines, logLineBytes } from '../shared/task-log.ts';
 import { backoffMs } from '../shared/backoff.ts';
 import { decodeCursor, encodeCursor } from '../shared/cursor.ts';
 import { Listeners } from '../shared/listeners.ts';
@@ -94,6 +115,7 @@ interface TaskRow {
   lease_token: string | null;
   lease_expires_at_ms: number | null;
   claimed_from?: string | null;
+  is_waiting?: boolean;
 }
 
 function toTask(row: TaskRow): Task {
@@ -149,7 +171,9 @@ interface CompleteItem {
 
 export class PostgresStore implements Store {
   readonly kind = 'postgres';
-  readonly capabilities: readonly StoreCapability[] = ['durable', 'multiProcess', 'listenNotify'];
+  readonly capabilities: readonly StoreCapability[] = ['durable', 'multiProcess', 'listenNotify', 'databaseClock'];
+  readonly eventReach: StoreEventReach = 'shared';
+  readonly timeOfRecord: TimeOfRecord = 'database';
   readonly schema: string;
   /** The URL as messages show it (no password). */
   readonly label: string;
@@ -157,8 +181,7 @@ export class PostgresStore implements Store {
   private readonly url: PostgresConnection;
   private readonly pool: pg.Pool;
   private readonly options: ResolvedStoreOptions;
-  /** Non-null: an injected clock whose readings are passed to the database as `now`. */
-  private readonly injectedClock: ResolvedStoreOptions['clock'] | null;
+  private readonly dbClock: DatabaseClock;
   private readonly listeners = new Listeners();
   private readonly completions = new CompletionRate();
   private readonly submits: Batcher<SubmitItem, SubmitResult[]>;
@@ -194,7 +217,10 @@ export class PostgresStore implements Store {
 
   private constructor(url: PostgresConnection, options: StoreOptions) {
     this.options = resolveStoreOptions(options);
-    this.injectedClock = options.clock && options.clock !== systemClock ? options.clock : null;
+    this.dbClock = new DatabaseClock(this.options.clock, async () => {
+      const { rows } = await this.pool.query<{ ms: number }>(SQL.DB_NOW);
+      return rows[0]!.ms;
+    });
     this.url = url;
     this.schema = url.schema;
     this.label = `PostgreSQL store ${url.redactedUrl}`;
@@ -223,7 +249,7 @@ export class PostgresStore implements Store {
       () => {
         this.lastError = null;
         // A NOTIFY sent while the connection was down is lost: have the pools look again.
-        if (this.typesSeen.size) this.listeners.emit({ kind: 'submitted', types: [...this.typesSeen] });
+        if (this.typesSeen.size) this.listeners.emit({ kind: 'submitted', reach: 'shared', types: [...this.typesSeen] });
       },
       (err) => this.noteConnectionError(err),
     );
@@ -238,8 +264,15 @@ export class PostgresStore implements Store {
     this.lastError = err;
   }
 
-  private now(): number | null {
-    return this.injectedClock ? this.injectedClock.now() : null;
+  /** The time of record every statement gets as `now` (clock + measured offset). */
+  private dbNow(): number {
+    return this.dbClock.now();
+  }
+
+  async now(): Promise<number> {
+    this.checkOpen();
+    await this.ensureReady().catch(() => undefined);
+    return this.dbNow();
   }
 
   private async ensureReady(): Promise<void> {
@@ -254,6 +287,7 @@ export class PostgresStore implements Store {
       }
       try {
         await migrate(client, this.schema, this.label);
+        await this.dbClock.sync();
         this.isReady = true;
         this.lastError = null;
       } catch (err) {
@@ -300,15 +334,31 @@ export class PostgresStore implements Store {
   }
 
   private onNotification(payload: string): void {
-    let msg: { p?: string; t?: string[] };
+    let msg: { p?: string; t?: string[]; f?: FinishedTask[] };
     try {
-      msg = JSON.parse(payload) as { p?: string; t?: string[] };
+      msg = JSON.parse(payload) as typeof msg;
     } catch {
       return;
     }
     // This process told its own listeners right after its commit.
-    if (msg.p === this.processTag || !Array.isArray(msg.t)) return;
-    this.listeners.emit({ kind: 'submitted', types: msg.t });
+    if (msg.p === this.processTag) return;
+    if (Array.isArray(msg.t)) this.listeners.emit({ kind: 'submitted', reach: 'shared', types: msg.t });
+    if (Array.isArray(msg.f)) for (const task of msg.f) this.listeners.emit({ kind: 'finished', reach: 'shared', task });
+  }
+
+  /** A finished event's snapshot of an ended row. */
+  private static finishedOf(row: TaskRow): FinishedTask {
+    return {
+      id: formatId(row.seq, row.id_tail),
+      type: row.type,
+      tenant: row.tenant,
+      status: row.status as FinishedTask['status'],
+      attempts: row.attempts,
+      createdAtMs: row.created_at_ms,
+      runAtMs: row.run_at_ms,
+      startedAtMs: row.started_at_ms,
+      finishedAtMs: row.finished_at_ms ?? row.updated_at_ms,
+    };
   }
 
   /** Tells every process sharing the store (this one at once, the others by NOTIFY at commit). */
@@ -395,7 +445,7 @@ export class PostgresStore implements Store {
       tails.push(itemTails);
     }
     const rows = await this.query<{ seq: number; id_tail: string; run_at_ms: number; created_at_ms: number }>(
-      'submitting', SQL.INSERT_TASKS, [this.now(), ...cols, this.channel, this.announce([...types])],
+      'submitting', SQL.INSERT_TASKS, [this.dbNow(), ...cols, this.channel, this.announce([...types])],
     );
     const byTail = new Map(rows.map((r) => [r.id_tail, r]));
     // Submits whose idempotency key was taken (earlier, or by another submit of this group).
@@ -436,7 +486,7 @@ export class PostgresStore implements Store {
       });
       outcomes[i] = results;
     });
-    if (created > 0) this.listeners.emit({ kind: 'submitted', types: [...types] });
+    if (created > 0) this.listeners.emit({ kind: 'submitted', reach: 'shared', types: [...types] });
     return outcomes;
   }
 
@@ -461,7 +511,7 @@ export class PostgresStore implements Store {
         else requeued.add(r.type);
       } else if (r.claimed_from !== 'completed') claimed.push(toClaimed(r));
     }
-    if (requeued.size) this.listeners.emit({ kind: 'submitted', types: [...requeued] });
+    if (requeued.size) this.listeners.emit({ kind: 'submitted', reach: 'shared', types: [...requeued] });
     return claimed;
   }
 
@@ -471,10 +521,10 @@ export class PostgresStore implements Store {
     const uniqueTypes = [...new Set(types)];
     for (const t of uniqueTypes) this.typesSeen.add(t);
     return this.query<TaskRow>(during, SQL.CLAIM, [
-      this.now(), workers, uniqueTypes, limit, leaseMs, this.capTenants, this.capLimits,
+      this.dbNow(), workers, uniqueTypes, limit, leaseMs, this.capTenants, this.capLimits,
       this.options.tenantConcurrency, this.claimLockKey,
       done.map((d) => d.seq), done.map((d) => d.tail), done.map((d) => d.token), done.map((d) => d.resultJson),
-      tenants === undefined ? null : [...tenants],
+      tenants === undefined ? null : [...tenants], this.channel, this.processTag,
     ]);
   }
 
@@ -482,7 +532,7 @@ export class PostgresStore implements Store {
     this.checkOpen();
     validateLeaseMs(leaseMs);
     const { seq, tail } = idKey(taskId);
-    const [row] = await this.query<{ lease_expires_at_ms: number }>('extending a lease', SQL.HEARTBEAT, [this.now(), seq, tail, leaseToken, leaseMs]);
+    const [row] = await this.query<{ lease_expires_at_ms: number }>('extending a lease', SQL.HEARTBEAT, [this.dbNow(), seq, tail, leaseToken, leaseMs]);
     if (!row) throw await this.leaseError(taskId);
     return { leaseExpiresAtMs: row.lease_expires_at_ms };
   }
@@ -541,10 +591,14 @@ export class PostgresStore implements Store {
     return items.map((i) => outcomes.get(i)!);
   }
 
-  /** Tells listeners a task ended; the task is built from its row when a listener reads it. */
+  /** Tells this process's listeners a task ended (the others hear it by NOTIFY). */
   private emitFinished(row: TaskRow): void {
-    let task: Task | undefined;
-    this.listeners.emit({ kind: 'finished', get task() { return (task ??= toTask(row)); } });
+    if (this.listeners.size > 0) this.listeners.emit({ kind: 'finished', reach: 'shared', task: PostgresStore.finishedOf(row) });
+  }
+
+  /** NOTIFY the other processes of tasks that ended outside the completion path. */
+  private notifyFinished(q: (sql: string, params?: unknown[]) => Promise<unknown>, rows: TaskRow[]): Promise<unknown> {
+    return q(SQL.NOTIFY, [this.channel, JSON.stringify({ p: this.processTag, f: rows.map(PostgresStore.finishedOf) })]);
   }
 
   async fail(taskId: string, leaseToken: string, error: TaskError, options: FailOptions = {}, next?: ClaimRequest): Promise<ClaimedTask[]> {
@@ -557,12 +611,14 @@ export class PostgresStore implements Store {
       if (!current || current.status !== 'running' || current.lease_token !== leaseToken) return { current: current ?? null, row: null };
       let row: TaskRow;
       if (options.retryable === false || current.attempts >= current.max_attempts) {
-        [row] = (await q<TaskRow>(SQL.BURY_TASK, [this.now(), seq, tail, errorJson])) as [TaskRow];
+        [row] = (await q<TaskRow>(SQL.BURY_TASK, [this.dbNow(), seq, tail, errorJson])) as [TaskRow];
       } else {
         const waitMs = backoffMs(current.attempts, this.options.retry, this.options.random);
-        [row] = (await q<TaskRow>(SQL.RETRY_TASK, [this.now(), seq, tail, waitMs, errorJson])) as [TaskRow];
+        [row] = (await q<TaskRow>(SQL.RETRY_TASK, [this.dbNow(), seq, tail, waitMs, errorJson])) as [TaskRow];
       }
       await q(SQL.ADD_COUNTS, [[row.type, row.type], ['running', row.status], [-1, 1]]);
+      if (row.status === 'dead') await this.notifyFinished(q, [row]);
+      else if (!row.is_waiting) await q(SQL.NOTIFY, [this.channel, this.announce([row.type])]);
       return { current, row };
     });
     if (!outcome.row) throw this.leaseErrorFor(taskId, outcome.current);
@@ -570,8 +626,8 @@ export class PostgresStore implements Store {
     if (task.status === 'dead') {
       this.completions.record(this.options.clock.now());
       this.emitFinished(outcome.row);
-    } else if (task.runAtMs <= (this.now() ?? Number.POSITIVE_INFINITY)) {
-      this.listeners.emit({ kind: 'submitted', types: [task.type] });
+    } else if (task.runAtMs <= this.dbNow()) {
+      this.listeners.emit({ kind: 'submitted', reach: 'shared', types: [task.type] });
     }
     return hasNext ? this.claim(next!) : [];
   }
@@ -603,8 +659,9 @@ export class PostgresStore implements Store {
       if (current.status === 'succeeded' || current.status === 'dead' || current.status === 'cancelled') {
         throw new TaskConflictError(`task ${taskId} is ${current.status}; only queued, retrying or running tasks can be cancelled`);
       }
-      const [row] = (await q<TaskRow>(SQL.CANCEL_TASK, [this.now(), seq, tail])) as [TaskRow];
+      const [row] = (await q<TaskRow>(SQL.CANCEL_TASK, [this.dbNow(), seq, tail])) as [TaskRow];
       await q(SQL.ADD_COUNTS, [[row.type, row.type], [current.status, 'cancelled'], [-1, 1]]);
+      await this.notifyFinished(q, [row]);
       return row;
     });
     const task = toTask(row);
@@ -620,23 +677,30 @@ export class PostgresStore implements Store {
       const [current] = await q<TaskRow>(SQL.BY_ID_FOR_UPDATE, [seq, tail]);
       if (!current) throw new TaskNotFoundError(taskId);
       if (current.status !== 'dead') throw new TaskConflictError(`task ${taskId} is ${current.status}; only dead tasks can be retried`);
-      const [row] = (await q<TaskRow>(SQL.REQUEUE_DEAD, [this.now(), seq, tail])) as [TaskRow];
+      const [row] = (await q<TaskRow>(SQL.REQUEUE_DEAD, [this.dbNow(), seq, tail])) as [TaskRow];
       await q(SQL.ADD_COUNTS, [[row.type, row.type], ['dead', 'queued'], [-1, 1]]);
       await q(SQL.NOTIFY, [this.channel, this.announce([row.type])]);
       return row;
     });
-    this.listeners.emit({ kind: 'submitted', types: [row.type] });
+    this.listeners.emit({ kind: 'submitted', reach: 'shared', types: [row.type] });
     return toTask(row);
   }
 
   async reclaimExpired(): Promise<number> {
-    const rows = await this.query<TaskRow>('reclaiming expired leases', SQL.RECLAIM, [this.now()]);
+    const rows = await this.tx('reclaiming expired leases', async (q) => {
+      const moved = await q<TaskRow>(SQL.RECLAIM, [this.dbNow()]);
+      const dead = moved.filter((r) => r.status === 'dead');
+      const requeued = [...new Set(moved.filter((r) => r.status !== 'dead').map((r) => r.type))];
+      if (dead.length) await this.notifyFinished(q, dead);
+      if (requeued.length) await q(SQL.NOTIFY, [this.channel, this.announce(requeued)]);
+      return moved;
+    });
     const requeued = new Set<string>();
     for (const row of rows) {
       if (row.status === 'dead') this.emitFinished(row);
       else requeued.add(row.type);
     }
-    if (requeued.size) this.listeners.emit({ kind: 'submitted', types: [...requeued] });
+    if (requeued.size) this.listeners.emit({ kind: 'submitted', reach: 'shared', types: [...requeued] });
     return rows.length;
   }
 
@@ -686,21 +750,26 @@ export class PostgresStore implements Store {
     const [size] = await this.query<{ n: number }>('counting tasks', SQL.COUNT_DELTA_ROWS);
     if ((size?.n ?? 0) > FOLD_AT_ROWS) await this.query('folding task counts', SQL.FOLD_COUNTS);
     const rows = await this.query<{ type: string; status: TaskStatus; n: number }>('counting tasks', SQL.ALL_COUNTS);
-    const waiting = await this.query<{ type: string; n: number }>('counting tasks not yet due', SQL.WAITING_BY_TYPE, [this.now()]);
+    const waiting = await this.query<{ type: string; n: number }>('counting tasks not yet due', SQL.WAITING_BY_TYPE, [this.dbNow()]);
     const byStatus = zeroCounts();
-    const byType: Record<string, StatusCounts> = {};
+    const byType: Record<string, StatusCounts> = nullRecord<StatusCounts>();
+    const arrivalsByType = nullRecord<number>();
     for (const r of rows) {
+      if (r.status === ('arrived' as TaskStatus)) {
+        arrivalsByType[r.type] = r.n;
+        continue;
+      }
       if (!(TASK_STATUSES as readonly string[]).includes(r.status)) continue;
       const c = (byType[r.type] ??= zeroCounts());
       c[r.status] += r.n;
       byStatus[r.status] += r.n;
     }
-    // A type whose tasks were all purged keeps a row of zeros in the deltas until folded.
-    for (const [type, c] of Object.entries(byType)) if (Object.values(c).every((n) => n === 0)) delete byType[type];
+    // Every type that ever had a task is listed, with zeros once its tasks are purged.
+    for (const type of Object.keys(arrivalsByType)) byType[type] ??= zeroCounts();
     const waitingByType = new Map(waiting.map((w) => [w.type, w.n]));
-    const runnableByType: Record<string, number> = {};
+    const runnableByType = nullRecord<number>();
     for (const [type, c] of Object.entries(byType)) runnableByType[type] = c.queued + c.retrying - (waitingByType.get(type) ?? 0);
-    return { byStatus, byType, runnableByType };
+    return { byStatus, byType, runnableByType, arrivalsByType };
   }
 
   async oldestRunnableAtMs(types: readonly string[]): Promise<number | null> {
@@ -708,9 +777,69 @@ export class PostgresStore implements Store {
       this.checkOpen();
       return null;
     }
-    await this.query('moving due tasks to the ready index', SQL.PROMOTE_DUE, [this.now()]);
+    await this.query('moving due tasks to the ready index', SQL.PROMOTE_DUE, [this.dbNow()]);
     const [row] = await this.query<{ since_ms: number | null }>('reading the oldest runnable task', SQL.OLDEST_RUNNABLE, [[...new Set(types)]]);
     return row?.since_ms ?? null;
+  }
+
+  // --- maintenance ----------------------------------------------------------------
+
+  async maintain(policy?: MaintenancePolicy): Promise<MaintenanceReport> {
+    this.checkOpen();
+    await this.ensureReady();
+    await this.dbClock.resync().catch(() => undefined);
+    const report = await runMaintenance(
+      {
+        now: () => this.now(),
+        reclaimExpired: () => this.reclaimExpired(),
+        purgeFinished: (beforeMs) => this.purgeFinished(beforeMs),
+        purgeScalingEvents: async (beforeMs) => this.affected('purging scaling events', SQL.PURGE_EVENTS, [beforeMs]),
+        purgeMetricSamples: async (beforeMs) => this.affected('purging metric samples', SQL.PURGE_SAMPLES, [beforeMs]),
+      },
+      policy,
+    );
+    const [size] = await this.query<{ n: number }>('counting task count rows', SQL.COUNT_DELTA_ROWS);
+    if ((size?.n ?? 0) > FOLD_AT_ROWS / 4) await this.query('folding task counts', SQL.FOLD_COUNTS);
+    return report;
+  }
+
+  /** Rows a statement changed. */
+  private async affected(during: string, sql: string, params: unknown[]): Promise<number> {
+    this.checkOpen();
+    try {
+      await this.ensureReady();
+      return (await this.pool.query(sql, params)).rowCount ?? 0;
+    } catch (err) {
+      throw translatePgError(err, this.label, during);
+    }
+  }
+
+  // --- task logs ------------------------------------------------------------------
+
+  async appendTaskLog(taskId: string, lines: readonly TaskLogLine[]): Promise<void> {
+    this.checkOpen();
+    const checked = checkLogLines(lines);
+    if (checked.length === 0) return;
+    const { seq, tail } = idKey(taskId);
+    if (seq < 0) return;
+    await this.query('appending to a task log', SQL.APPEND_LOG, [
+      seq, tail, checked.map((l) => l.attempt), checked.map((l) => l.atMs), checked.map((l) => l.stream),
+      checked.map((l) => l.text), checked.map((l) => logLineBytes(l.text)), TASK_LOG_MAX_BYTES,
+    ]);
+  }
+
+  async readTaskLog(taskId: string, options: { afterSeq?: number } = {}): Promise<TaskLogPage> {
+    this.checkOpen();
+    const afterSeq = checkAfterSeq(options.afterSeq);
+    const { seq, tail } = idKey(taskId);
+    if (seq < 0) throw new TaskNotFoundError(taskId);
+    const [exists] = await this.query('reading a task log', SQL.TASK_EXISTS, [seq, tail]);
+    if (!exists) throw new TaskNotFoundError(taskId);
+    const [size] = await this.query<{ truncated: boolean }>('reading a task log', SQL.LOG_SIZE, [seq]);
+    const rows = await this.query<{ seq: number; attempt: number; at_ms: number; stream: TaskLogLine['stream']; text: string }>(
+      'reading a task log', SQL.READ_LOG, [seq, afterSeq],
+    );
+    return { lines: rows.map((r) => ({ seq: r.seq, attempt: r.attempt, atMs: r.at_ms, stream: r.stream, text: r.text })), truncated: size?.truncated === true };
   }
 
   // --- scaling events and metric samples ------------------------------------------

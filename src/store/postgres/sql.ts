@@ -14,7 +14,8 @@
 //   tasks_dead     dead tasks by seq: the dead-letter list
 // `is_waiting` says which of the two pending indexes a row is in.
 //
-// Counts: `task_count_deltas` receives one row per (type, status) change per statement,
+// Counts: `task_count_deltas` (status 'arrived' is the per-type arrivals counter: submits
+// only, never purged) receives one row per (type, status) change per statement,
 // insert-only so concurrent transactions never wait on a shared counter row; counts() sums
 // it and folds it back into one row per (type, status) when it has grown.
 //
@@ -200,13 +201,14 @@ $fn$;
 --
 -- Completes a batch first (p_done_*: seq, id tail, lease token, result; rows whose lease no longer
 -- holds are left out, the caller explains them), then claims, in one transaction. Completed
--- rows come back first, with claimed_from 'completed', then leases it reclaimed ('expired').
+-- rows come back first, with claimed_from 'completed'. Expired leases are maintain()'s, never the claim's.
 -- Claims and completions commit without waiting for the WAL flush (synchronous_commit off):
 -- a database crash may forget their last moments, so a task runs again (at-least-once); an
 -- acknowledged submit always waits for it.
 CREATE FUNCTION tidepool_claim(p_now bigint, p_workers text[], p_types text[], p_limit integer,
     p_lease_ms bigint, p_cap_tenants text[], p_cap_limits integer[], p_default_cap integer, p_lock_key bigint,
-    p_done_seqs bigint[], p_done_tails text[], p_done_tokens text[], p_done_results text[], p_tenants text[])
+    p_done_seqs bigint[], p_done_tails text[], p_done_tokens text[], p_done_results text[], p_tenants text[],
+    p_channel text, p_tag text)
   RETURNS SETOF tidepool_claimed
   LANGUAGE plpgsql AS $fn$
 DECLARE
@@ -228,17 +230,21 @@ BEGIN
       INSERT INTO task_count_deltas (type, status, n)
       SELECT d.type, m.status, SUM(m.n) FROM done d CROSS JOIN LATERAL (VALUES ('running', -1), ('succeeded', 1)) AS m(status, n)
       GROUP BY d.type, m.status
+    ), notified AS (
+      -- Every process sharing the store hears of the tasks that ended (chunks stay under NOTIFY's 8000 bytes).
+      SELECT count(pg_notify(p_channel, json_build_object('p', p_tag, 'f', x.f)::text)) AS n FROM (
+        SELECT json_agg(json_build_object('id', lpad(to_hex(d.seq), 12, '0') || d.id_tail, 'type', d.type, 'tenant', d.tenant,
+          'status', d.status, 'attempts', d.attempts, 'createdAtMs', d.created_at_ms, 'runAtMs', d.run_at_ms,
+          'startedAtMs', d.started_at_ms, 'finishedAtMs', d.finished_at_ms)) AS f
+        FROM (SELECT done.*, row_number() OVER () AS k FROM done) d GROUP BY (d.k - 1) / 20) x
     )
     SELECT d.seq, d.id_tail, d.type, d.tenant, d.status, d.priority, d.run_at_ms, d.attempts, d.max_attempts,
       d.timeout_ms, d.idempotency_key, d.payload, d.result, d.error, d.created_at_ms, d.updated_at_ms,
       d.started_at_ms, d.finished_at_ms, d.worker_id, d.lease_token, d.lease_expires_at_ms, 'completed'::text
-    FROM done d;
+    FROM done d CROSS JOIN notified;
   END IF;
   IF p_limit <= 0 OR cardinality(p_types) = 0 THEN
     RETURN;
-  END IF;
-  IF EXISTS (SELECT 1 FROM tasks e WHERE e.status = 'running' AND e.lease_expires_at_ms <= p_now) THEN
-    RETURN QUERY SELECT * FROM tidepool_reclaim(p_now);
   END IF;
   IF has_caps THEN
     PERFORM pg_advisory_xact_lock(p_lock_key);
@@ -286,7 +292,66 @@ END
 $fn$;
 `,
   },
+  {
+    version: 2,
+    name: 'task logs, bounded per task',
+    sql: `
+CREATE TABLE task_logs (
+  seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  task_seq bigint NOT NULL,
+  attempt integer NOT NULL,
+  at_ms bigint NOT NULL,
+  stream text NOT NULL,
+  text text NOT NULL,
+  bytes integer NOT NULL
+);
+CREATE INDEX task_logs_task ON task_logs (task_seq, seq);
+CREATE TABLE task_log_sizes (
+  task_seq bigint PRIMARY KEY,
+  bytes bigint NOT NULL,
+  truncated boolean NOT NULL
+);
+-- Appends lines to a task's log (nothing when the task is gone), then drops its oldest lines
+-- while the log is over p_max_bytes. The size row's lock orders concurrent appends to one task.
+CREATE FUNCTION tidepool_append_log(p_seq bigint, p_tail text, p_attempts integer[], p_at_ms bigint[],
+    p_streams text[], p_texts text[], p_bytes integer[], p_max_bytes bigint) RETURNS void LANGUAGE plpgsql AS $fn$
+DECLARE
+  total bigint;
+  dropped bigint;
+BEGIN
+  PERFORM set_config('synchronous_commit', 'off', true);
+  IF NOT EXISTS (SELECT 1 FROM tasks WHERE seq = p_seq AND id_tail = p_tail) THEN
+    RETURN;
+  END IF;
+  INSERT INTO task_log_sizes AS z (task_seq, bytes, truncated)
+    VALUES (p_seq, (SELECT COALESCE(SUM(b), 0) FROM unnest(p_bytes) b), false)
+    ON CONFLICT (task_seq) DO UPDATE SET bytes = z.bytes + excluded.bytes
+    RETURNING z.bytes INTO total;
+  INSERT INTO task_logs (task_seq, attempt, at_ms, stream, text, bytes)
+    SELECT p_seq, l.attempt, l.at_ms, l.stream, l.text, l.bytes
+    FROM unnest(p_attempts, p_at_ms, p_streams, p_texts, p_bytes) WITH ORDINALITY AS l(attempt, at_ms, stream, text, bytes, ord)
+    ORDER BY l.ord;
+  IF total > p_max_bytes THEN
+    WITH ordered AS (
+      SELECT l.seq, SUM(l.bytes) OVER (ORDER BY l.seq DESC) AS kept FROM task_logs l WHERE l.task_seq = p_seq
+    ), gone AS (
+      DELETE FROM task_logs l USING ordered o WHERE l.seq = o.seq AND o.kept > p_max_bytes RETURNING l.bytes
+    ) SELECT COALESCE(SUM(gone.bytes), 0) INTO dropped FROM gone;
+    UPDATE task_log_sizes SET bytes = bytes - dropped, truncated = true WHERE task_seq = p_seq;
+  END IF;
+END
+$fn$;
+`,
+  },
 ];
+
+export const APPEND_LOG = `SELECT tidepool_append_log($1, $2, $3::integer[], $4::bigint[], $5::text[], $6::text[], $7::integer[], $8)`;
+export const READ_LOG = `SELECT seq, attempt, at_ms, stream, text FROM task_logs WHERE task_seq = $1 AND seq > $2 ORDER BY seq`;
+export const LOG_SIZE = `SELECT truncated FROM task_log_sizes WHERE task_seq = $1`;
+export const TASK_EXISTS = `SELECT 1 AS ok FROM tasks WHERE seq = $1 AND id_tail = $2`;
+export const PURGE_EVENTS = `DELETE FROM scaling_events WHERE at_ms < $1`;
+export const PURGE_SAMPLES = `DELETE FROM metric_samples WHERE at_ms < $1`;
+export const DB_NOW = `SELECT (extract(epoch from clock_timestamp()) * 1000)::float8 AS ms`;
 
 /**
  * Inserts a batch of submits ($2..$11 column arrays): rows whose idempotency key is taken
@@ -308,7 +373,8 @@ WITH input AS (
   ON CONFLICT (tenant, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
   RETURNING seq, id_tail, type, run_at_ms, created_at_ms
 ), counted AS (
-  INSERT INTO task_count_deltas (type, status, n) SELECT ins.type, 'queued', count(*) FROM ins GROUP BY ins.type
+  INSERT INTO task_count_deltas (type, status, n)
+  SELECT ins.type, m.status, count(*) FROM ins CROSS JOIN (VALUES ('queued'), ('arrived')) AS m(status) GROUP BY ins.type, m.status
 ), notified AS (SELECT pg_notify($12, $13) AS x)
 SELECT ins.* FROM ins, notified`;
 
@@ -331,7 +397,8 @@ export const WAITING_BY_TYPE = `SELECT type, count(*)::bigint AS n FROM tasks
 
 /** The claim, and with $10..$13 the completions committed with it (see tidepool_claim). */
 export const CLAIM = `SELECT * FROM tidepool_claim(${NOW}, $2::text[], $3::text[], $4::integer, $5::bigint,
-  $6::text[], $7::integer[], $8::integer, $9::bigint, $10::bigint[], $11::text[], $12::text[], $13::text[], $14::text[])`;
+  $6::text[], $7::integer[], $8::integer, $9::bigint, $10::bigint[], $11::text[], $12::text[], $13::text[], $14::text[],
+  $15::text, $16::text)`;
 
 export const PROMOTE_DUE = `UPDATE tasks t SET is_waiting = false
   WHERE t.seq IN (SELECT w.seq FROM tasks w WHERE ${PENDING} AND w.is_waiting AND w.run_at_ms <= ${NOW}
@@ -367,7 +434,9 @@ export const RECLAIM = `SELECT * FROM tidepool_reclaim(${NOW})`;
 export const PURGE_CHUNK = `WITH doomed AS (
     SELECT seq FROM tasks WHERE status IN ('succeeded', 'dead', 'cancelled') AND finished_at_ms < $1
     ORDER BY finished_at_ms LIMIT $2 FOR UPDATE SKIP LOCKED
-  ), deleted AS (DELETE FROM tasks t USING doomed WHERE t.seq = doomed.seq RETURNING t.type, t.status
+  ), deleted AS (DELETE FROM tasks t USING doomed WHERE t.seq = doomed.seq RETURNING t.seq, t.type, t.status
+  ), logs AS (DELETE FROM task_logs l USING deleted WHERE l.task_seq = deleted.seq
+  ), sizes AS (DELETE FROM task_log_sizes z USING deleted WHERE z.task_seq = deleted.seq
   ), counted AS (INSERT INTO task_count_deltas (type, status, n) SELECT type, status, -count(*) FROM deleted GROUP BY type, status)
   SELECT count(*)::bigint AS n FROM deleted`;
 
