@@ -10,7 +10,7 @@ export const PG_URL = process.env.TIDEPOOL_TEST_PG_URL ?? 'postgres://postgres@1
 
 /** Resolves when the server answers a query; rejects with why not. */
 export async function probePostgres(): Promise<void> {
-  const client = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 2_000 });
+  const client = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 10_000 });
   client.on('error', () => undefined);
   try {
     await client.connect();
