@@ -63,7 +63,7 @@ export const STORE_ADAPTERS: StoreAdapter[] = [
   },
   {
     name: 'postgres',
-    capabilities: ['durable', 'multiProcess', 'listenNotify'],
+    capabilities: ['durable', 'multiProcess', 'listenNotify', 'databaseClock'],
     server: `PostgreSQL at ${PG_URL}`,
     probe: probePostgres,
     namespace: () => {
