@@ -156,6 +156,28 @@ test('after ANALYZE the claim queries search the ready index, with no scan or sk
   db.close();
 });
 
+test('a retrying task made due by the autoscaler\'s look at the queue (oldestRunnableAtMs) is still claimed: the ready cache is dropped', async () => {
+  const clock = new VirtualClock(1_800_000_000_000);
+  const store = await openStore(`sqlite:${join(dir, 'due-by-observe.db')}`, { clock });
+  const claim = () => store.claim({ workerId: 'w', types: ['x'], limit: 5, leaseMs: 60_000 });
+  try {
+    const { task } = await store.submit({ type: 'x', maxAttempts: 3 });
+    const [first] = await claim();
+    assert.equal(first.id, task.id);
+    await store.fail(first.id, first.leaseToken, { message: 'flaky' });
+    assert.deepEqual(await claim(), [], 'not due yet: backing off');
+    const retrying = (await store.get(task.id))!;
+    assert.equal(retrying.status, 'retrying');
+    await clock.advance(retrying.runAtMs - clock.now() + 1);
+    // The autoscaler observes the queue before any claim looks: that marks the task due.
+    assert.equal(await store.oldestRunnableAtMs(['x']), retrying.runAtMs);
+    const [again] = await claim();
+    assert.equal(again?.id, task.id, 'the due retry is claimed (it used to stay retrying forever)');
+  } finally {
+    await store.close();
+  }
+});
+
 test('the ready cache never hides what another connection wrote: its submits, claims and cancels are seen by the next claim', async () => {
   const path = join(dir, 'two-connections.db');
   const a = await openStore(`sqlite:${path}`);

@@ -564,7 +564,11 @@ export class SqliteStore implements Store {
     // Tasks whose runAt has come but that no claim has marked due yet: mark them first (a
     // relaxed write), so the head below is the one a claim would take.
     if (this.read('oldestRunnableAtMs', () => this.s.anyNowDue.get(nowMs))) {
-      await this.queue.enqueue(() => void this.s.promoteDue.run(nowMs), true);
+      // The ready cache does not know the tasks this makes due: drop it, as a claim's own promotion does.
+      await this.queue.enqueue(() => {
+        this.s.promoteDue.run(nowMs);
+        this.ready.invalidate();
+      }, true);
     }
     return this.read('oldestRunnableAtMs', () => {
       let oldest: number | null = null;
