@@ -247,6 +247,7 @@ export class Autoscaler extends EventEmitter {
       windowMs: facts.windowMs,
       // How long the task a worker of this pool would take next has waited (0 when none).
       oldestWaitMs: oldestRunnableAtMs === null ? 0 : Math.max(0, nowMs - oldestRunnableAtMs),
+      intervalMs: e.intervalMs,
     });
     const decision: Decision<unknown> = e.policy.definition.decide(observation, e.policy.config, e.policy.state, nowMs);
     e.policy.state = decision.state;

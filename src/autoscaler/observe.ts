@@ -22,6 +22,8 @@ export interface ObserveInput {
   runMeanMs: number;
   windowMs: number;
   oldestWaitMs: number;
+  /** The real evaluation interval of this pool's loop (goes into the observation). */
+  intervalMs?: number;
 }
 
 export function observe(input: ObserveInput): Observation {
@@ -41,5 +43,9 @@ export function observe(input: ObserveInput): Observation {
     failuresTotal: stats.failedAttempts,
     maxIdleMs: stats.maxIdleMs,
     oldestWaitMs: input.oldestWaitMs,
+    // The facts a policy would otherwise take on trust from its knobs: the measured start-up
+    // (once a worker has started) and the loop's real interval.
+    ...(stats.startupMs > 0 ? { startupMs: stats.startupMs } : {}),
+    ...(input.intervalMs !== undefined ? { intervalMs: input.intervalMs } : {}),
   });
 }

@@ -133,7 +133,15 @@ function arrivalsSince(atMs: number[], cum: number[], nowMs: number, total: numb
   return { count: total - cum[i], spanMs: nowMs - atMs[i] };
 }
 
-function decide(obs: Observation, config: AdaptiveConfig, state: AdaptiveState, nowMs: number): Decision<AdaptiveState> {
+function decide(obs: Observation, knobs: AdaptiveConfig, state: AdaptiveState, nowMs: number): Decision<AdaptiveState> {
+  // What the loop measured (the workers' start-up, its own interval) wins over the knobs'
+  // guesses, so a live pool sizes with the same facts the simulator is given.
+  const isStartupMeasured = obs.startupMs !== undefined && obs.startupMs > 0;
+  const config: AdaptiveConfig = {
+    ...knobs,
+    ...(isStartupMeasured ? { startupMs: obs.startupMs! } : {}),
+    ...(obs.intervalMs !== undefined && obs.intervalMs > 0 ? { intervalMs: obs.intervalMs } : {}),
+  };
   const slo = config.targetP95WaitMs;
   const blindMs = config.intervalMs + config.startupMs - slo;
   // Cumulative arrivals at each evaluation, kept as long as the longest window needs.
@@ -301,9 +309,10 @@ function decide(obs: Observation, config: AdaptiveConfig, state: AdaptiveState, 
 
   const current = obs.currentTarget;
   const target = Math.max(stabilized, running + backlog, floor);
+  const startup = `start-up ${Math.round(config.startupMs)} ms${isStartupMeasured ? ' (measured)' : ''}, every ${Math.round(config.intervalMs)} ms`;
   const facts = isReactive
-    ? `no blind window (a new worker is ready within the ${slo} ms target): running ${running} + backlog ${obs.queueDepth} -> +${backlog} (rate ${(ratePerMs * 1000).toFixed(2)}/s x service ${Math.round(serviceMs)} ms = load ${load.toFixed(1)})`
-    : `rate ${(ratePerMs * 1000).toFixed(2)}/s x service ${Math.round(serviceMs)} ms = load ${load.toFixed(1)} -> ${base} for p95 wait ${slo} ms; backlog ${obs.queueDepth} -> +${backlog}; burst ${burst} beyond the rate per ${blindMs} ms -> +${headroom}`;
+    ? `${startup}; no blind window (a new worker is ready within the ${slo} ms target): running ${running} + backlog ${obs.queueDepth} -> +${backlog} (rate ${(ratePerMs * 1000).toFixed(2)}/s x service ${Math.round(serviceMs)} ms = load ${load.toFixed(1)})`
+    : `${startup}; rate ${(ratePerMs * 1000).toFixed(2)}/s x service ${Math.round(serviceMs)} ms = load ${load.toFixed(1)} -> ${base} for p95 wait ${slo} ms; backlog ${obs.queueDepth} -> +${backlog}; burst ${burst} beyond the rate per ${blindMs} ms -> +${headroom}`;
   if (target > current) {
     return { action: 'scale_up', target, code: 'scale_up_model', reason: `${facts}: ${current} -> ${target}`, state: next };
   }

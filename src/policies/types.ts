@@ -35,6 +35,13 @@ export interface Observation {
   maxIdleMs: number;
   /** Age of the oldest runnable waiting task (0 when none). */
   oldestWaitMs: number;
+  /**
+   * Measured start-up of this pool's workers (spawn to ready, p95 over the window), ms;
+   * absent while nothing has been measured (then a policy uses its own startupMs knob).
+   */
+  startupMs?: number;
+  /** The real time between this pool's evaluations, ms; absent: the policy's own knob. */
+  intervalMs?: number;
 }
 
 export type ScaleAction = 'scale_up' | 'scale_down' | 'none';
