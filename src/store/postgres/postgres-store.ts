@@ -74,7 +74,8 @@ import type { ResolvedStoreOptions } from '../shared/options.ts';
 import { checkListFilter, rangeLimit, statusSet, zeroCounts } from '../shared/queries.ts';
 import { CompletionRate, estimateRetryAfterMs } from '../shared/rate.ts';
 import { buildTask, tenantOf, validateClaim, validateLeaseMs, validateSubmit } from '../shared/submit.ts';
-import { formatId, idKey, newIdTail } from '../sqlite/rows.ts';
+import { claimedFromColumns, formatId, idKey, newIdTail, taskFromColumns } from '../shared/task-rows.ts';
+import type { TaskColumns } from '../shared/task-rows.ts';
 import { Batcher } from './batcher.ts';
 import { isConnectionError, translatePgError } from './errors.ts';
 import { ChannelListener } from './listener.ts';
@@ -92,58 +93,19 @@ const MAX_BATCH = 1_000;
 const BATCHES_IN_FLIGHT = 2;
 
 /** A row of `tasks` (and of tidepool_claimed) as the driver returns it. */
-interface TaskRow {
+interface TaskRow extends TaskColumns {
   seq: number;
   id_tail: string;
-  type: string;
-  tenant: string;
-  status: string;
-  priority: number;
-  run_at_ms: number;
-  attempts: number;
-  max_attempts: number;
-  timeout_ms: number;
-  idempotency_key: string | null;
-  payload: string;
-  result: string | null;
-  error: string | null;
-  created_at_ms: number;
-  updated_at_ms: number;
-  started_at_ms: number | null;
-  finished_at_ms: number | null;
-  worker_id: string | null;
-  lease_token: string | null;
-  lease_expires_at_ms: number | null;
   claimed_from?: string | null;
   is_waiting?: boolean;
 }
 
 function toTask(row: TaskRow): Task {
-  return {
-    id: formatId(row.seq, row.id_tail),
-    type: row.type,
-    payload: JSON.parse(row.payload) as Json,
-    priority: row.priority,
-    runAtMs: row.run_at_ms,
-    attempts: row.attempts,
-    maxAttempts: row.max_attempts,
-    timeoutMs: row.timeout_ms,
-    tenant: row.tenant,
-    idempotencyKey: row.idempotency_key,
-    status: row.status as TaskStatus,
-    result: row.result === null ? null : (JSON.parse(row.result) as Json),
-    error: row.error === null ? null : (JSON.parse(row.error) as TaskError),
-    createdAtMs: row.created_at_ms,
-    updatedAtMs: row.updated_at_ms,
-    startedAtMs: row.started_at_ms,
-    finishedAtMs: row.finished_at_ms,
-    workerId: row.worker_id,
-    leaseExpiresAtMs: row.lease_expires_at_ms,
-  };
+  return taskFromColumns(row, formatId(row.seq, row.id_tail));
 }
 
 function toClaimed(row: TaskRow): ClaimedTask {
-  return { ...toTask(row), leaseToken: row.lease_token! };
+  return claimedFromColumns(row, formatId(row.seq, row.id_tail));
 }
 
 // bigint (int8) as a number: every bigint here is an epoch ms, a count or a seq, all < 2^53.

@@ -1,59 +1,15 @@
-// Task rows and ids: a row of `tasks` as a Task, and the id scheme (seq in 12 hex digits
-// plus a random 14-hex-digit tail, so a lookup by id is a rowid lookup).
-import { randomBytes } from 'node:crypto';
-import type { ClaimedTask, Json, Task, TaskError, TaskStatus } from '../../core/index.ts';
+// Task rows of the SQLite store: the shared SQL row mapping and id scheme
+// (shared/task-rows.ts), with the id SQLite keeps in its own column.
+import type { ClaimedTask, Task } from '../../core/index.ts';
+import { claimedFromColumns, taskFromColumns } from '../shared/task-rows.ts';
 import type { TaskRow } from './sql.ts';
 
-const ID_PATTERN = /^[0-9a-f]{26}$/;
-
-// Random bytes for id tails, drawn 4 KiB at a time (one crypto call per 585 tasks).
-let randomPool = randomBytes(4096);
-let randomAt = 0;
-
-/** A fresh random id tail: 14 hex digits. */
-export function newIdTail(): string {
-  if (randomAt + 7 > randomPool.length) {
-    randomPool = randomBytes(4096);
-    randomAt = 0;
-  }
-  randomAt += 7;
-  return randomPool.toString('hex', randomAt - 7, randomAt);
-}
-
-export function formatId(seq: number, tail: string): string {
-  return seq.toString(16).padStart(12, '0') + tail;
-}
-
-/** The row key an id stands for; an id of another shape matches no row. */
-export function idKey(taskId: string): { seq: number; tail: string } {
-  if (typeof taskId !== 'string' || !ID_PATTERN.test(taskId)) return { seq: -1, tail: '' };
-  return { seq: parseInt(taskId.slice(0, 12), 16), tail: taskId.slice(12) };
-}
+export { formatId, idKey, newIdTail } from '../shared/task-rows.ts';
 
 export function toTask(row: TaskRow): Task {
-  return {
-    id: row.id,
-    type: row.type,
-    payload: JSON.parse(row.payload) as Json,
-    priority: row.priority,
-    runAtMs: row.run_at_ms,
-    attempts: row.attempts,
-    maxAttempts: row.max_attempts,
-    timeoutMs: row.timeout_ms,
-    tenant: row.tenant,
-    idempotencyKey: row.idempotency_key,
-    status: row.status as TaskStatus,
-    result: row.result === null ? null : (JSON.parse(row.result) as Json),
-    error: row.error === null ? null : (JSON.parse(row.error) as TaskError),
-    createdAtMs: row.created_at_ms,
-    updatedAtMs: row.updated_at_ms,
-    startedAtMs: row.started_at_ms,
-    finishedAtMs: row.finished_at_ms,
-    workerId: row.worker_id,
-    leaseExpiresAtMs: row.lease_expires_at_ms,
-  };
+  return taskFromColumns(row, row.id);
 }
 
 export function toClaimed(row: TaskRow): ClaimedTask {
-  return { ...toTask(row), leaseToken: row.lease_token! };
+  return claimedFromColumns(row, row.id);
 }
