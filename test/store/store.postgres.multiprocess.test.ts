@@ -2,69 +2,12 @@
 // claimers each share one schema; no task is ever held by two claimers at once and every
 // task is completed exactly once (the SQLite test's fixture, given a postgres:// URL).
 import { test } from 'node:test';
-import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { openStore } from '../../src/store/index.ts';
-import { tempDir } from './helpers.ts';
 import { freshSchema, pgSkip, schemaUrl } from './postgres-helpers.ts';
+import { runMultiProcessClaims } from './multiprocess.ts';
 
-const fixture = join(import.meta.dirname, 'fixtures', 'claim-worker.ts');
 const skip = await pgSkip();
 
-interface Report {
-  name: string;
-  completed: string[];
-  failedAttempts: number;
-  doubleHolds: string[];
-}
-
-function startChild(dbPath: string, holdDir: string, name: string, claimers: number) {
-  const child = spawn(process.execPath, [fixture, dbPath, holdDir, name, String(claimers)], { stdio: ['pipe', 'pipe', 'inherit'] });
-  const lines = createInterface({ input: child.stdout });
-  const queue: string[] = [];
-  let waiter: ((line: string) => void) | null = null;
-  lines.on('line', (line) => (waiter ? (waiter(line), (waiter = null)) : queue.push(line)));
-  const nextLine = () => new Promise<string>((resolve) => (queue.length ? resolve(queue.shift()!) : (waiter = resolve)));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { child, nextLine, exited };
-}
-
 test('four processes with three claimers each on one PostgreSQL store never hold a task twice and complete every task exactly once', { skip, timeout: 120_000 }, async () => {
-  const dir = tempDir();
-  const dbPath = schemaUrl(freshSchema('tp_multi'));
-  const total = 1_500;
-  const store = await openStore(dbPath);
-  const submitted = await store.submitBatch(
-    Array.from({ length: total }, (_, i) => ({ type: 'job', payload: { i, failOnce: i % 10 === 0 }, tenant: `t${i % 3}` })),
-  );
-  await store.close();
-
-  const children = Array.from({ length: 4 }, (_, i) => startChild(dbPath, join(dir, 'holds'), `p${i}`, 3));
-  for (const c of children) assert.equal(await c.nextLine(), 'ready');
-  for (const c of children) c.child.stdin.end('go\n');
-  const reports: Report[] = [];
-  for (const c of children) {
-    reports.push(JSON.parse(await c.nextLine()) as Report);
-    assert.equal(await c.exited, 0);
-  }
-
-  assert.deepEqual(reports.flatMap((r) => r.doubleHolds), [], 'a task was held by two claimers at once');
-  const completed = reports.flatMap((r) => r.completed);
-  assert.equal(completed.length, total, 'every task completed once');
-  assert.equal(new Set(completed).size, total, 'no task completed twice');
-  assert.equal(reports.reduce((n, r) => n + r.failedAttempts, 0), total / 10);
   // Every process must have completed tasks for the run to show anything about concurrency.
-  const active = reports.filter((r) => r.completed.length > 0).length;
-  assert.ok(active >= 3, `processes that completed tasks: ${reports.map((r) => r.completed.length)}`);
-
-  const check = await openStore(dbPath);
-  const counts = await check.counts();
-  assert.deepEqual(counts.byStatus, { queued: 0, running: 0, retrying: 0, succeeded: total, dead: 0, cancelled: 0 });
-  for (const { task } of submitted.filter((_, i) => i % 250 === 0)) {
-    const t = (await check.get(task.id))!;
-    assert.equal(t.attempts, (t.payload as { failOnce: boolean }).failOnce ? 2 : 1);
-  }
-  await check.close();
+  await runMultiProcessClaims({ storeUrl: schemaUrl(freshSchema('tp_multi')), total: 1_500, minActive: 3 });
 });
