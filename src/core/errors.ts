@@ -16,7 +16,8 @@ export type ErrorCode =
   | 'StoreUnavailable'
   | 'Timeout'
   | 'WorkerCrashed'
-  | 'ShuttingDown';
+  | 'ShuttingDown'
+  | 'Fenced';
 
 export class TidepoolError extends Error {
   readonly code: ErrorCode;
@@ -107,10 +108,25 @@ export const HTTP_STATUS_BY_CODE: Record<ErrorCode, number> = {
   Forbidden: 403,
   StoreUnavailable: 503,
   ShuttingDown: 503,
+  Fenced: 409,
   Timeout: 504,
   WorkerCrashed: 502,
 };
 
 export function isTidepoolError(err: unknown): err is TidepoolError {
   return err instanceof TidepoolError;
+}
+
+/**
+ * A write carried a fencing token that is no longer current: the lease it names changed
+ * hands (or lapsed) since the writer acquired it. A paused old leader's writes end here.
+ */
+export class FencedError extends TidepoolError {
+  readonly lease: string;
+  readonly token: number;
+  constructor(lease: string, token: number, detail: string) {
+    super('Fenced', `lease ${JSON.stringify(lease)}: fencing token ${token} is no longer current (${detail}); the write was refused`);
+    this.lease = lease;
+    this.token = token;
+  }
 }

@@ -40,6 +40,9 @@ import type {
   TaskPage,
   TimeRange,
 } from '../core/index.ts';
+import type { Fence, Lease, PutStateOptions, StateEntry } from './shared/coordination.ts';
+
+export type { Fence, Lease, PutStateOptions, StateEntry } from './shared/coordination.ts';
 
 /**
  * Capability names contract cases skip by (never by adapter name).
@@ -108,7 +111,9 @@ export interface FinishedTask {
  */
 export type StoreEvent =
   | { kind: 'submitted'; reach: StoreEventReach; types: string[] }
-  | { kind: 'finished'; reach: StoreEventReach; task: FinishedTask };
+  | { kind: 'finished'; reach: StoreEventReach; task: FinishedTask }
+  /** A coordination state entry was written or deleted (see putState); read it with getState. */
+  | { kind: 'state'; reach: StoreEventReach; key: string };
 
 /** What one maintain() run does; every field optional (see the defaults in shared/maintenance.ts). */
 export interface MaintenancePolicy {
@@ -126,6 +131,8 @@ export interface MaintenanceReport {
   purgedTasks: number;
   purgedScalingEvents: number;
   purgedMetricSamples: number;
+  /** Coordination state entries whose time to live had passed, deleted. */
+  purgedState: number;
   /** The time of record the run used. */
   atMs: number;
 }
@@ -197,6 +204,32 @@ export interface Store {
    */
   appendTaskLog(taskId: string, lines: readonly TaskLogLine[]): Promise<void>;
   readTaskLog(taskId: string, options?: { afterSeq?: number }): Promise<TaskLogPage>;
+
+  // --- coordination (cluster state; see shared/coordination.ts for the contract) ------
+  /**
+   * Takes or renews the named lease for `holder` for ttlMs (time of record). Granted when
+   * the lease is free, lapsed, or live and already the holder's (a renewal keeps the
+   * token); a lease that changes hands, or is taken again after it lapsed, gets token + 1.
+   * null when another holder's lease is live. Atomic across every process sharing the store.
+   */
+  acquireLease(name: string, holder: string, ttlMs: number): Promise<Lease | null>;
+  /** Ends `holder`'s live lease now (the token stays, so the next holder gets token + 1); false when not its. */
+  releaseLease(name: string, holder: string): Promise<boolean>;
+  /** The live lease of that name, or null when it is free or lapsed. */
+  readLease(name: string): Promise<Lease | null>;
+  /**
+   * Writes a small JSON value under a key (`node/a`, `policy/llm`, ...). With `ttlMs` it
+   * lapses after that long (reads stop returning it; maintain() deletes it). With `fence`,
+   * the write commits only while that lease is live with that token, in the same atomic
+   * step; FencedError otherwise. Emits a `state` event after commit.
+   */
+  putState(key: string, value: Json, options?: PutStateOptions): Promise<StateEntry>;
+  /** The live entry under the key, or null. */
+  getState(key: string): Promise<StateEntry | null>;
+  /** Live entries whose key starts with `prefix`, in key order. */
+  listState(prefix: string): Promise<StateEntry[]>;
+  /** Deletes the entry (fenced as putState when `fence` is given); false when there was none. Emits `state`. */
+  deleteState(key: string, options?: { fence?: Fence }): Promise<boolean>;
 
   recordScalingEvent(event: ScalingEvent): Promise<void>;
   listScalingEvents(range?: TimeRange): Promise<ScalingEvent[]>;

@@ -3,7 +3,7 @@
 // that need a capability skip by capability name, never by adapter name. Time is virtual.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { LeaseLostError, QueueFullError, StoreUnavailableError, TASK_LOG_MAX_BYTES, TaskConflictError, TaskNotFoundError, VirtualClock } from '../../src/core/index.ts';
+import { FencedError, LeaseLostError, QueueFullError, StoreUnavailableError, TASK_LOG_MAX_BYTES, TaskConflictError, TaskNotFoundError, VirtualClock } from '../../src/core/index.ts';
 import type { ClaimRequest, ClaimedTask, SubmitInput, Task } from '../../src/core/index.ts';
 import type { Store, StoreCapability, StoreEvent, StoreOptions } from '../../src/store/index.ts';
 import type { StoreAdapter, StoreNamespace } from './adapters.ts';
@@ -359,7 +359,7 @@ export function runStoreContract(adapter: StoreAdapter, unavailable: string | fa
     await claimOne(store, { leaseMs: 100 });
     await clock.advance(100);
     const report = await store.maintain();
-    assert.deepEqual(report, { reclaimed: 1, purgedTasks: 0, purgedScalingEvents: 0, purgedMetricSamples: 0, atMs: t0 + 100 });
+    assert.deepEqual(report, { reclaimed: 1, purgedTasks: 0, purgedScalingEvents: 0, purgedMetricSamples: 0, purgedState: 0, atMs: t0 + 100 });
     assert.deepEqual(await store.claim(claimReq()), []);
     const dead = (await store.get(task.id))!;
     assert.equal(dead.status, 'dead');
@@ -754,7 +754,7 @@ export function runStoreContract(adapter: StoreAdapter, unavailable: string | fa
     }
     await clock.advance(3 * day);
     const report = await store.maintain({ finishedRetentionMs: day, scalingEventRetentionMs: 2 * day, metricSampleRetentionMs: 1.5 * day });
-    assert.deepEqual(report, { reclaimed: 1, purgedTasks: 1, purgedScalingEvents: 1, purgedMetricSamples: 1, atMs: t0 + 3 * day });
+    assert.deepEqual(report, { reclaimed: 1, purgedTasks: 1, purgedScalingEvents: 1, purgedMetricSamples: 1, purgedState: 0, atMs: t0 + 3 * day });
     assert.equal(await store.get(a.id), null);
     assert.equal((await store.get(b.id))!.status, 'retrying');
     assert.deepEqual((await store.listScalingEvents()).map((e) => e.atMs), [t0 + 2 * day]);
@@ -802,6 +802,143 @@ export function runStoreContract(adapter: StoreAdapter, unavailable: string | fa
     const samples = await store.listMetricSamples({ fromMs: t0 + 3000 });
     assert.deepEqual(samples.map((s) => s.values), [{ queueDepth: 3, p95WaitMs: 4.5 }, { queueDepth: 4, p95WaitMs: 6 }]);
   });
+
+  // --- coordination: leases with fencing tokens, key-value state ---------------------
+
+  it('a lease goes to one holder at a time; a renewal keeps its token, a new holder gets token + 1 once it lapsed', async ({ store, clock }) => {
+    const a = await store.acquireLease('leader', 'node-a', 10_000);
+    assert.deepEqual(a, { name: 'leader', holder: 'node-a', token: 1, acquiredAtMs: t0, expiresAtMs: t0 + 10_000 });
+    assert.equal(await store.acquireLease('leader', 'node-b', 10_000), null, 'node-b cannot take a live lease');
+    await clock.advance(4_000);
+    const renewed = await store.acquireLease('leader', 'node-a', 10_000);
+    assert.deepEqual(renewed, { name: 'leader', holder: 'node-a', token: 1, acquiredAtMs: t0, expiresAtMs: t0 + 14_000 }, 'a renewal: same token, later expiry');
+    assert.deepEqual(await store.readLease('leader'), renewed);
+    await clock.advance(14_000); // lapsed
+    assert.equal(await store.readLease('leader'), null, 'a lapsed lease reads as free');
+    const b = await store.acquireLease('leader', 'node-b', 10_000);
+    assert.equal(b?.holder, 'node-b');
+    assert.equal(b?.token, 2);
+    assert.equal(b?.acquiredAtMs, t0 + 18_000);
+    assert.equal(await store.acquireLease('other', 'node-a', 1_000).then((l) => l?.token), 1, 'leases are independent by name');
+  });
+
+  it('a released lease is free at once and its next holder gets the next token; only the holder can release it', async ({ store }) => {
+    await store.acquireLease('leader', 'node-a', 60_000);
+    assert.equal(await store.releaseLease('leader', 'node-b'), false, 'not node-b\'s to release');
+    assert.equal(await store.releaseLease('leader', 'node-a'), true);
+    assert.equal(await store.readLease('leader'), null);
+    assert.equal(await store.releaseLease('leader', 'node-a'), false, 'already released');
+    assert.equal((await store.acquireLease('leader', 'node-b', 60_000))?.token, 2);
+    assert.equal((await store.acquireLease('leader', 'node-a', 60_000)), null);
+  });
+
+  it('a fenced write commits only under the live lease with that token: an old holder resuming after a takeover is refused', async ({ store, clock }) => {
+    const a = (await store.acquireLease('leader', 'node-a', 5_000))!;
+    const fenceA = { lease: 'leader', token: a.token };
+    await store.putState('desired/llm', { total: 3 }, { fence: fenceA });
+    await clock.advance(6_000); // node-a "paused" past its lease
+    const b = (await store.acquireLease('leader', 'node-b', 5_000))!;
+    await store.putState('desired/llm', { total: 7 }, { fence: { lease: 'leader', token: b.token } });
+    await rejectsWith(store.putState('desired/llm', { total: 1 }, { fence: fenceA }), FencedError, /lease "leader": fencing token 1 is no longer current \(the lease is at token 2, held by "node-b"\); the write was refused/);
+    await rejectsWith(store.deleteState('desired/llm', { fence: fenceA }), FencedError, /token 1 is no longer current/);
+    assert.deepEqual((await store.getState('desired/llm'))?.value, { total: 7 }, 'the refused writes changed nothing');
+    await clock.advance(6_000); // node-b's lapsed too: its own token no longer fences
+    await rejectsWith(store.putState('desired/llm', { total: 2 }, { fence: { lease: 'leader', token: b.token } }), FencedError, /the lease lapsed 1000 ms ago/);
+    await rejectsWith(store.putState('x', 1, { fence: { lease: 'never', token: 1 } }), FencedError, /the lease was never granted/);
+  });
+
+  it('state entries are written, read, listed by prefix in key order, replaced whole and deleted', async ({ store }) => {
+    const put = await store.putState('node/b', { host: 'b', pools: [{ name: 'llm', workers: 2 }] });
+    assert.deepEqual(put, { key: 'node/b', value: { host: 'b', pools: [{ name: 'llm', workers: 2 }] }, updatedAtMs: t0, expiresAtMs: null });
+    await store.putState('node/a', { host: 'a' });
+    await store.putState('node0', 'not a node');
+    await store.putState('policy/llm', 42);
+    assert.deepEqual((await store.listState('node/')).map((e) => e.key), ['node/a', 'node/b']);
+    assert.deepEqual((await store.listState('')).map((e) => e.key), ['node/a', 'node/b', 'node0', 'policy/llm']);
+    assert.deepEqual(await store.listState('zzz'), []);
+    await store.putState('node/b', { host: 'b2' });
+    assert.deepEqual((await store.getState('node/b'))?.value, { host: 'b2' }, 'replaced, not merged');
+    assert.equal(await store.deleteState('node/b'), true);
+    assert.equal(await store.deleteState('node/b'), false);
+    assert.equal(await store.getState('node/b'), null);
+    assert.deepEqual((await store.listState('node/')).map((e) => e.key), ['node/a']);
+    assert.equal((await store.getState('policy/llm'))?.value, 42);
+  });
+
+  it('a state entry with a time to live lapses: reads skip it, a write renews it, maintain() deletes it', async ({ store, clock }) => {
+    await store.putState('node/a', { host: 'a' }, { ttlMs: 10_000 });
+    await store.putState('node/b', { host: 'b' }, { ttlMs: 10_000 });
+    await store.putState('keep', true);
+    await clock.advance(6_000);
+    await store.putState('node/a', { host: 'a' }, { ttlMs: 10_000 }); // a renewal
+    await clock.advance(5_000);
+    assert.equal(await store.getState('node/b'), null, 'node/b lapsed');
+    const live = await store.listState('node/');
+    assert.deepEqual(live.map((e) => [e.key, e.updatedAtMs, e.expiresAtMs]), [['node/a', t0 + 6_000, t0 + 16_000]]);
+    const report = await store.maintain();
+    assert.equal(report.purgedState, 1);
+    assert.equal((await store.getState('keep'))?.value, true);
+  });
+
+  it('coordination calls with bad arguments are refused with the argument named', async ({ store }) => {
+    await rejectsWith(store.acquireLease('', 'a', 1000), Error, /^lease name: got ""; expected a non-empty string/);
+    await rejectsWith(store.acquireLease('leader', 'a', 0), Error, /^lease ttlMs: got 0; expected an integer in \[1, /);
+    await rejectsWith(store.putState('', 1), Error, /^state key: got ""/);
+    await rejectsWith(store.putState('k', 10n as never), Error, /^state value of "k": expected a JSON value/);
+    await rejectsWith(store.putState('k', 'x'.repeat(300_000)), Error, /^state value of "k": \d+ bytes serialized; at most 262144/);
+    await rejectsWith(store.putState('k', 1, { fence: { lease: 'leader', token: 0 } }), Error, /^fence\.token: got 0; expected an integer >= 1/);
+    await rejectsWith(store.putState('k', 1, { ttlMs: -1 }), Error, /^state ttlMs: got -1/);
+  });
+
+  it('state writes and deletes emit a state event naming the key', async ({ store }) => {
+    const heard: StoreEvent[] = [];
+    store.subscribe((e) => heard.push(e));
+    await store.putState('policy/llm', { a: 1 });
+    await store.deleteState('policy/llm');
+    await store.deleteState('policy/llm'); // nothing there: no event
+    assert.deepEqual(heard.filter((e) => e.kind === 'state').map((e) => (e as { key: string }).key), ['policy/llm', 'policy/llm']);
+  });
+
+  it('across processes sharing the store, exactly one of many concurrent acquirers gets a lease', async ({ store, ns, clock }) => {
+    const other = await ns.open({ clock, random: () => 1 });
+    try {
+      const attempts = await Promise.all(Array.from({ length: 12 }, (_, i) => (i % 2 ? other : store).acquireLease('leader', `node-${i}`, 30_000)));
+      const granted = attempts.filter((l) => l !== null);
+      assert.equal(granted.length, 1, 'one grant');
+      assert.equal(granted[0]!.token, 1);
+      assert.deepEqual(await other.readLease('leader'), granted[0]);
+      await other.putState('desired/llm', 5, { fence: { lease: 'leader', token: 1 } });
+      assert.equal((await store.getState('desired/llm'))?.value, 5);
+    } finally {
+      await other.close();
+    }
+  }, {}, 'multiProcess');
+
+  it('with shared events, another process hears state changes', async ({ store, ns, clock }) => {
+    const other = await ns.open({ clock, random: () => 1 });
+    try {
+      const heard = new Promise<string>((resolve) => other.subscribe((e) => e.kind === 'state' && resolve(e.key)));
+      await new Promise((r) => setTimeout(r, 50)); // the subscription is made asynchronously
+      await store.putState('pool/llm', { maxWorkers: 4 });
+      assert.equal(await heard, 'pool/llm');
+    } finally {
+      await other.close();
+    }
+  }, {}, 'listenNotify');
+
+  it('leases, tokens and state survive close and reopen; a token never goes back', async ({ store, ns, clock }) => {
+    await store.acquireLease('leader', 'node-a', 5_000);
+    await store.releaseLease('leader', 'node-a');
+    await store.putState('schedule/nightly', { lastTickMs: 123 });
+    await store.close();
+    const reopened = await ns.open({ clock, random: () => 1 });
+    try {
+      assert.equal((await reopened.acquireLease('leader', 'node-a', 5_000))?.token, 2);
+      assert.deepEqual((await reopened.getState('schedule/nightly'))?.value, { lastTickMs: 123 });
+    } finally {
+      await reopened.close();
+    }
+  }, {}, 'durable');
 
   // --- durability ---------------------------------------------------------------------
 

@@ -80,6 +80,18 @@ import { Batcher } from './batcher.ts';
 import { isConnectionError, translatePgError } from './errors.ts';
 import { ChannelListener } from './listener.ts';
 import { lockKey, migrate, quoteIdent } from './migrate.ts';
+import {
+  checkFence,
+  isLive,
+  nextLease,
+  toLease,
+  validateFence,
+  validateLeaseArgs,
+  validatePutState,
+  validateStateKey,
+  validateStatePrefix,
+} from '../shared/coordination.ts';
+import type { Fence, Lease, PutStateOptions, StateEntry, StoredLease } from '../shared/coordination.ts';
 import * as SQL from './sql.ts';
 import type { PostgresUrl } from '../url.ts';
 import { postgresConnection } from './url.ts';
@@ -296,7 +308,7 @@ export class PostgresStore implements Store {
   }
 
   private onNotification(payload: string): void {
-    let msg: { p?: string; t?: string[]; f?: FinishedTask[] };
+    let msg: { p?: string; t?: string[]; f?: FinishedTask[]; s?: string };
     try {
       msg = JSON.parse(payload) as typeof msg;
     } catch {
@@ -306,6 +318,7 @@ export class PostgresStore implements Store {
     if (msg.p === this.processTag) return;
     if (Array.isArray(msg.t)) this.listeners.emit({ kind: 'submitted', reach: 'shared', types: msg.t });
     if (Array.isArray(msg.f)) for (const task of msg.f) this.listeners.emit({ kind: 'finished', reach: 'shared', task });
+    if (typeof msg.s === 'string') this.listeners.emit({ kind: 'state', reach: 'shared', key: msg.s });
   }
 
   /** A finished event's snapshot of an ended row. */
@@ -757,6 +770,7 @@ export class PostgresStore implements Store {
         purgeFinished: (beforeMs) => this.purgeFinished(beforeMs),
         purgeScalingEvents: async (beforeMs) => this.affected('purging scaling events', SQL.PURGE_EVENTS, [beforeMs]),
         purgeMetricSamples: async (beforeMs) => this.affected('purging metric samples', SQL.PURGE_SAMPLES, [beforeMs]),
+        purgeExpiredState: async (nowMs) => this.affected('purging lapsed state', SQL.STATE_PURGE, [nowMs]),
       },
       policy,
     );
@@ -804,6 +818,84 @@ export class PostgresStore implements Store {
     return { lines: rows.map((r) => ({ seq: r.seq, attempt: r.attempt, atMs: r.at_ms, stream: r.stream, text: r.text })), truncated: size?.truncated === true };
   }
 
+  // --- coordination (rules: ../shared/coordination.ts) ----------------------------
+  // A lease grant locks the lease row (FOR UPDATE); a fenced write holds it FOR SHARE until
+  // its commit, so no grant can slip between the fence check and the write.
+
+  async acquireLease(name: string, holder: string, ttlMs: number): Promise<Lease | null> {
+    this.checkOpen();
+    validateLeaseArgs(name, holder, ttlMs);
+    return this.tx('acquiring a lease', async (q) => {
+      await q(SQL.LEASE_ENSURE, [name]);
+      const [row] = await q<LeaseRow>(SQL.LEASE_LOCK, [name]);
+      const next = nextLease(storedLease(row), holder, ttlMs, this.dbNow());
+      if (!next) return null;
+      await q(SQL.LEASE_SAVE, [name, next.holder, next.token, next.acquiredAtMs, next.expiresAtMs]);
+      return toLease(name, next);
+    });
+  }
+
+  async releaseLease(name: string, holder: string): Promise<boolean> {
+    this.checkOpen();
+    validateLeaseArgs(name, holder);
+    return this.tx('releasing a lease', async (q) => {
+      const current = storedLease((await q<LeaseRow>(SQL.LEASE_LOCK, [name]))[0]);
+      const nowMs = this.dbNow();
+      if (!current || !isLive(current, nowMs) || current.holder !== holder) return false;
+      await q(SQL.LEASE_SAVE, [name, current.holder, current.token, current.acquiredAtMs, nowMs]);
+      return true;
+    });
+  }
+
+  async readLease(name: string): Promise<Lease | null> {
+    validateLeaseArgs(name, 'reader');
+    const current = storedLease((await this.query<LeaseRow>('reading a lease', SQL.LEASE_READ, [name]))[0]);
+    return current && isLive(current, this.dbNow()) ? toLease(name, current) : null;
+  }
+
+  async putState(key: string, value: Json, options: PutStateOptions = {}): Promise<StateEntry> {
+    this.checkOpen();
+    const text = validatePutState(key, value, options);
+    const fence = options.fence;
+    return this.tx('writing state', async (q) => {
+      if (fence) checkFence(fence, storedLease((await q<LeaseRow>(SQL.LEASE_SHARE, [fence.lease]))[0]), this.dbNow());
+      const nowMs = this.dbNow();
+      const expiresAtMs = options.ttlMs !== undefined ? nowMs + options.ttlMs : null;
+      await q(SQL.STATE_PUT, [key, text, nowMs, expiresAtMs]);
+      await q(SQL.NOTIFY, [this.channel, JSON.stringify({ p: this.processTag, s: key })]);
+      return { key, value: JSON.parse(text) as Json, updatedAtMs: nowMs, expiresAtMs };
+    }).then((entry) => {
+      this.listeners.emit({ kind: 'state', reach: 'shared', key });
+      return entry;
+    });
+  }
+
+  async getState(key: string): Promise<StateEntry | null> {
+    validateStateKey(key);
+    const [row] = await this.query<StateRow>('reading state', SQL.STATE_GET, [key, this.dbNow()]);
+    return row ? stateEntry(row) : null;
+  }
+
+  async listState(prefix: string): Promise<StateEntry[]> {
+    validateStatePrefix(prefix);
+    return (await this.query<StateRow>('listing state', SQL.STATE_LIST, [prefix, this.dbNow()])).map(stateEntry);
+  }
+
+  async deleteState(key: string, options: { fence?: Fence } = {}): Promise<boolean> {
+    this.checkOpen();
+    validateStateKey(key);
+    const fence = validateFence(options.fence);
+    const had = await this.tx('deleting state', async (q) => {
+      if (fence) checkFence(fence, storedLease((await q<LeaseRow>(SQL.LEASE_SHARE, [fence.lease]))[0]), this.dbNow());
+      const [row] = await q<{ expires_at_ms: number | null }>(SQL.STATE_DELETE, [key]);
+      const live = !!row && (row.expires_at_ms === null || row.expires_at_ms > this.dbNow());
+      if (live) await q(SQL.NOTIFY, [this.channel, JSON.stringify({ p: this.processTag, s: key })]);
+      return live;
+    });
+    if (had) this.listeners.emit({ kind: 'state', reach: 'shared', key });
+    return had;
+  }
+
   // --- scaling events and metric samples ------------------------------------------
 
   async recordScalingEvent(e: ScalingEvent): Promise<void> {
@@ -844,6 +936,26 @@ export class PostgresStore implements Store {
   private checkOpen(): void {
     if (this.isClosed) throw new StoreUnavailableError(`${this.label} is closed`);
   }
+}
+
+interface LeaseRow {
+  holder: string;
+  token: number;
+  acquired_at_ms: number;
+  expires_at_ms: number;
+}
+interface StateRow {
+  key: string;
+  value: string;
+  updated_at_ms: number;
+  expires_at_ms: number | null;
+}
+/** The stored lease, or null for none or the never-granted placeholder (token 0). */
+function storedLease(row: LeaseRow | undefined): StoredLease | null {
+  return row && Number(row.token) > 0 ? { holder: row.holder, token: Number(row.token), acquiredAtMs: Number(row.acquired_at_ms), expiresAtMs: Number(row.expires_at_ms) } : null;
+}
+function stateEntry(r: StateRow): StateEntry {
+  return { key: r.key, value: JSON.parse(r.value) as Json, updatedAtMs: Number(r.updated_at_ms), expiresAtMs: r.expires_at_ms === null ? null : Number(r.expires_at_ms) };
 }
 
 function rangeParams(range: TimeRange): unknown[] {

@@ -343,6 +343,25 @@ END
 $fn$;
 `,
   },
+  {
+    version: 3,
+    name: 'coordination: leases with fencing tokens, key-value state',
+    sql: `
+CREATE TABLE leases (
+  name text PRIMARY KEY,
+  holder text NOT NULL,
+  token bigint NOT NULL,
+  acquired_at_ms bigint NOT NULL,
+  expires_at_ms bigint NOT NULL
+);
+CREATE TABLE coord_state (
+  key text COLLATE "C" PRIMARY KEY,
+  value text NOT NULL,
+  updated_at_ms bigint NOT NULL,
+  expires_at_ms bigint
+);
+`,
+  },
 ];
 
 export const APPEND_LOG = `SELECT tidepool_append_log($1, $2, $3::integer[], $4::bigint[], $5::text[], $6::text[], $7::integer[], $8)`;
@@ -498,3 +517,19 @@ export const LIST_SAMPLES = `SELECT * FROM (
   ) e ORDER BY at_ms, seq`;
 
 export const NOTIFY = `SELECT pg_notify($1, $2)`;
+
+// --- coordination (rules: ../shared/coordination.ts) ---------------------------------
+/** A placeholder row (token 0 = never granted) so the next statement has a row to lock. */
+export const LEASE_ENSURE = `INSERT INTO leases (name, holder, token, acquired_at_ms, expires_at_ms) VALUES ($1, '', 0, 0, 0) ON CONFLICT (name) DO NOTHING`;
+export const LEASE_LOCK = `SELECT holder, token, acquired_at_ms, expires_at_ms FROM leases WHERE name = $1 FOR UPDATE`;
+export const LEASE_SHARE = `SELECT holder, token, acquired_at_ms, expires_at_ms FROM leases WHERE name = $1 FOR SHARE`;
+export const LEASE_READ = `SELECT holder, token, acquired_at_ms, expires_at_ms FROM leases WHERE name = $1`;
+export const LEASE_SAVE = `UPDATE leases SET holder = $2, token = $3, acquired_at_ms = $4, expires_at_ms = $5 WHERE name = $1`;
+export const STATE_PUT = `INSERT INTO coord_state (key, value, updated_at_ms, expires_at_ms) VALUES ($1, $2, $3, $4)
+  ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at_ms = excluded.updated_at_ms, expires_at_ms = excluded.expires_at_ms`;
+export const STATE_GET = `SELECT key, value, updated_at_ms, expires_at_ms FROM coord_state WHERE key = $1 AND (expires_at_ms IS NULL OR expires_at_ms > $2)`;
+/** Keys from the prefix up to (not including) the prefix's successor: a range on the primary key ("C" collation). */
+export const STATE_LIST = `SELECT key, value, updated_at_ms, expires_at_ms FROM coord_state
+  WHERE key >= $1 AND left(key, length($1)) = $1 AND (expires_at_ms IS NULL OR expires_at_ms > $2) ORDER BY key`;
+export const STATE_DELETE = `DELETE FROM coord_state WHERE key = $1 RETURNING expires_at_ms`;
+export const STATE_PURGE = `DELETE FROM coord_state WHERE expires_at_ms IS NOT NULL AND expires_at_ms <= $1`;

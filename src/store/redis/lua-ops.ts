@@ -340,7 +340,125 @@ redis.call('SADD', P..ARGV[6]..'pools', ARGV[8])
 return 1
 `;
 
-const DURABLE_SCRIPTS = { SUBMIT, CLAIM, HEARTBEAT, COMPLETE, FAIL, CANCEL, RETRY_DEAD, RECLAIM, COUNTS, OLDEST, LIST, PURGE, APPEND_LOG, READ_LOG, PURGE_HISTORY, RECORD_HISTORY };
+// --- coordination (rules: ../shared/coordination.ts; the lease transition and the fence
+// check are that file's nextLease/checkFence, written again here to run atomically) ----
+//   P.."lease:"..name  hash  h holder, t token, a acquiredAt, e expiresAt
+//   P.."kv"            hash  key -> value (JSON text)
+//   P.."kvm"           hash  key -> "updatedAt expiresAt" (expiresAt '' = none)
+//   P.."kvk"           zset  every key, score 0 (lexicographic ranges for prefixes)
+const LEASE_FNS = String.raw`
+local function leaseOf(name)
+  local h = redis.call('HMGET', P..'lease:'..name, 'h', 't', 'a', 'e')
+  return h[1], tonumber(h[2] or '0'), tonumber(h[3] or '0'), tonumber(h[4] or '0')
+end
+-- nil when the fence holds; else the reply that refuses the write (JS words the error).
+local function fenceRefusal(name, token)
+  if name == '' then return nil end
+  local holder, t, a, e = leaseOf(name)
+  if holder and t == tonumber(token) and e > NOW then return nil end
+  return {'fenced', holder or '', I(t), I(a), I(e), I(NOW)}
+end
+local function announceKey(key)
+  redis.call('PUBLISH', P..'events', NODE..' '..cjson.encode({k = key}))
+end
+`;
+
+const ACQUIRE_LEASE = LEASE_FNS + String.raw`
+-- [6] name, [7] holder, [8] ttlMs
+local name, me, ttl = ARGV[6], ARGV[7], tonumber(ARGV[8])
+local holder, token, acq, exp = leaseOf(name)
+if holder and exp > NOW then
+  if holder ~= me then return {'held'} end
+  redis.call('HSET', P..'lease:'..name, 'e', I(NOW + ttl))
+  return {'ok', holder, I(token), I(acq), I(NOW + ttl)}
+end
+token = token + 1
+redis.call('HSET', P..'lease:'..name, 'h', me, 't', I(token), 'a', I(NOW), 'e', I(NOW + ttl))
+return {'ok', me, I(token), I(NOW), I(NOW + ttl)}
+`;
+
+const RELEASE_LEASE = LEASE_FNS + String.raw`
+-- [6] name, [7] holder
+local holder, token, acq, exp = leaseOf(ARGV[6])
+if not holder or exp <= NOW or holder ~= ARGV[7] then return 0 end
+redis.call('HSET', P..'lease:'..ARGV[6], 'e', I(NOW))
+return 1
+`;
+
+const READ_LEASE = LEASE_FNS + String.raw`
+-- [6] name
+local holder, token, acq, exp = leaseOf(ARGV[6])
+if not holder or exp <= NOW then return {'none'} end
+return {'ok', holder, I(token), I(acq), I(exp)}
+`;
+
+const PUT_STATE = LEASE_FNS + String.raw`
+-- [6] key, [7] value, [8] ttlMs ('' = none), [9] fence lease ('' = none), [10] fence token
+local refused = fenceRefusal(ARGV[9], ARGV[10])
+if refused then return refused end
+local key = ARGV[6]
+local exp = ''
+if ARGV[8] ~= '' then exp = I(NOW + tonumber(ARGV[8])) end
+redis.call('HSET', P..'kv', key, ARGV[7])
+redis.call('HSET', P..'kvm', key, I(NOW)..' '..exp)
+redis.call('ZADD', P..'kvk', 0, key)
+announceKey(key)
+return {'ok', I(NOW), exp}
+`;
+
+const DELETE_STATE = LEASE_FNS + String.raw`
+-- [6] key, [7] fence lease ('' = none), [8] fence token
+local refused = fenceRefusal(ARGV[7], ARGV[8])
+if refused then return refused end
+local key = ARGV[6]
+local meta = redis.call('HGET', P..'kvm', key)
+if not meta then return {'ok', 0} end
+redis.call('HDEL', P..'kv', key)
+redis.call('HDEL', P..'kvm', key)
+redis.call('ZREM', P..'kvk', key)
+local sp = string.find(meta, ' ')
+local exp = string.sub(meta, sp + 1)
+if exp ~= '' and tonumber(exp) <= NOW then return {'ok', 0} end
+announceKey(key)
+return {'ok', 1}
+`;
+
+const LIST_STATE = String.raw`
+-- [6] min ('-' or '[prefix'), [7] max ('+' or '(successor'), [8] single key ('' = a range)
+local keys
+if ARGV[8] ~= '' then keys = {ARGV[8]} else keys = redis.call('ZRANGEBYLEX', P..'kvk', ARGV[6], ARGV[7]) end
+local out = {'ok', I(NOW)}
+for _, key in ipairs(keys) do
+  local meta = redis.call('HGET', P..'kvm', key)
+  if meta then
+    local sp = string.find(meta, ' ')
+    local exp = string.sub(meta, sp + 1)
+    if exp == '' or tonumber(exp) > NOW then
+      out[#out + 1] = {key, redis.call('HGET', P..'kv', key), string.sub(meta, 1, sp - 1), exp}
+    end
+  end
+end
+return out
+`;
+
+const PURGE_STATE = String.raw`
+-- deletes lapsed entries; returns how many
+local n = 0
+for _, key in ipairs(redis.call('ZRANGE', P..'kvk', 0, -1)) do
+  local meta = redis.call('HGET', P..'kvm', key)
+  local exp = ''
+  if meta then exp = string.sub(meta, string.find(meta, ' ') + 1) end
+  if not meta or (exp ~= '' and tonumber(exp) <= NOW) then
+    redis.call('HDEL', P..'kv', key)
+    redis.call('HDEL', P..'kvm', key)
+    redis.call('ZREM', P..'kvk', key)
+    n = n + 1
+  end
+end
+return n
+`;
+
+const DURABLE_SCRIPTS = { SUBMIT, CLAIM, HEARTBEAT, COMPLETE, FAIL, CANCEL, RETRY_DEAD, RECLAIM, COUNTS, OLDEST, LIST, PURGE, APPEND_LOG, READ_LOG, PURGE_HISTORY, RECORD_HISTORY, ACQUIRE_LEASE, RELEASE_LEASE, READ_LEASE, PUT_STATE, DELETE_STATE, LIST_STATE, PURGE_STATE };
 export type ScriptName = keyof typeof DURABLE_SCRIPTS;
 
 /** Each operation's full script source, prelude included. */

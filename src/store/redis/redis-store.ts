@@ -13,6 +13,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import {
+  FencedError,
   InvalidInputError,
   LeaseLostError,
   QueueFullError,
@@ -56,6 +57,8 @@ import type {
   TimeOfRecord,
 } from '../types.ts';
 import { DatabaseClock } from '../shared/db-clock.ts';
+import { checkFence, validateFence, validateLeaseArgs, validatePutState, validateStateKey, validateStatePrefix } from '../shared/coordination.ts';
+import type { Fence, Lease, PutStateOptions, StateEntry } from '../shared/coordination.ts';
 import { runMaintenance } from '../shared/maintenance.ts';
 import { decodeCursor, encodeCursor } from '../shared/cursor.ts';
 import { Listeners } from '../shared/listeners.ts';
@@ -407,6 +410,7 @@ export class RedisStore implements Store {
         purgeFinished: (beforeMs) => this.purgeFinished(beforeMs),
         purgeScalingEvents: async (beforeMs) => Number(await this.run('PURGE_HISTORY', ['sev', Math.floor(beforeMs)], 'purging scaling events')),
         purgeMetricSamples: async (beforeMs) => Number(await this.run('PURGE_HISTORY', ['msm', Math.floor(beforeMs)], 'purging metric samples')),
+        purgeExpiredState: async () => Number(await this.run('PURGE_STATE', [], 'purging lapsed state')),
       },
       policy,
     );
@@ -472,6 +476,73 @@ export class RedisStore implements Store {
       if (keys.length) deleted += await this.call(() => this.client.unlink(...keys), 'deleting the store keys');
     } while (cursor !== '0');
     return deleted;
+  }
+
+  // --- coordination (rules: ../shared/coordination.ts; scripts: lua-ops.ts) ----------
+
+  async acquireLease(name: string, holder: string, ttlMs: number): Promise<Lease | null> {
+    this.checkOpen();
+    validateLeaseArgs(name, holder, ttlMs);
+    const reply = await this.run('ACQUIRE_LEASE', [name, holder, ttlMs], 'acquiring a lease');
+    return reply[0] === 'ok' ? leaseOfReply(name, reply) : null;
+  }
+
+  async releaseLease(name: string, holder: string): Promise<boolean> {
+    this.checkOpen();
+    validateLeaseArgs(name, holder);
+    return Number(await this.run('RELEASE_LEASE', [name, holder], 'releasing a lease')) === 1;
+  }
+
+  async readLease(name: string): Promise<Lease | null> {
+    this.checkOpen();
+    validateLeaseArgs(name, 'reader');
+    const reply = await this.run('READ_LEASE', [name], 'reading a lease');
+    return reply[0] === 'ok' ? leaseOfReply(name, reply) : null;
+  }
+
+  async putState(key: string, value: Json, options: PutStateOptions = {}): Promise<StateEntry> {
+    this.checkOpen();
+    const text = validatePutState(key, value, options);
+    const f = options.fence;
+    const reply = await this.run('PUT_STATE', [key, text, options.ttlMs ?? '', f?.lease ?? '', f?.token ?? 0], 'writing state');
+    if (reply[0] === 'fenced') throwFenced(f!, reply);
+    const expires = reply[2] as string;
+    const entry: StateEntry = { key, value: JSON.parse(text) as Json, updatedAtMs: Number(reply[1]), expiresAtMs: expires === '' ? null : Number(expires) };
+    this.listeners.emit({ kind: 'state', reach: 'shared', key });
+    return entry;
+  }
+
+  async getState(key: string): Promise<StateEntry | null> {
+    this.checkOpen();
+    validateStateKey(key);
+    return (await this.readState('-', '+', key))[0] ?? null;
+  }
+
+  async listState(prefix: string): Promise<StateEntry[]> {
+    this.checkOpen();
+    validateStatePrefix(prefix);
+    if (prefix === '') return this.readState('-', '+', '');
+    // Keys from the prefix up to its successor (last code unit + 1), as ZRANGEBYLEX bounds.
+    const successor = prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
+    return (await this.readState(`[${prefix}`, `(${successor}`, '')).filter((e) => e.key.startsWith(prefix));
+  }
+
+  private async readState(min: string, max: string, single: string): Promise<StateEntry[]> {
+    const reply = await this.run('LIST_STATE', [min, max, single], 'reading state');
+    return (reply.slice(2) as [string, string, string, string][]).map(([key, value, updated, expires]) => ({
+      key, value: JSON.parse(value) as Json, updatedAtMs: Number(updated), expiresAtMs: expires === '' ? null : Number(expires),
+    }));
+  }
+
+  async deleteState(key: string, options: { fence?: Fence } = {}): Promise<boolean> {
+    this.checkOpen();
+    validateStateKey(key);
+    const f = validateFence(options.fence);
+    const reply = await this.run('DELETE_STATE', [key, f?.lease ?? '', f?.token ?? 0], 'deleting state');
+    if (reply[0] === 'fenced') throwFenced(f!, reply);
+    const had = Number(reply[1]) === 1;
+    if (had) this.listeners.emit({ kind: 'state', reach: 'shared', key });
+    return had;
   }
 
   subscribe(listener: (event: StoreEvent) => void): () => void {
@@ -545,7 +616,7 @@ export class RedisStore implements Store {
   private onMessage(message: string): void {
     const space = message.indexOf(' ');
     if (space < 0 || this.isClosed || message.slice(0, space) === this.nodeId) return;
-    let m: { s?: unknown; f?: unknown };
+    let m: { s?: unknown; f?: unknown; k?: unknown };
     try {
       m = JSON.parse(message.slice(space + 1)) as typeof m;
     } catch {
@@ -555,6 +626,7 @@ export class RedisStore implements Store {
     for (const t of types) this.typesSeen.add(t);
     this.emitSubmitted(types);
     if (Array.isArray(m.f)) this.emitFinished(m.f as FinishedRow[], false);
+    if (typeof m.k === 'string') this.listeners.emit({ kind: 'state', reach: 'shared', key: m.k });
   }
 
   private async serverTimeMs(): Promise<number> {
@@ -579,6 +651,19 @@ export class RedisStore implements Store {
     const members = await this.call(() => this.client.zrevrangebyscore(key, max, min, 'LIMIT', 0, limit), 'listing history');
     return members.reverse().map((m) => JSON.parse(m.slice(16)) as T);
   }
+}
+
+/** A lease from a script's reply `['ok', holder, token, acquiredAt, expiresAt]`. */
+function leaseOfReply(name: string, reply: Reply): Lease {
+  return { name, holder: String(reply[1]), token: Number(reply[2]), acquiredAtMs: Number(reply[3]), expiresAtMs: Number(reply[4]) };
+}
+
+/** Words a script's `['fenced', holder, token, acquiredAt, expiresAt, now]` refusal as checkFence does. */
+function throwFenced(fence: Fence, reply: Reply): never {
+  const [, holder, token, acquiredAt, expiresAt, now] = reply as unknown as [string, string, string, string, string, string];
+  const stored = Number(token) > 0 ? { holder, token: Number(token), acquiredAtMs: Number(acquiredAt), expiresAtMs: Number(expiresAt) } : null;
+  checkFence(fence, stored, Number(now));
+  throw new FencedError(fence.lease, fence.token, 'refused by the store'); // checkFence always throws here
 }
 
 async function quit(client: Redis): Promise<void> {

@@ -41,6 +41,8 @@ export interface MaintenanceSteps {
   purgeFinished(beforeMs: number): Promise<number>;
   purgeScalingEvents(beforeMs: number): Promise<number>;
   purgeMetricSamples(beforeMs: number): Promise<number>;
+  /** Deletes coordination state entries lapsed by nowMs. */
+  purgeExpiredState(nowMs: number): Promise<number>;
 }
 
 export async function runMaintenance(steps: MaintenanceSteps, policy?: MaintenancePolicy): Promise<MaintenanceReport> {
@@ -50,7 +52,8 @@ export async function runMaintenance(steps: MaintenanceSteps, policy?: Maintenan
   const purgedTasks = p.finishedRetentionMs > 0 ? await steps.purgeFinished(atMs - p.finishedRetentionMs) : 0;
   const purgedScalingEvents = p.scalingEventRetentionMs > 0 ? await steps.purgeScalingEvents(atMs - p.scalingEventRetentionMs) : 0;
   const purgedMetricSamples = p.metricSampleRetentionMs > 0 ? await steps.purgeMetricSamples(atMs - p.metricSampleRetentionMs) : 0;
-  return { reclaimed, purgedTasks, purgedScalingEvents, purgedMetricSamples, atMs };
+  const purgedState = await steps.purgeExpiredState(atMs);
+  return { reclaimed, purgedTasks, purgedScalingEvents, purgedMetricSamples, purgedState, atMs };
 }
 
 export interface MaintenanceLoopOptions {

@@ -21,9 +21,9 @@
 // its byte total and whether lines were dropped (the bound is TASK_LOG_MAX_BYTES).
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 
-export const SCHEMA_VERSION = 4;
+export const SCHEMA_VERSION = 5;
 /** Versions this adapter upgrades in place (their tables are a subset of SCHEMA's). */
-export const UPGRADABLE_VERSIONS: readonly number[] = [2, 3];
+export const UPGRADABLE_VERSIONS: readonly number[] = [2, 3, 4];
 
 /**
  * Run before SCHEMA when upgrading from 2 or 3: the is_due column, and the indexes that
@@ -121,6 +121,19 @@ CREATE TABLE IF NOT EXISTS task_log_sizes (
   bytes INTEGER NOT NULL,
   truncated INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS leases (
+  name TEXT PRIMARY KEY,
+  holder TEXT NOT NULL,
+  token INTEGER NOT NULL,
+  acquired_at_ms INTEGER NOT NULL,
+  expires_at_ms INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS coord_state (
+  key TEXT PRIMARY KEY,
+  value TEXT NOT NULL,
+  updated_at_ms INTEGER NOT NULL,
+  expires_at_ms INTEGER
+) WITHOUT ROWID;
 `;
 
 export function pragmas(durability: 'full' | 'normal', busyTimeoutMs: number): string {
