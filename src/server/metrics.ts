@@ -4,7 +4,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 const HEALTH_LEVEL = { healthy: 0, degraded: 1, unhealthy: 2 } as const;
-import type { ScalingEvent } from '../core/index.ts';
+import type { PoolStats, ScalingEvent } from '../core/index.ts';
 import type { FinishedTask } from '../store/index.ts';
 import { WORKER_STATUSES, TASK_STATUSES } from '../core/index.ts';
 import type { ServerRuntime } from './types.ts';
@@ -105,6 +105,23 @@ export class ServerMetrics {
         for (const p of runtime.pools()) this.set({ pool: p.name }, (p.stats().respawnBackoffMs ?? 0) / 1000);
       },
     });
+    // Worker deaths and replacements, read from each pool's own counts when scraped (the
+    // pool counts them once, whatever reported them; a pool re-created by a config change
+    // starts again at 0, which Prometheus reads as a counter reset).
+    const poolCounter = (name: string, help: string, read: (s: PoolStats) => number) =>
+      new Counter({
+        name,
+        help,
+        labelNames: ['pool'] as const,
+        registers,
+        collect() {
+          this.reset();
+          for (const p of runtime.pools()) this.inc({ pool: p.name }, read(p.stats()));
+        },
+      });
+    poolCounter('tidepool_worker_crashes_total', 'Workers that ended on their own (a crash, an exit, a kill from outside; remote: a runner that stopped sending heartbeats), per pool.', (s) => s.crashes);
+    poolCounter('tidepool_worker_respawns_total', 'Workers started to replace a crashed, failed-to-start, stalled or killed one, per pool.', (s) => s.respawns);
+    poolCounter('tidepool_worker_recycles_total', 'Workers replaced after maxTasksPerWorker tasks, per pool.', (s) => s.recycles);
     new Gauge({
       name: 'tidepool_pool_bounds_workers',
       help: 'Pool bounds (bound=min|max).',
