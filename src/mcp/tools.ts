@@ -110,7 +110,7 @@ export function createMcpServer(call: ApiCall, version: string): McpServer {
     'list_tasks',
     {
       title: 'List tasks',
-      description: 'Tasks newest first, as {tasks, nextCursor}; pass nextCursor back as cursor for the next page (null when there is none). Filter by status (status "dead" is the dead-letter view) and type.',
+      description: 'Tasks oldest first (in submission order), as {tasks, nextCursor}; pass nextCursor back as cursor for the next page (null when there is none). Filter by status (status "dead" is the dead-letter view) and type.',
       inputSchema: {
         status: z.enum(TASK_STATUSES).optional().describe('Only tasks in this status.'),
         type: z.string().min(1).max(200).optional().describe('Only tasks of this type.'),

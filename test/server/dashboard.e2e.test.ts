@@ -1,7 +1,10 @@
 // The dashboard end to end: a real server with a real pool and autoscaler, loaded
 // with tasks, opened in headless Chromium (playwright-core driving Debian's
 // `chromium`). It must show the charts moving, the event list growing with a
-// scaling decision and its reason, and it saves a screenshot to test-results/.
+// scaling decision and its reason; a task opened from the tasks list shows its log and
+// follows it live until the task ends; a worker process SIGKILLed from outside shows in
+// the pool events panel (crash, respawn) with the pool's counts; and it saves a screenshot
+// to test-results/.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -11,6 +14,7 @@ import { chromium } from 'playwright-core';
 import { systemClock } from '../../src/core/index.ts';
 import type { TaskContext } from '../../src/pools/index.ts';
 import { resolveStartConfig, startTidepool } from '../../src/cli/start.ts';
+import { PID_WORKER, livingWorkerPids } from '../pools/fixtures/pid-worker.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const hasChromium = existsSync(CHROMIUM);
@@ -24,13 +28,25 @@ test('the dashboard shows charts moving and a scaling decision with its reason w
   config.pools = [
     { name: 'llm', types: ['llm'], minWorkers: 1, maxWorkers: 8, policy: 'queue-latency', policyOptions: { targetQueueDepth: 5, targetP95Ms: 300, decisionIntervalMs: 250 } },
     { name: 'cpu', types: ['cpu'], policy: 'fixed:2', policyOptions: {} },
+    { name: 'talk', types: ['talk'], policy: 'fixed:1', policyOptions: {} },
+    { name: 'proc', kind: 'process', types: ['pid'], command: [process.execPath, '-e', PID_WORKER], env: { PID_DIR: dir }, policy: 'fixed:1', policyOptions: {}, pollMs: 50 },
   ] as typeof config.pools;
+  // A talk task logs a line, waits for the test to open its view, then logs more and ends.
+  let openGate = () => {};
+  const gate = new Promise<void>((resolve) => (openGate = resolve));
   const handlers = {
     llm: async (payload: { ms: number }, ctx: TaskContext) => {
       await systemClock.sleep(payload.ms, ctx.signal);
       return { ok: true };
     },
     cpu: async () => ({ ok: true }),
+    talk: async (_payload: unknown, ctx: TaskContext) => {
+      ctx.log('waiting for the gate');
+      await gate;
+      ctx.log('through the gate');
+      ctx.log('done: 3 of 3 steps');
+      return { talked: true };
+    },
   };
   const running = await startTidepool({ config, handlers });
   // A fresh profile (--user-data-dir) per run; playwright passes it itself.
@@ -102,7 +118,7 @@ test('the dashboard shows charts moving and a scaling decision with its reason w
     assert.ok(llmView.maxTarget <= 8, `the llm target stays within its max 8 (got ${llmView.maxTarget})`);
     await page.selectOption('#workers-pool', '');
     const sumView = await workersChart();
-    assert.match(sumView.scope, /^sum of all 2 pools/);
+    assert.match(sumView.scope, /^sum of all 4 pools/);
     assert.ok(sumView.names.includes('target (sum)'));
     await page.selectOption('#workers-pool', 'llm');
 
@@ -115,6 +131,40 @@ test('the dashboard shows charts moving and a scaling decision with its reason w
     const firstRow = await page.locator('#workers-body tr[data-worker]').first().locator('td').allTextContents();
     assert.match(firstRow[2]!, /^(starting|idle|busy|draining|failed)$/);
 
+    // The task view: a running task opened from the tasks list shows its log and follows it live.
+    const talk = (await (await fetch(`${running.url}/v1/tasks`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ type: 'talk' }) })).json()) as { id: string };
+    await page.locator(`#tasks-body tr[data-task="${talk.id}"] a.link`).click({ timeout: 15_000 });
+    await page.waitForSelector('#task-view:not([hidden])');
+    assert.equal(await page.locator('#tv-id').textContent(), talk.id);
+    await page.waitForFunction(() => (globalThis as any).document.querySelector('#tv-log li.line .text')?.textContent === 'waiting for the gate', null, { timeout: 10_000 });
+    assert.equal(await page.locator('#tv-follow').getAttribute('class'), 'follow live', 'it follows the log while the task runs');
+    assert.match((await page.locator('#tv-status').textContent())!, /^running$/);
+    openGate();
+    await page.waitForSelector('#tv-follow.ended', { timeout: 10_000 });
+    assert.match((await page.locator('#tv-follow').textContent())!, /^ended: succeeded · 3 lines$/);
+    const shownLines = await page.locator('#tv-log li.line .text').allTextContents();
+    const apiLog = (await (await fetch(`${running.url}/v1/tasks/${talk.id}/logs`)).json()) as { lines: { text: string; attempt: number; stream: string }[] };
+    assert.deepEqual(shownLines, apiLog.lines.map((l) => l.text), 'the lines that came live are the stored log');
+    assert.deepEqual(shownLines, ['waiting for the gate', 'through the gate', 'done: 3 of 3 steps']);
+    assert.deepEqual(await page.locator('#tv-log li.attempt').allTextContents(), ['attempt 1']);
+    await page.waitForFunction(() => (globalThis as any).document.getElementById('tv-status').textContent === 'succeeded', null, { timeout: 5000 });
+
+    // The pool events panel: a worker process SIGKILLed from outside crashes and is respawned.
+    const [victim] = livingWorkerPids(dir);
+    assert.ok(victim, 'the proc pool has a live worker process');
+    process.kill(victim, 'SIGKILL');
+    await page.waitForSelector('#pool-events li[data-code="worker_respawn"]', { timeout: 15_000 });
+    await page.selectOption('#pool-events-pool', 'proc');
+    const crashText = await page.locator('#pool-events li[data-code="worker_crashed"] .why').first().textContent();
+    assert.match(crashText!, new RegExp(`^worker proc-\\S+ ended on its own: worker process ${victim} was killed by SIGKILL`));
+    const procFigures = () => page.locator('#pool-counts .pool-count[data-pool="proc"] .figure').allTextContents();
+    await page.waitForFunction(() => [...(globalThis as any).document.querySelectorAll('#pool-counts .pool-count[data-pool="proc"] .figure')].some((f: any) => f.textContent === '1 crash'), null, { timeout: 5000 });
+    assert.equal(await page.locator('#pool-counts .pool-count').count(), 1, 'one pool picked, one row of counts');
+    assert.deepEqual((await procFigures()).slice(0, 5), ['1 crash', '0 failed starts', '0 stalls', '1 respawn', '0 recycles']);
+    const scalingCodes = await page.locator('#events li.event .code').allTextContents();
+    assert.ok(scalingCodes.every((c) => !c.startsWith('worker_')), `worker events stay out of the scaling events: ${scalingCodes.join(', ')}`);
+    assert.deepEqual(pageErrors, []);
+
     // No 404 anywhere, the favicon included (browsers ask for it on their own).
     const favicon = await fetch(`${running.url}/favicon.ico`);
     assert.equal(favicon.status, 200);
@@ -124,6 +174,8 @@ test('the dashboard shows charts moving and a scaling decision with its reason w
     mkdirSync('test-results', { recursive: true });
     const shot = join('test-results', 'dashboard.png');
     await page.screenshot({ path: shot, fullPage: true });
+    await page.locator('#task-view').screenshot({ path: join('test-results', 'dashboard-task.png') });
+    await page.locator('#pool-events').locator('..').screenshot({ path: join('test-results', 'dashboard-pool-events.png') });
     process.stderr.write(`dashboard screenshot: ${shot}\n`);
   } finally {
     await browser?.close();

@@ -146,7 +146,7 @@ export function registerTaskRoutes(app: FastifyInstance, ctx: ServerContext): vo
     '/v1/tasks',
     {
       schema: {
-        summary: 'List tasks, newest first pages via nextCursor (dead-letter view: ?status=dead)',
+        summary: 'List tasks, oldest first (in submission order), paged via nextCursor (dead-letter view: ?status=dead)',
         tags: ['tasks'],
         querystring: ListQuerySchema,
         response: { 200: TaskPageSchema, ...errors },
