@@ -49,6 +49,12 @@ export interface WorkerExit {
   /** A sentence for the event log: exit code, signal or the error. */
   reason: string;
   error?: Error;
+  /**
+   * Ended by a signal Tidepool did not send (SIGKILL or SIGTERM from an operator, a script,
+   * the OOM killer): says nothing about whether the kind can run, so a worker that was ready
+   * counts as a crash, not as an early exit (pool.ts).
+   */
+  isExternalKill?: boolean;
 }
 
 export type StopMode = 'drain' | 'kill';

@@ -13,7 +13,8 @@
 // Worker deaths (issue 9): a worker that crashed in the window and was respawned makes the
 // pool degraded at worst; workers that died before they were ready, or within
 // earlyExitMs of it, `unhealthyEarlyExits` times in a row (no completed task between
-// them) make it unhealthy, with the reason shown.
+// them) make it unhealthy, with the reason shown. A ready worker killed from outside
+// (pool.ts) is a crash, not an early exit, unless that kill repeats on its replacement.
 import type { Health } from '../core/index.ts';
 
 export interface HealthInput {

@@ -19,7 +19,9 @@
 // draining once its task ended, failed ones, recycled ones after maxTasksPerWorker).
 //
 // Respawn backoff: a worker that dies before it is ready, or within earlyExitMs of it,
-// counts as an early exit; replacements wait respawnBaseMs * 2^(early exits in a row - 1)
+// counts as an early exit (not a ready worker killed from outside, WorkerExit.isExternalKill:
+// that is a crash only, unless it repeats: the worker it replaced was killed so too);
+// replacements wait respawnBaseMs * 2^(early exits in a row - 1)
 // (at most respawnMaxMs), shown as `starting` meanwhile (they count toward the workers). A
 // completed task resets the count. unhealthyEarlyExits in a row make the pool unhealthy.
 //
@@ -138,6 +140,8 @@ interface Worker {
   startAbort: AbortController;
   /** Removed from the list: its exit is no crash. */
   isGone: boolean;
+  /** Started to replace a ready worker killed from outside (a second such kill is an early exit). */
+  replacesKill: boolean;
   /** Why it is failed, for the removal. */
   failure: { why: RemoveReason; reason: string } | null;
 }
@@ -224,6 +228,8 @@ export class WorkerPool extends EventEmitter implements Pool {
   private respawnCount = 0;
   private recycleCount = 0;
   private earlyExitsInARow = 0;
+  /** Ready workers killed from outside whose replacements are not started yet (they get replacesKill). */
+  private killsToReplace = 0;
   private lastExitReason: string | undefined;
 
   constructor(options: WorkerPoolOptions) {
@@ -543,6 +549,7 @@ export class WorkerPool extends EventEmitter implements Pool {
       spawnTimer: null,
       startAbort: new AbortController(),
       isGone: false,
+      replacesKill: false,
       failure: null,
     };
     this.workerMap.set(w.id, w);
@@ -611,7 +618,7 @@ export class WorkerPool extends EventEmitter implements Pool {
   /** The worker ended on its own: its task (if any) fails as WorkerCrashed and it is respawned. */
   private onExited(w: Worker, exit: WorkerExit): void {
     if (w.isGone) return;
-    this.noteCrash(w, exit.reason);
+    this.noteCrash(w, exit.reason, exit.isExternalKill === true);
     if (w.running || w.reserved) {
       // A claim in flight hands its task to this worker: runOne records it as crashed.
       if (w.running && !w.running.isCut) w.running.cut('crashed', new TidepoolError('WorkerCrashed', `task ${w.running.task.id}: worker ${w.id} ended while running it: ${exit.reason}`, { cause: exit.error }));
@@ -622,11 +629,16 @@ export class WorkerPool extends EventEmitter implements Pool {
     this.replenish('respawn');
   }
 
-  /** Counts a crash once per worker and marks it failed. */
-  private noteCrash(w: Worker, reason: string): void {
+  /**
+   * Counts a crash once per worker and marks it failed. A ready worker killed from outside is
+   * no early exit (the kind starts fine; someone ended it), unless it replaced one killed so.
+   */
+  private noteCrash(w: Worker, reason: string, isExternalKill = false): void {
     if (w.failure?.why === 'crashed') return;
     const nowMs = this.clock.now();
-    const isEarly = w.readyAtMs === null || nowMs - w.readyAtMs < this.earlyExitMs;
+    const isSoon = w.readyAtMs === null || nowMs - w.readyAtMs < this.earlyExitMs;
+    const isEarly = isSoon && (w.readyAtMs === null || !isExternalKill || w.replacesKill);
+    if (isExternalKill && w.readyAtMs !== null) this.killsToReplace++;
     this.crashCount++;
     this.window.recordCrash(nowMs);
     if (isEarly) this.noteEarlyExit(reason);
@@ -669,10 +681,14 @@ export class WorkerPool extends EventEmitter implements Pool {
     for (let i = live; i < this.targetCount; i++) {
       const w = this.addWorker(delayMs);
       if (why === 'respawn') {
+        w.replacesKill = this.killsToReplace > 0;
+        if (w.replacesKill) this.killsToReplace--;
         this.respawnCount++;
         this.emit('worker.respawn', { pool: this.name, workerId: w.id, delayMs });
       }
     }
+    // A kill whose replacement the pool no longer wants (scaled down meanwhile) marks no later worker.
+    if (why === 'respawn') this.killsToReplace = 0;
   }
 
   // ---- dispatch ----

@@ -1,8 +1,9 @@
 // Fault tests of the `command` and `process` worker kinds, against real processes (few and
 // sharp; they run in CI): the light load scenario on process workers while a random worker
 // process is SIGKILLed every 500 ms, a stalled worker replaced and its task finished
-// elsewhere, and a hanging command with children of its own killed at its timeout with no
-// process of it left, then retried.
+// elsewhere, a hanging command with children of its own killed at its timeout with no
+// process of it left, then retried, and idle workers SIGKILLed from outside counted as
+// crashes (degraded), not as early exits (unhealthy), unless the kill repeats.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -15,6 +16,8 @@ import { createTidepool } from '../../src/index.ts';
 import { livingGroupMembers } from '../../src/pools/child/child.ts';
 import { tempDir } from '../server/helpers.ts';
 import { SCENARIOS } from '../../src/cli/load-scenarios.ts';
+import type { WorkerPool } from '../../src/pools/index.ts';
+import { PID_WORKER, livingWorkerPids } from './fixtures/pid-worker.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const clock = systemClock;
@@ -177,6 +180,52 @@ test('a hanging command task with children of its own is killed at its timeout w
     assert.equal(pgids.length, 2);
     for (const pgid of pgids) assert.deepEqual(livingGroupMembers(pgid), [], `no process of group ${pgid} is left`);
   } finally {
+    tmp.remove();
+  }
+});
+
+test('idle process workers SIGKILLed from outside are crashes: respawned at once, the pool degraded, not unhealthy; a replacement killed again soon after ready counts as an early exit', { timeout: 60_000 }, async () => {
+  const tmp = tempDir('tidepool-sigkill-');
+  const tp = await createTidepool(
+    { store: 'memory', pools: [{ name: 'p', kind: 'process', types: ['pid'], command: [process.execPath, '-e', PID_WORKER], env: { PID_DIR: tmp.dir }, minWorkers: 3, maxWorkers: 3, policy: 'fixed:3', pollMs: 50 }] },
+    {},
+  );
+  const pool = tp.pools.get('p') as WorkerPool;
+  const crashes: Array<{ isEarly: boolean; respawnInMs: number }> = [];
+  pool.on('worker.crashed', (e) => crashes.push(e));
+  const ready = (n: number) => new Promise<void>((resolve) => {
+    let seen = 0;
+    const on = () => {
+      if (++seen < n) return;
+      pool.off('worker.ready', on);
+      resolve();
+    };
+    pool.on('worker.ready', on);
+  });
+  try {
+    if (pool.stats().idle < 3) await ready(3 - pool.stats().idle);
+    // As `pkill -9` would: every worker at once, a second or so after they became ready.
+    const first = livingWorkerPids(tmp.dir);
+    assert.equal(first.length, 3);
+    const replaced = ready(3);
+    for (const pid of first) process.kill(pid, 'SIGKILL');
+    await replaced;
+    let s = pool.stats();
+    assert.deepEqual(crashes.map((c) => [c.isEarly, c.respawnInMs]), [[false, 0], [false, 0], [false, 0]], 'no early exit, no backoff');
+    assert.deepEqual([s.crashes, s.respawns, s.respawnBackoffMs, s.idle], [3, 3, 0, 3]);
+    assert.equal(s.health, 'degraded');
+    assert.match(s.healthReasons!.join('; '), /^3 worker crashes in the recent window \(respawned\) \(last: worker process \d+ was killed by SIGKILL \(from outside Tidepool\)\)$/);
+
+    // The kill repeats on a replacement within seconds of its ready: now that is an early exit.
+    const [again] = livingWorkerPids(tmp.dir).filter((pid) => !first.includes(pid));
+    const backAgain = ready(1);
+    process.kill(again!, 'SIGKILL');
+    await backAgain;
+    assert.deepEqual([crashes[3]!.isEarly, crashes[3]!.respawnInMs], [true, 1000], 'the repeat grows the backoff');
+    s = pool.stats();
+    assert.equal(s.health, 'degraded', `one early exit is not unhealthy: ${s.healthReasons!.join('; ')}`);
+  } finally {
+    await tp.close(1000);
     tmp.remove();
   }
 });

@@ -75,8 +75,7 @@ class ProcessWorker implements WorkerHandle {
         // Killed by a signal Tidepool did not send: from outside (an operator, the OOM killer),
         // not a program that cannot run. The pool may count it as a crash but not as an early exit.
         const isExternalKill = !proc.wasKilledByUs && (exit.signal === 'SIGKILL' || exit.signal === 'SIGTERM');
-        const out: WorkerExit = { reason: `worker process ${proc.pid} ${how}${isExternalKill ? ' (from outside Tidepool)' : ''}` };
-        resolve(Object.assign(out, { isExternalKill }));
+        resolve({ reason: `worker process ${proc.pid} ${how}${isExternalKill ? ' (from outside Tidepool)' : ''}`, isExternalKill });
       });
     });
   }
