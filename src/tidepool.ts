@@ -23,6 +23,10 @@ import { MaintenanceLoop, openStore, type Store } from './store/index.ts';
 import { CommandDriver, InlineDriver, ProcessDriver, ThreadDriver, RemotePool, WorkerPool, watchPoolEvents, type HandlerMap, type PoolEventNote, type WorkerDriver } from './pools/index.ts';
 import { Autoscaler, bindPolicy, policyBounds, type PolicyChoice } from './autoscaler/index.ts';
 import { configPolicyProblems } from './policies/index.ts';
+import { ClusterNode, ClusterSeams } from './cluster/index.ts';
+import { createRequire } from 'node:module';
+
+const VERSION = (createRequire(import.meta.url)('../package.json') as { version: string }).version;
 
 type DeepPartial<T> = { [K in keyof T]?: T[K] extends (infer U)[] ? Partial<U>[] : T[K] extends object ? DeepPartial<T[K]> : T[K] };
 
@@ -58,6 +62,8 @@ export interface Tidepool {
   /** Pools by name. */
   pools: Map<string, WorkerPool | RemotePool>;
   autoscaler: Autoscaler;
+  /** This process as a node of the cluster sharing its store (null: cluster.enabled resolved to off). */
+  cluster: ClusterNode | null;
   /**
    * Runs store.maintain() every second (reclaims expired leases, purges ended tasks past
    * server.retentionMs, scaling events and metric samples past theirs). Off the claim path.
@@ -242,6 +248,25 @@ export async function createTidepool(input: TidepoolConfigInput, handlers: Handl
     if (ownsStore) await store.close();
     throw err;
   }
+  const clusterOn = config.cluster.enabled === 'on' || (config.cluster.enabled === 'auto' && store.capabilities.includes('multiProcess'));
+  const holderOfAutoscaler: { autoscaler: Autoscaler | null } = { autoscaler: null };
+  const cluster: ClusterNode | null = clusterOn
+    ? new ClusterNode({
+        store,
+        clock,
+        pools: [...pools.values()],
+        id: config.cluster.nodeId,
+        region: config.region ?? null,
+        version: VERSION,
+        heartbeatMs: config.cluster.heartbeatMs,
+        nodeTtlMs: config.cluster.nodeTtlMs,
+        leaderTtlMs: config.cluster.leaderTtlMs,
+        capOf: (pool) => poolsForTypes(config, Object.keys(handlers)).find((p) => p.name === pool.name)?.maxWorkersPerNode ?? pool.maxWorkers,
+        onPoolConfig: async (pool, change): Promise<void> => {
+          if (holderOfAutoscaler.autoscaler) await applySharedChange(holderOfAutoscaler.autoscaler, cluster!, pool, change);
+        },
+      })
+    : null;
   const autoscaler = new Autoscaler({
     store,
     clock,
@@ -249,12 +274,16 @@ export async function createTidepool(input: TidepoolConfigInput, handlers: Handl
     intervalMs: config.autoscaler.intervalMs,
     sampleEveryTicks: config.autoscaler.sampleEveryTicks,
     applyDecisions: config.autoscaler.enabled,
+    ...(cluster ? { seams: new ClusterSeams(cluster) } : {}),
   });
+  holderOfAutoscaler.autoscaler = autoscaler;
   const retentionMs = (config as { server?: { retentionMs?: unknown } }).server?.retentionMs;
   const maintenance = new MaintenanceLoop({
     store,
     clock,
     policy: typeof retentionMs === 'number' ? { finishedRetentionMs: retentionMs } : {},
+    // In a cluster the leader alone runs maintenance.
+    ...(cluster ? { shouldRun: () => cluster.isLeader } : {}),
     // Reported where the autoscaler's own background errors go (never swallowed).
     onError: (err) => {
       const wrapped = new TidepoolError('StoreUnavailable', `store maintenance failed: ${err.message}`, { cause: err });
@@ -262,6 +291,18 @@ export async function createTidepool(input: TidepoolConfigInput, handlers: Handl
       else process.emitWarning(wrapped);
     },
   });
+  if (cluster) {
+    cluster.on('error', (err: Error) => {
+      const wrapped = new TidepoolError('StoreUnavailable', `cluster heartbeat failed: ${err.message}`, { cause: err });
+      if (autoscaler.listenerCount('error') > 0) autoscaler.emit('error', wrapped);
+    });
+    // A node is part of the cluster (and has tried for the lease) before its loops start.
+    await cluster.start().catch(async (err: unknown) => {
+      await Promise.all([...pools.values()].map((p) => p.close(0)));
+      if (ownsStore) await store.close();
+      throw err;
+    });
+  }
   maintenance.start();
   for (const pool of pools.values()) {
     if (!(pool instanceof WorkerPool)) continue;
@@ -277,6 +318,7 @@ export async function createTidepool(input: TidepoolConfigInput, handlers: Handl
     store,
     pools,
     autoscaler,
+    cluster,
     maintenance,
     submit: (input) => store.submit(input),
     submitBatch: (inputs) => store.submitBatch(inputs),
@@ -285,12 +327,29 @@ export async function createTidepool(input: TidepoolConfigInput, handlers: Handl
       closing ??= (async () => {
         await autoscaler.stop();
         await maintenance.stop();
+        // Hands leadership over at once and leaves the node list before the pools drain.
+        await cluster?.stop();
         await Promise.all([...pools.values()].map((p) => p.close(timeoutMs)));
         if (ownsStore) await store.close();
       })();
       return closing;
     },
   };
+}
+
+/**
+ * A runtime pool change another node made (PATCH, scale), applied here: bounds and policy
+ * on every node; a count set by hand by the leader alone (it owns the total).
+ */
+async function applySharedChange(autoscaler: Autoscaler, cluster: ClusterNode, pool: string, change: unknown): Promise<void> {
+  const c = (change ?? {}) as { min?: number; max?: number; policy?: string; preset?: string; scaleTo?: number };
+  if (!autoscaler.poolNames().includes(pool)) return;
+  if (typeof c.scaleTo === 'number') {
+    if (cluster.isLeader) await autoscaler.scaleByHand(pool, c.scaleTo);
+    return;
+  }
+  if (typeof c.min === 'number' && typeof c.max === 'number') await autoscaler.setBounds(pool, c.min, c.max);
+  if (typeof c.policy === 'string') await autoscaler.setPolicy(pool, { name: c.policy, ...(typeof c.preset === 'string' ? { preset: c.preset } : {}) });
 }
 
 /** adaptive weighs the price of a start: its startCostMs from the pool's prices, unless policyOptions sets it. */

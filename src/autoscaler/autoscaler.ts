@@ -16,6 +16,7 @@ import {
   type Clock,
   type PoolStatus,
   type ScalingEvent,
+  type TaskCounts,
   type TimerHandle,
 } from '../core/index.ts';
 import type { Decision, Observation, ScaleAction } from '../policies/index.ts';
@@ -31,7 +32,32 @@ export interface AutoscaledPool {
   intervalMs?: number;
 }
 
+/**
+ * Where the loop's observation comes from and where its decision goes. Without seams the
+ * loop observes its own pool and resizes it; a cluster (src/cluster/seams.ts) plugs in here:
+ * only the leader decides, on the pool's total over every node, and gives each node a share.
+ */
+export interface ScalingSeams {
+  /** Whether this process decides now (the cluster's leader). */
+  decides(): boolean;
+  /** Identifies the current term of office (a new one loads the policy state again). */
+  token(): number | null;
+  /** What a process that does not decide reports as its decision's reason. */
+  followerReason(pool: string, localTarget: number): string;
+  /** The observation the policy sees, from this process's own. */
+  observe(pool: Pool, local: Observation): Promise<Observation>;
+  /** The total the decision moves from. */
+  currentTotal(pool: Pool): number;
+  /** Applies a decided total (every tick: shares move when nodes come and go). */
+  apply(pool: Pool, total: number, reason: string): Promise<void>;
+  /** The policy state the previous term left (undefined: none). */
+  loadState(pool: string): Promise<unknown | undefined>;
+  saveState(pool: string, state: unknown): Promise<void>;
+}
+
 export interface AutoscalerOptions {
+  /** Where observations come from and decisions go (a cluster); default: this process's pools. */
+  seams?: ScalingSeams;
   store: Store;
   pools: readonly AutoscaledPool[];
   clock?: Clock;
@@ -84,7 +110,11 @@ interface Entry {
   ticking: Promise<void> | null;
   /** A runtime change came while a tick ran: the next tick follows at once. */
   isTickDue: boolean;
+  /** The term of office whose policy state this entry holds (seams). */
+  term: number | null;
 }
+
+const EMPTY_COUNTS = { byStatus: { queued: 0, running: 0, retrying: 0, succeeded: 0, dead: 0, cancelled: 0 }, byType: {}, runnableByType: {}, arrivalsByType: {} } as unknown as TaskCounts;
 
 export class Autoscaler extends EventEmitter {
   private readonly store: Store;
@@ -95,9 +125,11 @@ export class Autoscaler extends EventEmitter {
   private isRunning = false;
   private errorCount = 0;
   private readonly defaultIntervalMs: number;
+  private readonly seams: ScalingSeams | null;
 
   constructor(options: AutoscalerOptions) {
     super();
+    this.seams = options.seams ?? null;
     this.store = options.store;
     this.clock = options.clock ?? systemClock;
     this.sampleEveryTicks = options.sampleEveryTicks ?? 5;
@@ -122,6 +154,7 @@ export class Autoscaler extends EventEmitter {
         scaleDowns: 0,
         ticking: null,
         isTickDue: false,
+        term: null,
       });
     }
     // Without a listener, EventEmitter would throw `error`; it is counted either way.
@@ -190,9 +223,9 @@ export class Autoscaler extends EventEmitter {
     const policy = bindPolicy(e.policy.choice, minWorkers, maxWorkers);
     e.pool.setBounds(minWorkers, maxWorkers);
     e.policy = policy;
-    const from = e.pool.target;
+    const from = this.seams ? this.seams.currentTotal(e.pool) : e.pool.target;
     const to = Math.min(maxWorkers, Math.max(minWorkers, from));
-    if (to !== from) e.pool.scaleTo(to);
+    if (to !== from) await this.applyTotal(e, to, `bounds set to [${minWorkers}, ${maxWorkers}]`);
     await this.log(e, {
       action: to > from ? 'scale_up' : to < from ? 'scale_down' : 'none',
       from,
@@ -207,8 +240,8 @@ export class Autoscaler extends EventEmitter {
   /** Sets a pool's count by hand (within its bounds); the policy may move it again on its next tick. */
   async scaleByHand(poolName: string, count: number): Promise<void> {
     const e = this.entry(poolName);
-    const from = e.pool.target;
-    e.pool.scaleTo(count);
+    const from = this.seams ? this.seams.currentTotal(e.pool) : e.pool.target;
+    await this.applyTotal(e, count, `set by hand to ${count} workers`);
     if (count === from) return;
     await this.log(e, { action: count > from ? 'scale_up' : 'scale_down', from, to: count, code: 'manual', reason: `set by hand from ${from} to ${count} workers` });
     this.noteChange(e, from, count);
@@ -231,16 +264,31 @@ export class Autoscaler extends EventEmitter {
     }
   }
 
+  /** Resizes the pool (alone) or the pool's total over the cluster (seams). */
+  private async applyTotal(e: Entry, to: number, reason: string): Promise<void> {
+    if (this.seams) {
+      if (this.seams.decides()) await this.seams.apply(e.pool, to, reason);
+    } else e.pool.scaleTo(to);
+  }
+
   /** Runs one tick for one pool now (tests and the CLI use it; the loop calls it on its timer). */
   async tick(poolName: string): Promise<LastDecision> {
     const e = this.entry(poolName);
+    const seams = this.seams;
+    if (seams && !seams.decides()) return this.follow(e);
+    if (seams && e.term !== seams.token()) {
+      // A new term of office: continue from the state the previous leader left.
+      const saved = await seams.loadState(poolName);
+      if (saved !== undefined) e.policy.state = saved;
+      e.term = seams.token();
+    }
     const stats = e.pool.stats();
     const counts = await this.store.counts();
     const oldestRunnableAtMs = await this.store.oldestRunnableAtMs(stats.types);
     const nowMs = this.clock.now();
     e.pool.noteQueueDepth(runnableDepth(counts, stats.types));
     const facts = e.pool.facts();
-    const observation = observe({
+    const localObservation = observe({
       stats,
       counts,
       runMeanMs: facts.runMeanMs,
@@ -249,9 +297,11 @@ export class Autoscaler extends EventEmitter {
       oldestWaitMs: oldestRunnableAtMs === null ? 0 : Math.max(0, nowMs - oldestRunnableAtMs),
       intervalMs: e.intervalMs,
     });
+    const observation = seams ? await seams.observe(e.pool, localObservation) : localObservation;
     const decision: Decision<unknown> = e.policy.definition.decide(observation, e.policy.config, e.policy.state, nowMs);
     e.policy.state = decision.state;
-    const from = e.pool.target;
+    if (seams) await seams.saveState(poolName, decision.state);
+    const from = seams ? seams.currentTotal(e.pool) : e.pool.target;
     // The pool's bounds are the last word (fixed:N carries its own, which may lie outside them).
     const clamped = clampDecision(decision, { minWorkers: e.pool.minWorkers, maxWorkers: e.pool.maxWorkers }, from);
     const to = clamped.target;
@@ -269,14 +319,36 @@ export class Autoscaler extends EventEmitter {
     };
     e.last = last;
     e.ticks++;
+    // In a cluster the shares are applied every tick (nodes come and go), the total only moves on a change.
+    if (seams && this.applyDecisions) await seams.apply(e.pool, action !== 'none' ? to : from, clamped.reason);
     if (action !== 'none' && this.applyDecisions) {
-      e.pool.scaleTo(to);
+      if (!seams) e.pool.scaleTo(to);
       this.noteChange(e, from, to);
       await this.log(e, { action, from, to, code: clamped.code, reason: clamped.reason });
       this.emit('pool.resized', { pool: e.pool.name, from, to, action, code: clamped.code, reason: clamped.reason, atMs: nowMs });
     }
     this.emit('decision', { pool: e.pool.name, ...last });
     if (this.sampleEveryTicks > 0 && e.ticks % this.sampleEveryTicks === 0) await this.sample(e, observation, nowMs);
+    return last;
+  }
+
+  /** A tick on a process that does not decide: it reports the leader's decision, and its share. */
+  private follow(e: Entry): LastDecision {
+    const n = e.pool.target;
+    const stats = e.pool.stats();
+    const last: LastDecision = {
+      atMs: this.clock.now(),
+      action: 'none',
+      from: n,
+      to: n,
+      code: 'follower',
+      reason: this.seams!.followerReason(e.pool.name, n),
+      policy: e.policy.label,
+      desired: n,
+      observation: observe({ stats, counts: EMPTY_COUNTS, runMeanMs: e.pool.facts().runMeanMs, windowMs: e.pool.facts().windowMs, oldestWaitMs: 0, intervalMs: e.intervalMs }),
+    };
+    e.last = last;
+    e.term = null;
     return last;
   }
 

@@ -149,7 +149,7 @@ export async function startTidepool(input: StartInput): Promise<RunningTidepool>
     // Store errors in a pool's background work and errors contained in hosted code (issue 8).
     for (const pool of pools) pool.on('error', (err: Error) => input.log?.(`${err.message}`));
     httpServer = await TidepoolServer.create({
-      runtime: autoscaledRuntime({ store: tidepool.store, pools, autoscaler: tidepool.autoscaler }),
+      runtime: autoscaledRuntime({ store: tidepool.store, pools, autoscaler: tidepool.autoscaler, cluster: tidepool.cluster }),
       clock,
       faults,
       apiKeys,

@@ -93,6 +93,8 @@ export interface PoolConfig {
   pricePerStart: number;
   /** The pool's p95 wait target (alerts; adaptive's target unless its knobs set one). */
   sloMs?: number;
+  /** In a cluster: the most workers of this pool this node runs. */
+  maxWorkersPerNode?: number;
 }
 
 /** A pool as the config lists it: its types, and any pool settings it overrides. */
@@ -110,6 +112,10 @@ export interface TidepoolConfig {
   maxQueueDepth: number;
   tenantConcurrency: number;
   autoscaler: { enabled: boolean; intervalMs: number; sampleEveryTicks: number };
+  /** Several processes sharing one store as one system (src/cluster/). */
+  cluster: { enabled: 'auto' | 'on' | 'off'; nodeId?: string; heartbeatMs: number; nodeTtlMs: number; leaderTtlMs: number };
+  /** This node's region (seed 001's CURRENT_REGION); shown in /v1/nodes. */
+  region?: string;
   /** Settings every pool starts from (and the pools made for handler types no pool lists). */
   poolDefaults: Omit<PoolConfig, 'name' | 'types'>;
   /** Pools as written: any pool setting left out comes from poolDefaults (see resolvePoolConfig). */
@@ -135,6 +141,13 @@ export const OPTIONS: readonly OptionSpec[] = [
   { path: 'autoscaler.enabled', kind: 'bool', unit: '', default: true, doc: 'Run the control loop; false keeps every pool at its minimum (or a count set by hand).', env: ['AUTOSCALE_ENABLED'], flag: '--autoscale' },
   { path: 'autoscaler.intervalMs', kind: 'duration', unit: 'ms', default: 1000, min: 10, max: 3_600_000, doc: 'How often the loop observes, decides and applies, per pool.', env: ['AUTOSCALE_EVALUATION_INTERVAL', 'TIDEPOOL_INTERVAL_MS'], flag: '--interval-ms' },
   { path: 'autoscaler.sampleEveryTicks', kind: 'int', unit: 'ticks', default: 5, min: 1, max: 10_000, doc: 'Store a metric sample per pool every this many ticks (history for the dashboard).', env: ['TIDEPOOL_SAMPLE_EVERY_TICKS'] },
+  // Many processes, one queue (docs/cluster.md): node records, a fenced leader, shares.
+  { path: 'cluster.enabled', kind: 'enum', unit: '', default: 'auto', values: ['auto', 'on', 'off'], doc: 'Run as a node of a cluster: register in the store, elect one leader that alone runs the autoscaler decisions and maintenance, and run this node\'s share of each pool. `auto`: on for stores several processes can share (SQLite file, PostgreSQL, Redis), off for `memory`.', env: ['TIDEPOOL_CLUSTER'], flag: '--cluster' },
+  { path: 'cluster.nodeId', kind: 'string', unit: '', doc: 'This node\'s id in /v1/nodes (default: host-pid-random, new at every start).', env: ['TIDEPOOL_NODE_ID'], flag: '--node-id' },
+  { path: 'cluster.heartbeatMs', kind: 'duration', unit: 'ms', default: 1000, min: 10, max: 600_000, doc: 'How often a node renews its record and the leadership lease, and looks at its shares.', env: ['TIDEPOOL_CLUSTER_HEARTBEAT_MS'] },
+  { path: 'cluster.nodeTtlMs', kind: 'duration', unit: 'ms', default: 5000, min: 50, max: 3_600_000, doc: 'A node whose record was not renewed this long is gone (its workers stop counting toward a pool\'s max).', env: ['TIDEPOOL_NODE_TTL_MS'] },
+  { path: 'cluster.leaderTtlMs', kind: 'duration', unit: 'ms', default: 5000, min: 50, max: 3_600_000, doc: 'The leadership lease: a leader that stops renewing it (killed, paused) is replaced once it lapses; with the defaults a new leader shows within about 6 s. A leader stopped with SIGTERM hands over at once.', env: ['TIDEPOOL_LEADER_TTL_MS'] },
+  { path: 'region', kind: 'string', unit: '', doc: 'This node\'s region, shown in /v1/nodes (seed 001\'s CURRENT_REGION).', env: ['TIDEPOOL_REGION', 'CURRENT_REGION'], flag: '--region' },
   // The HTTP server (`tidepool start`). Out of the box the rate limit, the maximum queue
   // depth and tenant limits are off; `server.limits: standard` applies the seeds' numbers.
   { path: 'server.port', kind: 'int', unit: 'port', default: 7700, min: 0, max: 65_535, doc: 'TCP port of the HTTP API and dashboard (0 = any free port). PORT is read when TIDEPOOL_PORT is not set.', env: ['TIDEPOOL_PORT', 'PORT'], flag: '--port' },
@@ -185,6 +198,7 @@ export const POOL_OPTIONS: readonly OptionSpec[] = [
   { path: 'windowMs', kind: 'duration', unit: 'ms', default: 60_000, min: 100, max: 86_400_000, doc: 'Sliding window for wait/run percentiles, throughput and success rate.' },
   { path: 'pricePerWorkerHour', kind: 'number', unit: 'currency/hour', default: 1, min: 0, max: 1e9, doc: "Price of one worker for an hour, in your currency: the pool JSON, the dashboard and `load-test --json` report `spend` = worker-hours x this + starts x pricePerStart (the default 1 makes spend read as worker-hours)." },
   { path: 'pricePerStart', kind: 'number', unit: 'currency', default: 0, min: 0, max: 1e9, doc: "Price of one worker start (a cold start's own cost beyond its worker-time, e.g. a billing minimum); `adaptive` keeps an idle worker through a lull while that is cheaper than a start (it sets the policy's startCostMs unless policyOptions does)." },
+  { path: 'maxWorkersPerNode', kind: 'int', unit: 'workers', min: 0, max: 100_000, doc: "In a cluster: the most workers of this pool this node runs (its share is capped; the leader gives the rest to other nodes). Unset: maxWorkers." },
   { path: 'sloMs', kind: 'duration', unit: 'ms', min: 1, max: 86_400_000, doc: "The pool's p95 wait target: the slo_breach alert uses it, and `adaptive` takes its targetP95WaitMs from it unless policyOptions set one (`simulate --slo-ms` means the same)." },
 ];
 

@@ -16,6 +16,7 @@ import { registerDashboardRoutes } from './routes/dashboard.ts';
 import { registerMcpRoutes } from './routes/mcp.ts';
 import { registerOpsRoutes } from './routes/ops.ts';
 import { registerPoolRoutes } from './routes/pools.ts';
+import { registerNodeRoutes } from './routes/nodes.ts';
 import { registerTaskRoutes } from './routes/tasks.ts';
 import { registerTaskLogRoutes } from './routes/task-logs.ts';
 import { registerWorkerRoutes } from './routes/workers.ts';
@@ -147,6 +148,7 @@ export async function buildApp(options: ServerOptions): Promise<BuiltApp> {
   registerTaskRoutes(app, ctx);
   registerTaskLogRoutes(app, ctx);
   registerPoolRoutes(app, ctx);
+  registerNodeRoutes(app, ctx);
   registerOpsRoutes(app, ctx);
   registerWorkerRoutes(app, ctx);
   registerDashboardRoutes(app);

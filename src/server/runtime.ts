@@ -7,29 +7,36 @@ import type { Autoscaler } from '../autoscaler/index.ts';
 import { bindPolicy, boundsAfterChange } from '../autoscaler/index.ts';
 import { RemotePool, type Pool } from '../pools/index.ts';
 import type { Store } from '../store/index.ts';
+import type { ClusterNode } from '../cluster/index.ts';
 import type { PoolChange, PoolControl, ServerRuntime } from './types.ts';
 
 export interface AutoscaledRuntimeInput {
   store: Store;
   pools: readonly Pool[];
   autoscaler: Autoscaler;
+  /** This process's node, when it runs as one of a cluster. */
+  cluster?: ClusterNode | null;
 }
 
 export function autoscaledRuntime(input: AutoscaledRuntimeInput): ServerRuntime {
   const { store, autoscaler } = input;
-  const controls: PoolControl[] = input.pools.map((pool) => poolControl(pool, autoscaler));
+  const cluster = input.cluster ?? null;
+  const controls: PoolControl[] = input.pools.map((pool) => poolControl(pool, autoscaler, cluster));
   return {
     store,
+    cluster,
     pools: () => controls,
     remotePools: () => input.pools.filter((p) => p instanceof RemotePool) as unknown as RemotePool[],
     async drain(timeoutMs: number) {
       await autoscaler.stop();
+      // A leader hands over before its pools drain (another node takes the lead at once).
+      await cluster?.stop();
       await Promise.all(input.pools.map((p) => p.close(timeoutMs)));
     },
   };
 }
 
-function poolControl(pool: Pool, autoscaler: Autoscaler): PoolControl {
+function poolControl(pool: Pool, autoscaler: Autoscaler, cluster: ClusterNode | null): PoolControl {
   const name = pool.name;
   return {
     name,
@@ -60,9 +67,13 @@ function poolControl(pool: Pool, autoscaler: Autoscaler): PoolControl {
       }
       if (change.min !== undefined || change.max !== undefined || min !== pool.minWorkers || max !== pool.maxWorkers) await autoscaler.setBounds(name, min, max);
       if (choice) await autoscaler.setPolicy(name, choice);
+      // Every other node applies the same change (the leader decides with it at once).
+      await cluster?.sharePoolConfig(name, { min, max, ...(choice ? { policy: choice.name, ...(choice.preset !== undefined ? { preset: choice.preset } : {}) } : {}) });
     },
     async scaleTo(count: number) {
-      await autoscaler.scaleByHand(name, count);
+      // The total is the leader's: a follower passes the count on to it.
+      if (cluster && !cluster.isLeader) await cluster.sharePoolConfig(name, { scaleTo: count });
+      else await autoscaler.scaleByHand(name, count);
     },
   };
 }

@@ -212,8 +212,54 @@ export const PoolSchema = z
     starts: z.number().nullable().describe('Workers started since the pool opened (initial ones, respawns and recycles included).'),
     spend: z.number().nullable().describe('Money: workerSeconds / 3600 x pricePerWorkerHour + starts x pricePerStart (config keys; the defaults 1 and 0 make it worker-hours).'),
     workers: z.array(WorkerSchema),
+    cluster: z
+      .object({
+        current: z.int().describe('Workers of the pool on every live node (starting and draining included).'),
+        target: z.int().describe("The leader's total for the pool (what the nodes' shares add up to)."),
+        nodes: z.int().describe('Live nodes that run the pool.'),
+        leader: z.string().nullable().describe('The node that leads (decides the total).'),
+      })
+      .optional()
+      .describe('In a cluster: the pool over every live node (the fields above are this node\'s own).'),
   })
   .meta({ id: 'Pool' });
+
+const NodePoolSchema = z.object({
+  name: z.string(),
+  kind: z.string(),
+  types: z.array(z.string()),
+  min: z.int().describe("This node's configured bounds of the pool's total."),
+  max: z.int(),
+  cap: z.int().describe('Most workers of the pool this node runs (maxWorkersPerNode, else max).'),
+  target: z.int(),
+  current: z.int(),
+  busy: z.int(),
+  idle: z.int(),
+  starting: z.int(),
+  draining: z.int(),
+  share: z.int().nullable().describe("This node's share in the leader's last decision (null: none yet)."),
+  leaderBounds: z.object({ min: z.int(), max: z.int() }).nullable().describe("The bounds the leader applies (they win when nodes are configured differently)."),
+});
+
+export const NodeSchema = z
+  .object({
+    id: z.string(),
+    host: z.string(),
+    pid: z.int(),
+    version: z.string(),
+    region: z.string().nullable(),
+    leader: z.boolean().describe('True for exactly one live node: the one holding the leadership lease.'),
+    self: z.boolean().describe('True for the node that answered.'),
+    startedAtMs: z.number(),
+    lastSeenMs: z.number().describe('When the node last renewed its record (time of record).'),
+    pools: z.array(NodePoolSchema),
+  })
+  .meta({ id: 'Node' });
+
+export const NodeListSchema = z.object({
+  nodes: z.array(NodeSchema),
+  leader: z.object({ id: z.string(), token: z.int(), expiresAtMs: z.number() }).nullable().describe('The leadership lease: holder, fencing token, expiry.'),
+});
 
 export const PoolListSchema = z.object({ pools: z.array(PoolSchema), unserved: UnservedSchema });
 

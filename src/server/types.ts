@@ -6,6 +6,7 @@ import type { Clock, PoolStats, WorkerInfo } from '../core/index.ts';
 import type { Store } from '../store/index.ts';
 import type { ServerFaults } from './store-watch.ts';
 import type { RemotePool } from '../pools/index.ts';
+import type { ClusterNode } from '../cluster/index.ts';
 
 export interface PoolChange {
   min?: number;
@@ -28,6 +29,8 @@ export interface PoolControl {
 
 export interface ServerRuntime {
   store: Store;
+  /** This process's node when it runs in a cluster (GET /v1/nodes, the pools' cluster figures). */
+  cluster?: ClusterNode | null;
   pools(): PoolControl[];
   /** Pools whose workers pull over /v1/workers (kind `remote`). */
   remotePools?(): RemotePool[];

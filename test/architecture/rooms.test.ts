@@ -19,10 +19,11 @@ const ALLOWED: Record<string, string[]> = {
   pools: ['core', 'store'],
   autoscaler: ['core', 'policies', 'store', 'pools'],
   alerts: ['core', 'store', 'pools'],
+  cluster: ['core', 'policies', 'store', 'pools', 'autoscaler'],
   mcp: [],
-  server: ['core', 'autoscaler', 'store', 'policies', 'pools', 'mcp'],
-  cli: ['core', 'policies', 'sim', 'store', 'pools', 'autoscaler', 'server', 'alerts', 'mcp', '(root)'],
-  '(root)': ['core', 'policies', 'sim', 'store', 'pools', 'autoscaler', 'server'],
+  server: ['core', 'autoscaler', 'store', 'policies', 'pools', 'mcp', 'cluster'],
+  cli: ['core', 'policies', 'sim', 'store', 'pools', 'autoscaler', 'server', 'alerts', 'mcp', 'cluster', '(root)'],
+  '(root)': ['core', 'policies', 'sim', 'store', 'pools', 'autoscaler', 'server', 'cluster'],
 };
 
 function listTs(dir: string): string[] {

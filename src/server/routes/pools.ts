@@ -8,6 +8,7 @@ import type { PoolControl } from '../types.ts';
 import { summarizePool } from '../pool-view.ts';
 import { servedTypes, unservedFigure } from '../unserved.ts';
 import { DesiredSchema } from '../worker-schemas.ts';
+import { clusterFigures } from './nodes.ts';
 
 const errors = { 400: ErrorSchema, 401: ErrorSchema, 404: ErrorSchema, 429: ErrorSchema };
 /** Routes that change a pool may also answer 403 (the tenant is not in server.adminTenants). */
@@ -39,8 +40,12 @@ export function describePool(p: PoolControl) {
  * A pool as one tenant may see it: with API keys, a worker's taskId shows only when the
  * task is the requester's own (another tenant's task ids stay hidden, as their tasks do).
  */
-async function describePoolFor(ctx: ServerContext, req: FastifyRequest, p: PoolControl): Promise<ReturnType<typeof describePool>> {
-  const view = describePool(p);
+async function describePoolFor(ctx: ServerContext, req: FastifyRequest, p: PoolControl): Promise<ReturnType<typeof describePool> & { cluster?: Omit<Awaited<ReturnType<typeof clusterFigures>>, 'busy'> }> {
+  const view: ReturnType<typeof describePool> & { cluster?: Omit<Awaited<ReturnType<typeof clusterFigures>>, 'busy'> } = describePool(p);
+  if (ctx.runtime.cluster) {
+    const { busy: _busy, ...c } = await clusterFigures(ctx.runtime.cluster, p.name);
+    view.cluster = c;
+  }
   if (!ctx.isMultiTenant) return view;
   for (const w of view.workers) {
     if (w.taskId === null) continue;
@@ -140,10 +145,20 @@ export function registerPoolRoutes(app: FastifyInstance, ctx: ServerContext): vo
     },
     async (req) => {
       const s = findPool(req.params.name).stats();
-      const current = s.starting + s.idle + s.busy + s.draining;
+      let current = s.starting + s.idle + s.busy + s.draining;
+      let target = s.target;
+      let busy = s.busy;
+      const cluster = ctx.runtime.cluster;
+      if (cluster) {
+        // The pool over the cluster: the leader's total and every live node's workers.
+        const c = await clusterFigures(cluster, s.name);
+        current = c.current;
+        target = c.target;
+        busy = c.busy;
+      }
       // The cold-start trap: a queue that keeps up shows no backlog, yet its tasks need a worker.
-      const hasWork = s.queueDepth + s.busy > 0;
-      const desired = Math.min(s.maxWorkers, Math.max(s.target, hasWork ? 1 : 0));
+      const hasWork = s.queueDepth + busy > 0;
+      const desired = Math.min(s.maxWorkers, Math.max(target, hasWork ? 1 : 0));
       return { pool: s.name, desired, current, min: s.minWorkers, max: s.maxWorkers };
     },
   );

@@ -64,6 +64,8 @@ export interface MaintenanceLoopOptions {
   /** A failed run (the loop goes on); never swallowed. */
   onError: (err: Error) => void;
   onRun?: (report: MaintenanceReport) => void;
+  /** Whether this process runs maintenance now (in a cluster: only the leader); default always. */
+  shouldRun?: () => boolean;
 }
 
 /** Runs store.maintain() every intervalMs on the injected clock, one run at a time. */
@@ -91,6 +93,7 @@ export class MaintenanceLoop {
 
   /** Runs maintenance once now (also what each tick does). */
   runOnce(): Promise<void> {
+    if (this.options.shouldRun && !this.options.shouldRun()) return Promise.resolve();
     this.running ??= this.options.store
       .maintain(this.options.policy)
       .then(

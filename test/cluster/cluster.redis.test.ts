@@ -1,0 +1,29 @@
+// The cluster on Redis: failover under load with three real nodes, and fencing of a
+// paused leader (runs in test/cluster/cluster-run.ts).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { REDIS_URL, dropPrefix, probeRedis } from '../store/redis-helpers.ts';
+import { serverSkip } from '../store/servers.ts';
+import { randomSuffix } from '../store/adapters.ts';
+import { MAX_WORKERS, runFailover, runPausedLeader } from './cluster-run.ts';
+
+const skip = await serverSkip(`Redis at ${REDIS_URL}`, probeRedis);
+const urlOf = (prefix: string) => `${REDIS_URL}${REDIS_URL.includes('?') ? '&' : '?'}prefix=${prefix}`;
+
+test('three nodes on Redis: the leader SIGKILLed mid-load is replaced within 10 s, nothing is lost, the summed workers never pass max', { skip, timeout: 240_000 }, async () => {
+  const prefix = `tp-cluster-${randomSuffix()}`;
+  const report = await runFailover(urlOf(prefix)).finally(() => dropPrefix(prefix));
+  process.stderr.write(`cluster failover (redis): ${JSON.stringify(report)}\n`);
+  assert.equal(report.lost, 0);
+  assert.ok(report.acked >= 3000, `acknowledged ${report.acked}`);
+  assert.ok(report.failoverMs < 10_000, `new leader after ${report.failoverMs} ms`);
+  assert.ok(report.maxSummedCurrent <= MAX_WORKERS, `summed current reached ${report.maxSummedCurrent} > ${MAX_WORKERS}`);
+});
+
+test('a leader paused with SIGSTOP past its lease and resumed has its fenced write refused on Redis', { skip, timeout: 60_000 }, async () => {
+  const prefix = `tp-fence-${randomSuffix()}`;
+  const r = await runPausedLeader(urlOf(prefix)).finally(() => dropPrefix(prefix));
+  assert.match(r.refused, /^Fenced: lease "leader": fencing token 1 is no longer current \(the lease is at token 2, held by "new-leader"\); the write was refused$/);
+  assert.equal(r.leadsAfter, false);
+  assert.deepEqual(r.valueAfter, { total: 3, by: 'new-leader' });
+});
