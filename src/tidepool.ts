@@ -24,6 +24,7 @@ import { CommandDriver, InlineDriver, ProcessDriver, ThreadDriver, RemotePool, W
 import { Autoscaler, bindPolicy, policyBounds, type PolicyChoice } from './autoscaler/index.ts';
 import { configPolicyProblems } from './policies/index.ts';
 import { ClusterNode, ClusterSeams } from './cluster/index.ts';
+import { Scheduler, syncConfigSchedules, type SchedulerSettings } from './schedules/index.ts';
 import { createRequire } from 'node:module';
 
 const VERSION = (createRequire(import.meta.url)('../package.json') as { version: string }).version;
@@ -48,6 +49,8 @@ export interface TidepoolOptions {
   durabilitySource?: string;
   /** Receives configuration warnings (default: process.emitWarning). */
   onWarning?: (message: string) => void;
+  /** Lines worth the server log from the scheduler (lease taken or lost, missed ticks and the catch-up applied). */
+  log?: (line: string) => void;
   /** Worker events worth a line in the server log (crashes, respawns, stalls, recycles); they also go to the event log. */
   onPoolEvent?: (note: PoolEventNote) => void;
   /** Wraps the store before anything uses it (`tidepool start` watches every store call for /health). */
@@ -69,6 +72,11 @@ export interface Tidepool {
    * server.retentionMs, scaling events and metric samples past theirs). Off the claim path.
    */
   maintenance: MaintenanceLoop;
+  /**
+   * Submits the due ticks of the store's schedules while this process holds the
+   * `scheduler` lease (docs/schedules.md); config.schedules were synced in before it started.
+   */
+  scheduler: Scheduler;
   submit(input: SubmitInput): Promise<SubmitResult>;
   submitBatch(inputs: readonly SubmitInput[]): Promise<SubmitResult[]>;
   stats(): PoolStats[];
@@ -304,6 +312,18 @@ export async function createTidepool(input: TidepoolConfigInput, handlers: Handl
     });
   }
   maintenance.start();
+  const scheduler = new Scheduler({ store, clock, ...((config.scheduler ?? {}) as Partial<SchedulerSettings>), ...(options.log ? { log: options.log } : {}) });
+  scheduler.on('error', (err: Error) => (autoscaler.listenerCount('error') > 0 ? autoscaler.emit('error', err) : process.emitWarning(err)));
+  try {
+    if (config.schedules !== undefined) await syncConfigSchedules(store, config.schedules);
+  } catch (err) {
+    await maintenance.stop();
+    await cluster?.stop();
+    await Promise.all([...pools.values()].map((p) => p.close(0)));
+    if (ownsStore) await store.close();
+    throw err;
+  }
+  scheduler.start();
   for (const pool of pools.values()) {
     if (!(pool instanceof WorkerPool)) continue;
     watchPoolEvents(pool, clock, (note) => {
@@ -320,12 +340,14 @@ export async function createTidepool(input: TidepoolConfigInput, handlers: Handl
     autoscaler,
     cluster,
     maintenance,
+    scheduler,
     submit: (input) => store.submit(input),
     submitBatch: (inputs) => store.submitBatch(inputs),
     stats: () => [...pools.values()].map((p) => p.stats()),
     close(timeoutMs?: number) {
       closing ??= (async () => {
         await autoscaler.stop();
+        await scheduler.close();
         await maintenance.stop();
         // Hands leadership over at once and leaves the node list before the pools drain.
         await cluster?.stop();

@@ -166,6 +166,7 @@ export function loadConfig(sources: ConfigSources = {}): LoadedConfig {
       mergeDeep(config, file);
       for (const path of leafPaths(file, '', [])) origins[path] = { label: path, source };
       pools.forEach((p, i) => Object.keys(p).forEach((k) => (origins[`pools[${i}].${k}`] = { label: `pools[${i}].${k}`, source })));
+      ((file.schedules as Record<string, unknown>[] | undefined) ?? []).forEach((s, i) => Object.keys(s).forEach((k) => (origins[`schedules[${i}].${k}`] = { label: `schedules[${i}].${k}`, source })));
     }
   }
 

@@ -137,6 +137,7 @@ export async function startTidepool(input: StartInput): Promise<RunningTidepool>
     durabilitySource: input.durabilitySource,
     onWarning: (message) => input.log?.(`warning: ${message}`),
     onPoolEvent: (note) => input.log?.(`pool ${note.pool}: ${note.code}: ${note.reason}`),
+    ...(input.log ? { log: input.log } : {}),
     wrapStore: (store) => watchStore(store, faults),
   });
   const pools = [...tidepool.pools.values()];

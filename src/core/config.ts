@@ -6,6 +6,9 @@
 // To add a section (e.g. `server`): add rows to OPTIONS with paths `server.port` etc.;
 // the schema, the loader and the docs pick them up. Then add the field to TidepoolConfig.
 import { z } from 'zod';
+import { MAX_POOL_WORKERS } from './limits.ts';
+import { scheduleInputSchema } from './schedule.ts';
+import type { ScheduleInput } from './schedule.ts';
 
 /** How a setting's value is written and checked. */
 export type OptionKind =
@@ -120,6 +123,11 @@ export interface TidepoolConfig {
   poolDefaults: Omit<PoolConfig, 'name' | 'types'>;
   /** Pools as written: any pool setting left out comes from poolDefaults (see resolvePoolConfig). */
   pools: PoolEntry[];
+  /**
+   * Recurring tasks (docs/schedules.md), synced into the store at start. Unset: this node
+   * leaves the store's schedules as they are; a list (even empty) replaces the config ones.
+   */
+  schedules?: ScheduleInput[];
   /** Sections other rooms add (server, ...) live beside these. */
   [section: string]: unknown;
 }
@@ -171,6 +179,12 @@ export const OPTIONS: readonly OptionSpec[] = [
   { path: 'alerts.sloBreachEvaluations', kind: 'int', unit: 'evaluations', default: 3, min: 1, max: 10_000, doc: "slo_breach fires when a pool's window p95 wait is above its sloMs for this many evaluations in a row." },
   { path: 'alerts.backlogGrowingMs', kind: 'duration', unit: 'ms', default: 300_000, min: 1000, max: 86_400_000, doc: 'backlog_growing fires when a queue has grown without falling for this long.' },
   { path: 'alerts.deadPerMinute', kind: 'number', unit: 'tasks/min', default: 10, min: 0, max: 1e9, doc: 'dead_tasks fires when more tasks than this end dead per minute in a pool.' },
+  // The scheduler (docs/schedules.md): one node at a time (the holder of the `scheduler`
+  // lease) submits each due tick of the schedules in the store.
+  { path: 'scheduler.enabled', kind: 'bool', unit: '', default: true, doc: 'Take part in running schedules: this node may hold the scheduler lease and submit due ticks; false serves /v1/schedules but never submits ticks.', env: ['TIDEPOOL_SCHEDULER_ENABLED'] },
+  { path: 'scheduler.leaseMs', kind: 'duration', unit: 'ms', default: 10_000, min: 100, max: 3_600_000, doc: 'Time to live of the scheduler lease, renewed every leaseMs / 3; after a crash another node takes over within this long (a node that stops releases it at once).', env: ['TIDEPOOL_SCHEDULER_LEASE_MS'] },
+  { path: 'scheduler.graceMs', kind: 'duration', unit: 'ms', default: 30_000, min: 0, max: 86_400_000, doc: "A tick submitted at most this late counts as on time; once the oldest unsubmitted tick is later than this, the schedule's catchUp rule decides which missed ticks are submitted.", env: ['TIDEPOOL_SCHEDULER_GRACE_MS'] },
+  { path: 'scheduler.catchUpLimit', kind: 'int', unit: 'ticks', default: 100, min: 1, max: 100_000, doc: 'catchUp `all` submits at most this many missed ticks per schedule after downtime (the most recent ones).', env: ['TIDEPOOL_SCHEDULER_CATCH_UP_LIMIT'] },
 ];
 
 /** Per-pool options, relative to one pool. They appear as `poolDefaults.X` and `pools[i].X`. */
@@ -184,8 +198,8 @@ export const POOL_OPTIONS: readonly OptionSpec[] = [
   { path: 'killGraceMs', kind: 'duration', unit: 'ms', default: 2000, min: 0, max: 600_000, doc: 'command and process kinds: when a child\'s process group is stopped (timeout, cancel, lost lease, scale-down), SIGKILL follows SIGTERM after this long.' },
   { path: 'startTimeoutMs', kind: 'duration', unit: 'ms', default: 30_000, min: 1, max: 3_600_000, doc: 'process kind: a worker process that has not sent its `ready` line this long after spawn failed to start.' },
   { path: 'module', kind: 'string', unit: 'path', doc: 'thread kind: the handler module each worker thread loads (its default export maps types to handlers, as `--handlers` takes); relative paths are read from the working directory.' },
-  { path: 'minWorkers', kind: 'int', unit: 'workers', min: 0, max: 100_000, doc: "Fewest workers; unset: the policy's own minimum.", env: ['MIN_WORKERS', 'AUTOSCALE_MIN_WORKERS'], flag: '--min' },
-  { path: 'maxWorkers', kind: 'int', unit: 'workers', min: 1, max: 100_000, doc: "Most workers (>= minWorkers); unset: the policy's own maximum.", env: ['MAX_WORKERS', 'AUTOSCALE_MAX_WORKERS'], flag: '--max' },
+  { path: 'minWorkers', kind: 'int', unit: 'workers', min: 0, max: MAX_POOL_WORKERS, doc: "Fewest workers; unset: the policy's own minimum.", env: ['MIN_WORKERS', 'AUTOSCALE_MIN_WORKERS'], flag: '--min' },
+  { path: 'maxWorkers', kind: 'int', unit: 'workers', min: 1, max: MAX_POOL_WORKERS, doc: "Most workers (>= minWorkers); unset: the policy's own maximum.", env: ['MAX_WORKERS', 'AUTOSCALE_MAX_WORKERS'], flag: '--max' },
   { path: 'policy', kind: 'string', unit: '', default: 'queue-latency', doc: 'Scaling policy by name (threshold, queue-latency, ratio, percent, hpa, keda, kpa, target-tracking, queue-time, adaptive, fixed:N).', env: ['TIDEPOOL_POLICY'], flag: '--policy' },
   { path: 'preset', kind: 'string', unit: '', doc: "A named preset of the policy's knobs (e.g. balanced, aggressive).", env: ['TIDEPOOL_PRESET'], flag: '--preset' },
   { path: 'policyOptions', kind: 'record', unit: '', default: {}, doc: "Overrides of the policy's knobs by name (see docs/policies.md); the env vars TARGET_QUEUE_DEPTH, TARGET_P95_LATENCY_MS, SCALE_UP_STEP, SCALE_DOWN_STEP, SCALE_DECISION_INTERVAL_MS, AUTOSCALE_MAX_UTILIZATION, AUTOSCALE_MIN_UTILIZATION set knobs here." },
@@ -332,6 +346,7 @@ export function configFileSchema(): z.ZodType {
   const poolDefaultRows = POOL_OPTIONS.filter((o) => o.path !== 'name' && o.path !== 'types').map((o) => ({ ...o, path: `poolDefaults.${o.path}` }));
   return objectFrom([...OPTIONS, ...poolDefaultRows], {
     pools: z.array(poolSchema).optional(),
+    schedules: z.array(scheduleInputSchema).optional(),
     $schema: z.string().optional(),
   });
 }
@@ -426,6 +441,11 @@ export function crossFieldProblems(config: TidepoolConfig): ConfigProblem[] {
       else typeOwner.set(t, i);
     }),
   );
+  const scheduleNames = new Map<string, number>();
+  (config.schedules ?? []).forEach((s, i) => {
+    if (scheduleNames.has(s.name)) problems.push({ path: `schedules[${i}].name`, got: s.name, expected: `a name no other schedule has (schedules[${scheduleNames.get(s.name)}] has it)` });
+    else scheduleNames.set(s.name, i);
+  });
   return problems;
 }
 
@@ -499,10 +519,12 @@ export function checkConfigShape(value: unknown, source: string): { problems: st
         const full = where ? `${where}.${key}` : key;
         const known =
           issue.path.length === 0
-            ? [...new Set(OPTIONS.map((o) => o.path.split('.')[0]!)), 'poolDefaults', 'pools']
+            ? [...new Set(OPTIONS.map((o) => o.path.split('.')[0]!)), 'poolDefaults', 'pools', 'schedules']
             : issue.path[0] === 'pools' || issue.path[0] === 'poolDefaults'
               ? POOL_OPTIONS.map((o) => o.path)
-              : OPTIONS.filter((o) => o.path.startsWith(`${where}.`)).map((o) => o.path.slice(where.length + 1));
+              : issue.path[0] === 'schedules'
+                ? ['name', 'cron', 'timezone', 'type', 'payload', 'priority', 'tenant', 'catchUp']
+                : OPTIONS.filter((o) => o.path.startsWith(`${where}.`)).map((o) => o.path.slice(where.length + 1));
         problems.push(`${full} (${source}): unknown setting; known settings here: ${known.join(', ')}`);
       }
     } else {

@@ -17,7 +17,9 @@ export type ErrorCode =
   | 'Timeout'
   | 'WorkerCrashed'
   | 'ShuttingDown'
-  | 'Fenced';
+  | 'Fenced'
+  | 'ScheduleNotFound'
+  | 'ScheduleConflict';
 
 export class TidepoolError extends Error {
   readonly code: ErrorCode;
@@ -109,6 +111,8 @@ export const HTTP_STATUS_BY_CODE: Record<ErrorCode, number> = {
   StoreUnavailable: 503,
   ShuttingDown: 503,
   Fenced: 409,
+  ScheduleNotFound: 404,
+  ScheduleConflict: 409,
   Timeout: 504,
   WorkerCrashed: 502,
 };
@@ -128,5 +132,20 @@ export class FencedError extends TidepoolError {
     super('Fenced', `lease ${JSON.stringify(lease)}: fencing token ${token} is no longer current (${detail}); the write was refused`);
     this.lease = lease;
     this.token = token;
+  }
+}
+
+export class ScheduleNotFoundError extends TidepoolError {
+  readonly schedule: string;
+  constructor(name: string) {
+    super('ScheduleNotFound', `schedule ${JSON.stringify(name)} not found`);
+    this.schedule = name;
+  }
+}
+
+/** A schedule of that name exists with another definition (delete it first to replace it). */
+export class ScheduleConflictError extends TidepoolError {
+  constructor(message: string) {
+    super('ScheduleConflict', message);
   }
 }

@@ -7,3 +7,4 @@ export * from './config.ts';
 export * from './scaling-choice.ts';
 export * from './limits.ts';
 export * from './redact.ts';
+export * from './schedule.ts';

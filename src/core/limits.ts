@@ -3,10 +3,8 @@
 // submit.ts) both check against these constants, and docs/http-api.md lists them, so a
 // value the API accepts is always one the store can keep and read back.
 
-import { POOL_OPTIONS } from './config.ts';
-
-/** Most workers one pool may have: the config's pools[i].maxWorkers range. Runtime changes (PATCH, scale) are capped here too. */
-export const MAX_POOL_WORKERS: number = POOL_OPTIONS.find((o) => o.path === 'maxWorkers')?.max ?? 100_000;
+/** Most workers one pool may have: the range of the config's pools[i].minWorkers/maxWorkers (config.ts reads it). Runtime changes (PATCH, scale) are capped here too. */
+export const MAX_POOL_WORKERS = 100_000;
 
 /** Largest delay a timer can arm (setTimeout clamps anything larger to 1 ms): 2^31 - 1. */
 export const MAX_TIMER_MS = 2_147_483_647;

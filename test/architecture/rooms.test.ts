@@ -20,10 +20,11 @@ const ALLOWED: Record<string, string[]> = {
   autoscaler: ['core', 'policies', 'store', 'pools'],
   alerts: ['core', 'store', 'pools'],
   cluster: ['core', 'policies', 'store', 'pools', 'autoscaler'],
+  schedules: ['core', 'store'],
   mcp: [],
-  server: ['core', 'autoscaler', 'store', 'policies', 'pools', 'mcp', 'cluster'],
-  cli: ['core', 'policies', 'sim', 'store', 'pools', 'autoscaler', 'server', 'alerts', 'mcp', 'cluster', '(root)'],
-  '(root)': ['core', 'policies', 'sim', 'store', 'pools', 'autoscaler', 'server', 'cluster'],
+  server: ['core', 'autoscaler', 'store', 'policies', 'pools', 'mcp', 'cluster', 'schedules'],
+  cli: ['core', 'policies', 'sim', 'store', 'pools', 'autoscaler', 'server', 'alerts', 'mcp', 'cluster', 'schedules', '(root)'],
+  '(root)': ['core', 'policies', 'sim', 'store', 'pools', 'autoscaler', 'server', 'cluster', 'schedules'],
 };
 
 function listTs(dir: string): string[] {

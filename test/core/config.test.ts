@@ -102,7 +102,7 @@ test('a bad value in the file is named with its path, the file, the value and wh
     colour: 'blue',
   });
   const problems = problemsOf(() => loadConfig({ file: path }));
-  assert.match(problems.find((p) => p.startsWith('colour'))!, /^colour \(tidepool\.json\): unknown setting; known settings here: store, durability, leaseMs, .*poolDefaults, pools$/);
+  assert.match(problems.find((p) => p.startsWith('colour'))!, /^colour \(tidepool\.json\): unknown setting; known settings here: store, durability, leaseMs, .*poolDefaults, pools, schedules$/);
   assert.deepEqual(problems.filter((p) => !p.startsWith('colour')).sort(), [
     'durability (tidepool.json): got "sometimes"; expected one of full, normal',
     'leaseMs (tidepool.json): got "soon"; expected a duration in ms (an integer, or 500ms/30s/2m/1h) in [100, 86400000]',
