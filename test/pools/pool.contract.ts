@@ -1,15 +1,22 @@
-// The pool contract: one suite every worker kind runs (inline, command, process), against
-// real workers on the system clock (child processes cannot share a virtual one). A kind
-// passes a pool-config factory, the handlers an inline pool needs, and its capability
-// list; cases that need a capability skip by its name (`killable`: a worker is a process
-// the test can SIGKILL). Task types: `echo` returns its payload, `sleep` {ms} sleeps.
+// The pool contract: one suite every worker kind runs (inline, thread, command, process,
+// remote), against real workers on the system clock (child processes cannot share a virtual
+// one). A kind passes a pool-config factory, the handlers an inline pool needs, and its
+// capability list; cases that need a capability skip by its name:
+//   ownsWorkers  the pool starts, drains, recycles and respawns its own workers. A remote
+//                pool does not: its workers are runners on other machines that register,
+//                and scale-down, recycling, close and respawn are theirs (or their
+//                orchestrator's) to do; the pool only publishes its desired count. Such a kind
+//                passes `workers`, which brings its workers up for the cases that need workers
+//                but not ownership (running tasks and recording who ran them, timeouts).
+//   killable     a worker is a process the test can SIGKILL (and the pool respawns it).
+// Task types: `echo` returns its payload, `sleep` {ms} sleeps.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { systemClock, type Task } from '../../src/core/index.ts';
-import { createTidepool, type TidepoolConfigInput } from '../../src/index.ts';
+import { createTidepool, type Tidepool, type TidepoolConfigInput } from '../../src/index.ts';
 import type { HandlerMap } from '../../src/pools/index.ts';
 
-export type PoolCapability = 'killable';
+export type PoolCapability = 'ownsWorkers' | 'killable';
 
 export interface PoolKindAdapter {
   kind: string;
@@ -17,6 +24,8 @@ export interface PoolKindAdapter {
   /** The kind's own pool settings (kind, command, ...). */
   pool: Record<string, unknown>;
   handlers: HandlerMap;
+  /** A kind without `ownsWorkers`: starts `count` workers for pool `p` of `tp`; resolves once they joined, with how to stop them. */
+  workers?(tp: Tidepool, count: number): Promise<() => Promise<void>>;
 }
 
 const clock = systemClock;
@@ -51,14 +60,20 @@ export function runPoolContract(adapter: PoolKindAdapter): void {
     return tasks.every((t) => t.status === 'succeeded' || t.status === 'dead') && tasks;
   };
 
-  function it(name: string, fn: () => Promise<void>, needs?: PoolCapability): void {
-    test(`${adapter.kind}: ${name}`, { skip: needs && !has(needs) ? `needs capability ${needs}` : false, timeout: 60_000 }, fn);
+  function it(name: string, fn: () => Promise<void>, needs: readonly PoolCapability[] = []): void {
+    const missing = needs.filter((c) => !has(c));
+    test(`${adapter.kind}: ${name}`, { skip: missing.length ? `needs capability ${missing.join(', ')}` : false, timeout: 60_000 }, fn);
+  }
+  /** Sizes the pool; a kind whose workers start outside it brings them up too. */
+  async function scale(tp: Tidepool, n: number): Promise<() => Promise<void>> {
+    tp.pools.get('p')!.scaleTo(n);
+    return (await adapter.workers?.(tp, n)) ?? (async () => {});
   }
 
   it('runs tasks, stores their results, and records the worker that really ran each', async () => {
     const tp = await open();
+    const stopWorkers = await scale(tp, 2);
     try {
-      tp.pools.get('p')!.scaleTo(2);
       const subs = await tp.submitBatch([1, 2, 3, 4].map((i) => ({ type: 'echo', payload: { i } })));
       const tasks = await until('the tasks', ended(tp, subs.map((s) => s.task.id)));
       assert.deepEqual(tasks.map((t) => t.result), [1, 2, 3, 4].map((i) => ({ i })));
@@ -66,6 +81,7 @@ export function runPoolContract(adapter: PoolKindAdapter): void {
       for (const t of tasks) assert.ok(ids.has(t.workerId!), `task ${t.id} names worker ${t.workerId}, one of ${[...ids].join(', ')}`);
       assert.equal(tp.stats()[0]!.kind, adapter.kind);
     } finally {
+      await stopWorkers();
       await tp.close(2000);
     }
   });
@@ -84,18 +100,19 @@ export function runPoolContract(adapter: PoolKindAdapter): void {
     } finally {
       await tp.close(2000);
     }
-  });
+  }, ['ownsWorkers']);
 
   it('an attempt past its timeout fails with Timeout and is retried', async () => {
     const tp = await open();
+    const stopWorkers = await scale(tp, 1);
     try {
-      tp.pools.get('p')!.scaleTo(1);
       const { task } = await tp.submit({ type: 'sleep', payload: { ms: 10_000 }, timeoutMs: 200 });
       const [t] = await until('the task to end', ended(tp, [task.id]));
       assert.equal(t!.status, 'dead');
       assert.equal(t!.attempts, 2);
       assert.equal(t!.error?.code, 'Timeout');
     } finally {
+      await stopWorkers();
       await tp.close(2000);
     }
   });
@@ -112,7 +129,7 @@ export function runPoolContract(adapter: PoolKindAdapter): void {
     } finally {
       await tp.close(2000);
     }
-  });
+  }, ['ownsWorkers']);
 
   it('close waits for a running task to finish', async () => {
     const tp = await open();
@@ -132,7 +149,7 @@ export function runPoolContract(adapter: PoolKindAdapter): void {
     });
     await closing;
     assert.equal(seen?.status, 'succeeded');
-  });
+  }, ['ownsWorkers']);
 
   it('a worker killed mid-task fails its attempt as WorkerCrashed, is respawned, and the task is retried', async () => {
     const tp = await open();
@@ -164,5 +181,5 @@ export function runPoolContract(adapter: PoolKindAdapter): void {
     } finally {
       await tp.close(2000);
     }
-  }, 'killable');
+  }, ['ownsWorkers', 'killable']);
 }
