@@ -67,6 +67,16 @@ export function poolTable(pools: any[]): string {
   );
 }
 
+export function nodeTable(nodes: any[]): string {
+  if (nodes.length === 0) return '(no nodes)';
+  const rows: string[][] = [];
+  for (const n of nodes) {
+    const pools = n.pools.map((p: any) => `${p.name} ${p.current}${p.share === null ? '' : `/${p.share}`}`).join(', ') || '-';
+    rows.push([`${n.id}${n.self ? ' (this)' : ''}`, n.leader ? 'leader' : 'follower', n.host, n.region ?? '-', n.version, iso(n.startedAtMs), `${iso(n.lastSeenMs)}`, pools]);
+  }
+  return table(['NODE', 'ROLE', 'HOST', 'REGION', 'VERSION', 'STARTED', 'LAST SEEN', 'POOLS (current/share)'], rows);
+}
+
 export function eventList(events: any[]): string {
   if (events.length === 0) return '(no scaling events in the range)';
   return events.map((e) => `${iso(e.atMs)}  ${e.pool}  ${e.action.padEnd(10)} ${e.from} -> ${e.to}  [${e.code}] ${e.reason}  (${e.policy})`).join('\n');

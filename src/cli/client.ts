@@ -7,7 +7,7 @@ import type { ParseArgsConfig } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { systemClock } from '../core/index.ts';
 import { parseFlags, parseInstant } from './args.ts';
-import { describeTask, eventList, outcomeLines, unservedLine, poolTable, policyLabel, taskDetail, taskTable, topScreen } from './client-views.ts';
+import { describeTask, eventList, nodeTable, outcomeLines, unservedLine, poolTable, policyLabel, taskDetail, taskTable, topScreen } from './client-views.ts';
 
 export const DEFAULT_URL = 'http://127.0.0.1:7700';
 
@@ -29,6 +29,7 @@ const USAGE: Record<string, string> = {
   retry: 'tidepool retry TASK_ID',
   logs: 'tidepool logs TASK_ID [--follow]',
   pools: 'tidepool pools',
+  nodes: 'tidepool nodes',
   scale: 'tidepool scale POOL COUNT   |   tidepool scale POOL [--min N] [--max N] [--policy NAME] [--preset NAME]',
   events: 'tidepool events [--pool POOL] [--from EPOCH_MS|ISO] [--to EPOCH_MS|ISO] [--limit N]',
   top: 'tidepool top [--interval-ms MS] [--once]',
@@ -182,6 +183,7 @@ async function dispatch(command: string, args: string[], io: Io): Promise<number
     retry: {},
     logs: { follow: { type: 'boolean', default: false } },
     pools: {},
+    nodes: {},
     scale: { min: { type: 'string' }, max: { type: 'string' }, policy: { type: 'string' }, preset: { type: 'string' } },
     events: { pool: { type: 'string' }, from: { type: 'string' }, to: { type: 'string' }, limit: { type: 'string' } },
     top: { 'interval-ms': { type: 'string' }, once: { type: 'boolean', default: false } },
@@ -286,6 +288,12 @@ async function dispatch(command: string, args: string[], io: Io): Promise<number
       positional(0, []);
       const res = await client.call('GET', '/v1/pools');
       print(res.body, () => poolTable(res.body.pools) + unservedLine(res.body.unserved));
+      return 0;
+    }
+    case 'nodes': {
+      positional(0, []);
+      const res = await client.call('GET', '/v1/nodes');
+      print(res.body, () => nodeTable(res.body.nodes));
       return 0;
     }
     case 'scale': {

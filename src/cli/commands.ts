@@ -28,6 +28,7 @@ export const COMMANDS: readonly Command[] = [
   { name: 'retry', summary: 're-queue a dead or cancelled task', isClient: true, load: client },
   { name: 'logs', summary: "a task's log lines per attempt (--follow: until the task ends)", isClient: true, load: client },
   { name: 'pools', summary: 'show pools: workers, bounds, policy, queue, health', isClient: true, load: client },
+  { name: 'nodes', summary: 'show the nodes sharing the store: which leads, their pools and shares', isClient: true, load: client },
   { name: 'scale', summary: "set a pool's worker count, bounds, policy or preset", isClient: true, load: client },
   { name: 'events', summary: 'list scaling events with their reasons', isClient: true, load: client },
   { name: 'top', summary: 'live view of pools, workers and recent scaling events', isClient: true, load: client },

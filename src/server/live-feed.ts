@@ -3,6 +3,7 @@
 // every connected server-sent-events client; scaling events go out as they happen.
 import type { ServerResponse } from 'node:http';
 import type { Clock, ScalingEvent, StatusCounts, TimerHandle } from '../core/index.ts';
+import type { FinishedTask } from '../store/index.ts';
 import type { ServerRuntime } from './types.ts';
 import { summarizePool, type PoolSummary } from './pool-view.ts';
 
@@ -10,6 +11,10 @@ import { summarizePool, type PoolSummary } from './pool-view.ts';
 export const FEED_HISTORY = 600;
 /** Scaling events kept in memory for new clients. */
 export const FEED_EVENTS = 100;
+/** Ended tasks are sent at most this often, ms, as one `finished` message {count, tasks}. */
+export const FINISHED_FLUSH_MS = 100;
+/** Tasks listed in one `finished` message (count says how many ended). */
+export const FINISHED_MAX = 100;
 
 export interface PoolSnapshot extends PoolSummary {
   p95WaitMs: number;
@@ -35,6 +40,11 @@ export class LiveFeed {
   private seenAtMs = -1;
   private seenKeys = new Set<string>();
   private readonly onEvent: (event: ScalingEvent) => void;
+  /** Tasks that ended since the last `finished` message (store events: on PostgreSQL and Redis, from every node). */
+  private ended: FinishedTask[] = [];
+  private endedCount = 0;
+  private flushTimer: TimerHandle | null = null;
+  private unsubscribe: (() => void) | null = null;
 
   /**
    * `onEvent` hears every scaling event the store records (from this process or
@@ -59,9 +69,28 @@ export class LiveFeed {
       this.onError(err);
     }
     this.schedule();
+    // Ends go out as they happen (coalesced over FINISHED_FLUSH_MS), not with the next snapshot.
+    this.unsubscribe = this.runtime.store.subscribe((event) => {
+      if (event.kind !== 'finished' || this.clients.size === 0) return;
+      this.endedCount++;
+      if (this.ended.length < FINISHED_MAX) this.ended.push(event.task);
+      this.flushTimer ??= this.clock.setTimer(() => this.flushEnded(), FINISHED_FLUSH_MS);
+    });
+  }
+
+  private flushEnded(): void {
+    this.flushTimer = null;
+    const data = { count: this.endedCount, tasks: this.ended };
+    this.ended = [];
+    this.endedCount = 0;
+    for (const res of this.clients) send(res, 'finished', data);
   }
 
   stop(): void {
+    this.unsubscribe?.();
+    this.unsubscribe = null;
+    this.flushTimer?.cancel();
+    this.flushTimer = null;
     this.timer?.cancel();
     this.timer = null;
     for (const res of this.clients) res.end();

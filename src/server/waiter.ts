@@ -4,17 +4,25 @@ import type { Clock, Task } from '../core/index.ts';
 import { FINAL_STATUSES } from '../core/index.ts';
 import type { Store } from '../store/index.ts';
 
-/** A held request re-reads its task this often, ms (tasks ended by another process). */
-export const RECHECK_MS = 1000;
+/**
+ * A held request re-reads its task this often, ms. On stores whose events reach every
+ * process (PostgreSQL, Redis) another node's end arrives as a notification, and the re-read
+ * is only a safety net; a SQLite file shared by processes has no notifications, so there a
+ * short poll finds another process's end.
+ */
+export const RECHECK_MS = 250;
+export const RECHECK_SHARED_MS = 10_000;
 
 export class TaskWaiter {
   private readonly waiting = new Map<string, Set<() => void>>();
   private readonly unsubscribe: () => void;
   private readonly clock: Clock;
+  private readonly recheckMs: number;
   private isClosed = false;
 
   constructor(store: Store, clock: Clock) {
     this.clock = clock;
+    this.recheckMs = store.eventReach === 'shared' ? RECHECK_SHARED_MS : RECHECK_MS;
     this.unsubscribe = store.subscribe((event) => {
       if (event.kind !== 'finished') return;
       const wakers = this.waiting.get(event.task.id);
@@ -32,11 +40,11 @@ export class TaskWaiter {
    */
   async waitForEnd(taskId: string, ms: number, read: () => Promise<Task | null>, signal?: AbortSignal): Promise<Task | null> {
     const deadlineMs = this.clock.now() + ms;
-    let task = await this.waitOnce(taskId, Math.min(ms, RECHECK_MS), read, signal);
+    let task = await this.waitOnce(taskId, Math.min(ms, this.recheckMs), read, signal);
     while (task && !isEnded(task) && !signal?.aborted && !this.isClosed) {
       const leftMs = deadlineMs - this.clock.now();
       if (leftMs <= 0) break;
-      task = await this.waitOnce(taskId, Math.min(leftMs, RECHECK_MS), read, signal);
+      task = await this.waitOnce(taskId, Math.min(leftMs, this.recheckMs), read, signal);
     }
     return task;
   }

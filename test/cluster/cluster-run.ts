@@ -223,3 +223,49 @@ export async function runPausedLeader(storeUrl: string): Promise<{ refused: stri
     await store.close();
   }
 }
+
+/**
+ * Two nodes, the pool's one worker on one of them: a `?wait` request and the dashboard's
+ * stream on the other node hear the task end through the store's notifications (the
+ * waiter's re-read on shared stores is 10 s, so an answer within 3 s came from one).
+ */
+export async function runCrossNodeWait(storeUrl: string): Promise<{ waitMs: number; streamMs: number }> {
+  const tmp = tempDir('tidepool-cross-');
+  const nodes: ClusterProc[] = [];
+  try {
+    nodes.push(...(await Promise.all([0, 1].map(() => startNode(storeUrl, { TIDEPOOL_TEST_EXEC_LOG: join(tmp.dir, 'exec.log') }, ['--policy', 'fixed:1'])))));
+    // Wait for the leader's decision: one node runs the one worker.
+    let idle: ClusterProc | null = null;
+    for (let i = 0; i < 100 && !idle; i++) {
+      const v = (await (await fetch(`${nodes[0]!.url}/v1/nodes`)).json()) as { nodes: { pid: number; pools: { share: number | null; current: number }[] }[] };
+      const shares = v.nodes.map((n) => ({ pid: n.pid, share: n.pools[0]?.share, current: n.pools[0]?.current }));
+      if (v.nodes.length === 2 && shares.every((s) => s.share !== null && s.share !== undefined) && shares.some((s) => s.share === 1 && s.current === 1)) {
+        idle = nodes.find((n) => n.pid === shares.find((s) => s.share === 0)!.pid) ?? null;
+      } else await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.ok(idle, 'one node runs the worker, the other none');
+    const ac = new AbortController();
+    const stream = await fetch(`${idle.url}/v1/stream`, { signal: ac.signal });
+    const reader = stream.body!.getReader();
+    let buffered = '';
+    const t0 = performance.now();
+    const res = await post(`${idle.url}/v1/tasks?wait=20000`, { type: 'work', payload: { ms: 50 } });
+    const task = (await res.json()) as { id: string; status: string };
+    const waitMs = performance.now() - t0;
+    assert.equal(task.status, 'succeeded', `the wait on the idle node saw the end (${JSON.stringify(task)})`);
+    let streamMs = -1;
+    while (streamMs < 0 && performance.now() - t0 < 10_000) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buffered += new TextDecoder().decode(value);
+      for (const block of buffered.split('\n\n')) {
+        if (block.startsWith('event: finished') && block.includes(task.id)) streamMs = performance.now() - t0;
+      }
+    }
+    ac.abort();
+    return { waitMs: Math.round(waitMs), streamMs: Math.round(streamMs) };
+  } finally {
+    await stopAll(nodes);
+    tmp.remove();
+  }
+}

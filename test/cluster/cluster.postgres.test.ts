@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { freshSchema, pgSkip, schemaUrl } from '../store/postgres-helpers.ts';
-import { MAX_WORKERS, runFailover, runPausedLeader } from './cluster-run.ts';
+import { MAX_WORKERS, runCrossNodeWait, runFailover, runPausedLeader } from './cluster-run.ts';
 
 const skip = await pgSkip();
 
@@ -21,4 +21,11 @@ test('a leader paused with SIGSTOP past its lease and resumed has its fenced wri
   assert.match(r.refused, /^Fenced: lease "leader": fencing token 1 is no longer current \(the lease is at token 2, held by "new-leader"\); the write was refused$/);
   assert.equal(r.leadsAfter, false);
   assert.deepEqual(r.valueAfter, { total: 3, by: 'new-leader' });
+});
+
+test('on PostgreSQL, a ?wait request and the dashboard stream on one node hear a task end on another node through notifications', { skip, timeout: 90_000 }, async () => {
+  const r = await runCrossNodeWait(schemaUrl(freshSchema('tp_cross')));
+  process.stderr.write(`cross-node (postgres): ${JSON.stringify(r)}\n`);
+  assert.ok(r.waitMs < 3000, `the wait answered after ${r.waitMs} ms`);
+  assert.ok(r.streamMs >= 0 && r.streamMs < 3000, `the stream told of the end after ${r.streamMs} ms`);
 });

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { REDIS_URL, dropPrefix, probeRedis } from '../store/redis-helpers.ts';
 import { serverSkip } from '../store/servers.ts';
 import { randomSuffix } from '../store/adapters.ts';
-import { MAX_WORKERS, runFailover, runPausedLeader } from './cluster-run.ts';
+import { MAX_WORKERS, runCrossNodeWait, runFailover, runPausedLeader } from './cluster-run.ts';
 
 const skip = await serverSkip(`Redis at ${REDIS_URL}`, probeRedis);
 const urlOf = (prefix: string) => `${REDIS_URL}${REDIS_URL.includes('?') ? '&' : '?'}prefix=${prefix}`;
@@ -26,4 +26,12 @@ test('a leader paused with SIGSTOP past its lease and resumed has its fenced wri
   assert.match(r.refused, /^Fenced: lease "leader": fencing token 1 is no longer current \(the lease is at token 2, held by "new-leader"\); the write was refused$/);
   assert.equal(r.leadsAfter, false);
   assert.deepEqual(r.valueAfter, { total: 3, by: 'new-leader' });
+});
+
+test('on Redis, a ?wait request and the dashboard stream on one node hear a task end on another node through notifications', { skip, timeout: 90_000 }, async () => {
+  const prefix = `tp-cross-${randomSuffix()}`;
+  const r = await runCrossNodeWait(urlOf(prefix)).finally(() => dropPrefix(prefix));
+  process.stderr.write(`cross-node (redis): ${JSON.stringify(r)}\n`);
+  assert.ok(r.waitMs < 3000, `the wait answered after ${r.waitMs} ms`);
+  assert.ok(r.streamMs >= 0 && r.streamMs < 3000, `the stream told of the end after ${r.streamMs} ms`);
 });
