@@ -195,6 +195,8 @@ export class ClusterNode extends EventEmitter {
     try {
       await this.elect();
       await this.enqueue(() => this.publish());
+      // How many nodes share the store (the server splits the global rate limit by it).
+      this.emit('nodes', (await this.store.listState('node/')).length);
       for (const name of this.pools.keys()) {
         await this.enqueue(() => this.follow(name));
         await this.readPoolConfig(name);

@@ -41,7 +41,15 @@ export async function buildApp(options: ServerOptions): Promise<BuiltApp> {
   const runtime: ServerOptions['runtime'] = { ...options.runtime, pools: () => options.runtime.pools(), store: watchStore(options.runtime.store, faults) };
   if (options.runtime.drain) runtime.drain = (ms) => options.runtime.drain!(ms);
   const keys = new ApiKeys(options.apiKeys ?? []);
+  // In a cluster each live node takes an equal share of the global rate limit.
+  let liveNodes = 1;
+  const cluster = options.runtime.cluster;
+  const onNodes = (n: number) => {
+    liveNodes = Math.max(1, n);
+    bucket?.setShare(1 / liveNodes);
+  };
   const bucket = options.rateLimit ? new TokenBucket({ ratePerSec: options.rateLimit.ratePerSec, burst: options.rateLimit.burst ?? Math.max(1, Math.ceil(options.rateLimit.ratePerSec)) }, clock) : null;
+  if (bucket && cluster) cluster.on('nodes', onNodes);
 
   const requestMs = options.requestTimeoutMs ?? SERVER_DEFAULTS.requestTimeoutMs;
   const headersMs = Math.min(requestMs, options.headersTimeoutMs ?? SERVER_DEFAULTS.headersTimeoutMs);
@@ -109,7 +117,7 @@ export async function buildApp(options: ServerOptions): Promise<BuiltApp> {
       const taken = bucket.take();
       if (!taken.isAllowed) {
         metrics.onRateLimited();
-        throw new RateLimitedError(taken.retryAfterMs, `global rate limit of ${options.rateLimit!.ratePerSec} requests/s exceeded`);
+        throw new RateLimitedError(taken.retryAfterMs, `global rate limit of ${options.rateLimit!.ratePerSec} requests/s exceeded${liveNodes > 1 ? ` (this node's share: 1/${liveNodes} of it, one per live node)` : ''}`);
       }
     }
   });
@@ -158,6 +166,7 @@ export async function buildApp(options: ServerOptions): Promise<BuiltApp> {
   // Before the HTTP server closes: end the never-ending streams and release held
   // ?wait requests, or close() would wait for them.
   app.addHook('preClose', async () => {
+    cluster?.off('nodes', onNodes);
     feed.stop();
     waiter.close();
   });

@@ -13,8 +13,10 @@ export type TakeResult = { isAllowed: true } | { isAllowed: false; retryAfterMs:
 
 export class TokenBucket {
   private readonly clock: Clock;
-  private readonly ratePerSec: number;
-  private readonly burst: number;
+  private readonly fullRatePerSec: number;
+  private readonly fullBurst: number;
+  private ratePerSec: number;
+  private burst: number;
   private tokens: number;
   private lastMs: number;
 
@@ -22,10 +24,21 @@ export class TokenBucket {
     if (!(options.ratePerSec > 0)) throw new RangeError(`rateLimit.ratePerSec: got ${options.ratePerSec}; expected a number > 0`);
     if (!(options.burst >= 1)) throw new RangeError(`rateLimit.burst: got ${options.burst}; expected a number >= 1`);
     this.clock = clock;
-    this.ratePerSec = options.ratePerSec;
-    this.burst = options.burst;
+    this.fullRatePerSec = this.ratePerSec = options.ratePerSec;
+    this.fullBurst = this.burst = options.burst;
     this.tokens = options.burst;
     this.lastMs = clock.now();
+  }
+
+  /**
+   * Takes this share (0 < share <= 1) of the rate and the burst: in a cluster each of N live
+   * nodes takes 1/N, so the nodes together stay within the global limit.
+   */
+  setShare(share: number): void {
+    const f = Math.min(1, Math.max(1e-6, share));
+    this.ratePerSec = this.fullRatePerSec * f;
+    this.burst = Math.max(1, this.fullBurst * f);
+    this.tokens = Math.min(this.tokens, this.burst);
   }
 
   /** Takes one token, or says how long until one is available. */
