@@ -130,6 +130,7 @@ export class ClusterNode extends EventEmitter {
   private beating: Promise<void> | null = null;
   private isStopped = true;
   private unsubscribe: (() => void) | null = null;
+  /** This node's term: the lease token, and when it ends on this node's clock. */
   private lease: { token: number; expiresAtMs: number } | null = null;
   /** Serializes this node's writes of its own record and its scaling steps. */
   private chain: Promise<unknown> = Promise.resolve();
@@ -210,14 +211,13 @@ export class ClusterNode extends EventEmitter {
   private async elect(): Promise<void> {
     const wasLeader = this.isLeader;
     const before = this.lease?.token ?? null;
-    let granted = null;
-    try {
-      granted = await this.store.acquireLease(LEADER_LEASE, this.id, this.leaderTtlMs);
-    } catch (err) {
-      // Unreachable store: keep what we had until it lapses on its own.
-      throw err;
-    }
-    this.lease = granted ? { token: granted.token, expiresAtMs: granted.expiresAtMs } : null;
+    // The lease's expiry is on the store's time of record (the database's clock on shared
+    // stores); this node counts it on its own clock from before it asked, which can only end
+    // its term early, never late. An unreachable store throws here: the term we had then
+    // lapses on its own.
+    const askedAtMs = this.clock.now();
+    const granted = await this.store.acquireLease(LEADER_LEASE, this.id, this.leaderTtlMs);
+    this.lease = granted ? { token: granted.token, expiresAtMs: askedAtMs + this.leaderTtlMs } : null;
     if (this.isLeader && (!wasLeader || before !== granted!.token)) this.emit('elected', granted!.token);
     if (wasLeader && !this.isLeader) this.emit('deposed');
   }
