@@ -193,8 +193,9 @@ export async function createTidepool(input: TidepoolConfigInput, handlers: Handl
       onWarning: options.onWarning,
     }));
   const store = options.wrapStore ? options.wrapStore(opened) : opened;
+  const clusterOn = config.cluster.enabled === 'on' || (config.cluster.enabled === 'auto' && store.capabilities.includes('multiProcess'));
   const pools = new Map<string, WorkerPool | RemotePool>();
-  const scaled: { pool: WorkerPool | RemotePool; policy: PolicyChoice; intervalMs?: number }[] = [];
+  const scaled: { pool: WorkerPool | RemotePool; policy: PolicyChoice; intervalMs?: number; minWorkers: number; maxWorkers: number; nodeCap?: number }[] = [];
   try {
     for (const pc of poolsForTypes(config, Object.keys(handlers))) {
       // A pool's sloMs is adaptive's target unless the knobs name one.
@@ -207,12 +208,15 @@ export async function createTidepool(input: TidepoolConfigInput, handlers: Handl
       const minWorkers = isFixed ? own.minWorkers : (pc.minWorkers ?? own.minWorkers);
       const maxWorkers = isFixed ? own.maxWorkers : (pc.maxWorkers ?? Math.max(own.maxWorkers, minWorkers));
       withPoolName(pc.name, () => bindPolicy(policy, minWorkers, maxWorkers)); // validates the knobs against these bounds
+      // In a cluster the bounds are the pool's total over every node: each node's pool runs
+      // 0..its cap and the leader's share moves it (a node never starts workers on its own).
+      const local = clusterOn ? { min: 0, max: Math.min(maxWorkers, pc.maxWorkersPerNode ?? maxWorkers) } : { min: minWorkers, max: maxWorkers };
       const poolHandlers = Object.fromEntries(pc.types.filter((t) => handlers[t]).map((t) => [t, handlers[t]!]));
       const index = config.pools.findIndex((p) => (p.name ?? p.types?.[0]) === pc.name);
       if (pc.kind === 'remote') {
-        const remote = new RemotePool({ name: pc.name, types: pc.types, store, clock, minWorkers, maxWorkers, leaseMs: config.leaseMs, heartbeatMs: config.heartbeatMs || Math.max(1, Math.floor(config.leaseMs / 3)), windowMs: pc.windowMs });
+        const remote = new RemotePool({ name: pc.name, types: pc.types, store, clock, minWorkers: local.min, maxWorkers: local.max, leaseMs: config.leaseMs, heartbeatMs: config.heartbeatMs || Math.max(1, Math.floor(config.leaseMs / 3)), windowMs: pc.windowMs });
         pools.set(pc.name, remote);
-        scaled.push({ pool: remote, policy, intervalMs: pc.intervalMs });
+        scaled.push({ pool: remote, policy, intervalMs: pc.intervalMs, minWorkers, maxWorkers, ...(pc.maxWorkersPerNode !== undefined ? { nodeCap: pc.maxWorkersPerNode } : {}) });
         continue;
       }
       const holder: { pool: WorkerPool | null } = { pool: null };
@@ -231,8 +235,8 @@ export async function createTidepool(input: TidepoolConfigInput, handlers: Handl
           driver,
           store,
           clock,
-          minWorkers,
-          maxWorkers,
+          minWorkers: local.min,
+          maxWorkers: local.max,
           leaseMs: config.leaseMs,
           heartbeatMs: config.heartbeatMs,
           pollMs: pc.pollMs,
@@ -249,14 +253,13 @@ export async function createTidepool(input: TidepoolConfigInput, handlers: Handl
       }
       holder.pool = pool;
       pools.set(pc.name, pool);
-      scaled.push({ pool, policy, intervalMs: pc.intervalMs });
+      scaled.push({ pool, policy, intervalMs: pc.intervalMs, minWorkers, maxWorkers, ...(pc.maxWorkersPerNode !== undefined ? { nodeCap: pc.maxWorkersPerNode } : {}) });
     }
   } catch (err) {
     await Promise.all([...pools.values()].map((p) => p.close(0)));
     if (ownsStore) await store.close();
     throw err;
   }
-  const clusterOn = config.cluster.enabled === 'on' || (config.cluster.enabled === 'auto' && store.capabilities.includes('multiProcess'));
   const holderOfAutoscaler: { autoscaler: Autoscaler | null } = { autoscaler: null };
   const cluster: ClusterNode | null = clusterOn
     ? new ClusterNode({
@@ -269,7 +272,7 @@ export async function createTidepool(input: TidepoolConfigInput, handlers: Handl
         heartbeatMs: config.cluster.heartbeatMs,
         nodeTtlMs: config.cluster.nodeTtlMs,
         leaderTtlMs: config.cluster.leaderTtlMs,
-        capOf: (pool) => poolsForTypes(config, Object.keys(handlers)).find((p) => p.name === pool.name)?.maxWorkersPerNode ?? pool.maxWorkers,
+        boundsOf: (pool) => holderOfAutoscaler.autoscaler?.bounds(pool.name) ?? { minWorkers: pool.minWorkers, maxWorkers: pool.maxWorkers },
         onPoolConfig: async (pool, change): Promise<void> => {
           if (holderOfAutoscaler.autoscaler) await applySharedChange(holderOfAutoscaler.autoscaler, cluster!, pool, change);
         },

@@ -28,6 +28,14 @@ import { bindPolicy, clampDecision, policyIntervalMs, type BoundPolicy, type Pol
 export interface AutoscaledPool {
   pool: Pool;
   policy: PolicyChoice;
+  /**
+   * The bounds the policy's decision is clamped to; default the pool's own. In a cluster
+   * they bound the pool's total over every node, while each node's pool runs 0..its cap.
+   */
+  minWorkers?: number;
+  maxWorkers?: number;
+  /** With seams: the most workers of the pool this process runs (maxWorkersPerNode); default no cap beyond maxWorkers. */
+  nodeCap?: number;
   /** This pool's tick; default: the policy's evaluationIntervalMs if it has one, else the autoscaler's intervalMs. */
   intervalMs?: number;
 }
@@ -49,7 +57,7 @@ export interface ScalingSeams {
   /** The total the decision moves from. */
   currentTotal(pool: Pool): number;
   /** Applies a decided total (every tick: shares move when nodes come and go). */
-  apply(pool: Pool, total: number, reason: string): Promise<void>;
+  apply(pool: Pool, total: number, reason: string, bounds: { minWorkers: number; maxWorkers: number }): Promise<void>;
   /** The policy state the previous term left (undefined: none). */
   loadState(pool: string): Promise<unknown | undefined>;
   saveState(pool: string, state: unknown): Promise<void>;
@@ -98,6 +106,9 @@ export interface PoolControl {
 
 interface Entry {
   pool: Pool;
+  minWorkers: number;
+  maxWorkers: number;
+  nodeCap: number;
   policy: BoundPolicy;
   intervalMs: number;
   explicitIntervalMs: number | undefined;
@@ -137,12 +148,17 @@ export class Autoscaler extends EventEmitter {
     const defaultIntervalMs = options.intervalMs ?? 1000;
     this.defaultIntervalMs = defaultIntervalMs;
     for (const p of options.pools) {
-      const policy = bindPolicy(p.policy, p.pool.minWorkers, p.pool.maxWorkers);
+      const minWorkers = p.minWorkers ?? p.pool.minWorkers;
+      const maxWorkers = p.maxWorkers ?? p.pool.maxWorkers;
+      const policy = bindPolicy(p.policy, minWorkers, maxWorkers);
       const intervalMs = p.intervalMs ?? policyIntervalMs(policy) ?? defaultIntervalMs;
       if (!Number.isInteger(intervalMs) || intervalMs < 1)
         throw new InvalidInputError(`autoscaler: intervalMs of pool ${JSON.stringify(p.pool.name)} got ${intervalMs}; expected an integer >= 1`);
       this.entries.set(p.pool.name, {
         pool: p.pool,
+        minWorkers,
+        maxWorkers,
+        nodeCap: p.nodeCap ?? Infinity,
         policy,
         intervalMs,
         explicitIntervalMs: p.intervalMs,
@@ -164,7 +180,8 @@ export class Autoscaler extends EventEmitter {
   start(): void {
     if (this.isRunning) return;
     this.isRunning = true;
-    for (const e of this.entries.values()) this.arm(e);
+    // In a cluster a node's pools start empty until the leader decides: decide at once.
+    for (const e of this.entries.values()) this.arm(e, this.seams ? 0 : e.intervalMs);
   }
 
   /** Stops the loop and waits for a tick in progress. */
@@ -201,6 +218,12 @@ export class Autoscaler extends EventEmitter {
     };
   }
 
+  /** The bounds the pool's decisions are clamped to (in a cluster: its total's). */
+  bounds(poolName: string): { minWorkers: number; maxWorkers: number } {
+    const e = this.entry(poolName);
+    return { minWorkers: e.minWorkers, maxWorkers: e.maxWorkers };
+  }
+
   lastDecision(poolName: string): LastDecision | null {
     return this.entry(poolName).last;
   }
@@ -209,7 +232,7 @@ export class Autoscaler extends EventEmitter {
   async setPolicy(poolName: string, choice: PolicyChoice): Promise<void> {
     const e = this.entry(poolName);
     const before = e.policy.label;
-    e.policy = bindPolicy(choice, e.pool.minWorkers, e.pool.maxWorkers);
+    e.policy = bindPolicy(choice, e.minWorkers, e.maxWorkers);
     e.intervalMs = e.explicitIntervalMs ?? policyIntervalMs(e.policy) ?? this.defaultIntervalMs;
     const n = e.pool.target;
     await this.log(e, { action: 'none', from: n, to: n, code: 'policy_changed', reason: `policy ${before} replaced by ${e.policy.label}` });
@@ -221,7 +244,11 @@ export class Autoscaler extends EventEmitter {
     const e = this.entry(poolName);
     // Everything that can refuse runs before anything changes: a refused change leaves the pool as it was.
     const policy = bindPolicy(e.policy.choice, minWorkers, maxWorkers);
-    e.pool.setBounds(minWorkers, maxWorkers);
+    // In a cluster the bounds are the total's; each node's pool keeps its own 0..cap.
+    if (!this.seams) e.pool.setBounds(minWorkers, maxWorkers);
+    else e.pool.setBounds(0, Math.min(maxWorkers, e.nodeCap));
+    e.minWorkers = minWorkers;
+    e.maxWorkers = maxWorkers;
     e.policy = policy;
     const from = this.seams ? this.seams.currentTotal(e.pool) : e.pool.target;
     const to = Math.min(maxWorkers, Math.max(minWorkers, from));
@@ -267,7 +294,7 @@ export class Autoscaler extends EventEmitter {
   /** Resizes the pool (alone) or the pool's total over the cluster (seams). */
   private async applyTotal(e: Entry, to: number, reason: string): Promise<void> {
     if (this.seams) {
-      if (this.seams.decides()) await this.seams.apply(e.pool, to, reason);
+      if (this.seams.decides()) await this.seams.apply(e.pool, to, reason, { minWorkers: e.minWorkers, maxWorkers: e.maxWorkers });
     } else e.pool.scaleTo(to);
   }
 
@@ -303,7 +330,7 @@ export class Autoscaler extends EventEmitter {
     if (seams) await seams.saveState(poolName, decision.state);
     const from = seams ? seams.currentTotal(e.pool) : e.pool.target;
     // The pool's bounds are the last word (fixed:N carries its own, which may lie outside them).
-    const clamped = clampDecision(decision, { minWorkers: e.pool.minWorkers, maxWorkers: e.pool.maxWorkers }, from);
+    const clamped = clampDecision(decision, { minWorkers: e.minWorkers, maxWorkers: e.maxWorkers }, from);
     const to = clamped.target;
     const action: ScaleAction = to > from ? 'scale_up' : to < from ? 'scale_down' : 'none';
     const last: LastDecision = {
@@ -320,7 +347,7 @@ export class Autoscaler extends EventEmitter {
     e.last = last;
     e.ticks++;
     // In a cluster the shares are applied every tick (nodes come and go), the total only moves on a change.
-    if (seams && this.applyDecisions) await seams.apply(e.pool, action !== 'none' ? to : from, clamped.reason);
+    if (seams && this.applyDecisions) await seams.apply(e.pool, action !== 'none' ? to : from, clamped.reason, { minWorkers: e.minWorkers, maxWorkers: e.maxWorkers });
     if (action !== 'none' && this.applyDecisions) {
       if (!seams) e.pool.scaleTo(to);
       this.noteChange(e, from, to);

@@ -102,6 +102,8 @@ export interface ClusterNodeOptions {
   leaderTtlMs?: number;
   /** Per pool: the most workers this node runs (maxWorkersPerNode); default the pool's max. */
   capOf?: (pool: Pool) => number;
+  /** Per pool: the configured bounds of its total (the autoscaler's); default the pool's own. */
+  boundsOf?: (pool: Pool) => { minWorkers: number; maxWorkers: number };
   /** The runtime change a `poolcfg/<pool>` entry carries (written by another node). */
   onPoolConfig?: (pool: string, change: Json) => void | Promise<void>;
   /** Errors of the background loop (store unreachable, ...): reported, the loop goes on. */
@@ -276,13 +278,14 @@ export class ClusterNode extends EventEmitter {
     const s: PoolStats = p.stats();
     const facts = p.facts();
     const current = s.starting + s.idle + s.busy + s.draining;
+    const bounds = this.options.boundsOf?.(p) ?? { minWorkers: p.minWorkers, maxWorkers: p.maxWorkers };
     return {
       name: p.name,
       kind: p.kind,
       types: [...p.types],
-      min: p.minWorkers,
-      max: p.maxWorkers,
-      cap: Math.min(p.maxWorkers, this.capOf(p)),
+      min: bounds.minWorkers,
+      max: bounds.maxWorkers,
+      cap: Math.min(bounds.maxWorkers, p.maxWorkers, this.capOf(p)),
       target,
       current,
       busy: s.busy,

@@ -136,7 +136,7 @@ export class ClusterSeams implements ScalingSeams {
     return recs.reduce((sum, r) => sum + (r.pools.find((p) => p.name === pool.name)?.target ?? 0), 0);
   }
 
-  async apply(pool: Pool, total: number, reason: string): Promise<void> {
+  async apply(pool: Pool, total: number, reason: string, bounds: { minWorkers: number; maxWorkers: number }): Promise<void> {
     const recs = this.lastRecords.get(pool.name) ?? [this.node.record()];
     const nodes = recs
       .map((r) => ({ id: r.id, p: r.pools.find((x) => x.name === pool.name) }))
@@ -144,9 +144,9 @@ export class ClusterSeams implements ScalingSeams {
       .map(({ id, p }) => ({ id, cap: p.cap, current: Math.max(p.target, p.current) }));
     const shares = splitTotal(total, nodes);
     const previous = this.node.desired(pool.name);
-    const same = previous && previous.leader === this.node.id && previous.total === total && previous.max === pool.maxWorkers &&
+    const same = previous && previous.leader === this.node.id && previous.total === total && previous.max === bounds.maxWorkers && previous.min === bounds.minWorkers &&
       Object.keys(shares).length === Object.keys(previous.shares).length && Object.entries(shares).every(([k, v]) => previous.shares[k] === v);
     if (same) return;
-    await this.node.decide(pool.name, { pool: pool.name, total, shares, min: pool.minWorkers, max: pool.maxWorkers, reason });
+    await this.node.decide(pool.name, { pool: pool.name, total, shares, min: bounds.minWorkers, max: bounds.maxWorkers, reason });
   }
 }

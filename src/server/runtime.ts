@@ -41,7 +41,9 @@ function poolControl(pool: Pool, autoscaler: Autoscaler, cluster: ClusterNode | 
   return {
     name,
     stats(): PoolStats {
-      return { ...pool.stats(), status: autoscaler.control(name).status };
+      // The bounds the autoscaler keeps (in a cluster: of the pool's total over every node).
+      const b = autoscaler.bounds(name);
+      return { ...pool.stats(), status: autoscaler.control(name).status, minWorkers: b.minWorkers, maxWorkers: b.maxWorkers };
     },
     workers: () => pool.workers(),
     policy() {
@@ -50,7 +52,8 @@ function poolControl(pool: Pool, autoscaler: Autoscaler, cluster: ClusterNode | 
     },
     async update(change: PoolChange) {
       const current = autoscaler.control(name);
-      const bounds = boundsAfterChange({ policy: current.policy, minWorkers: pool.minWorkers, maxWorkers: pool.maxWorkers }, change);
+      const now = autoscaler.bounds(name);
+      const bounds = boundsAfterChange({ policy: current.policy, minWorkers: now.minWorkers, maxWorkers: now.maxWorkers }, change);
       if ('problem' in bounds) throw new InvalidInputError(`body.${bounds.field}: ${bounds.problem}`);
       const min = bounds.minWorkers;
       const max = bounds.maxWorkers;
@@ -65,7 +68,7 @@ function poolControl(pool: Pool, autoscaler: Autoscaler, cluster: ClusterNode | 
       } else if (change.preset !== undefined) {
         throw new InvalidInputError(`body.preset: got ${JSON.stringify(change.preset)} without a policy; give policy too (the pool runs ${current.policy})`);
       }
-      if (change.min !== undefined || change.max !== undefined || min !== pool.minWorkers || max !== pool.maxWorkers) await autoscaler.setBounds(name, min, max);
+      if (change.min !== undefined || change.max !== undefined || min !== now.minWorkers || max !== now.maxWorkers) await autoscaler.setBounds(name, min, max);
       if (choice) await autoscaler.setPolicy(name, choice);
       // Every other node applies the same change (the leader decides with it at once).
       await cluster?.sharePoolConfig(name, { min, max, ...(choice ? { policy: choice.name, ...(choice.preset !== undefined ? { preset: choice.preset } : {}) } : {}) });

@@ -171,7 +171,31 @@
     fetch('/v1/pools', { headers: authHeaders() })
       .then(function (r) { return r.ok ? r.json() : null; })
       .then(function (body) { if (body) drawWorkers(body.pools); }, function () {});
+    fetch('/v1/nodes', { headers: authHeaders() })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (body) { if (body) drawNodes(body); }, function () {});
     refreshTasks();
+  }
+
+  /** The nodes (GET /v1/nodes): which leads, each one's pools with its workers and share. */
+  function drawNodes(body) {
+    var tbody = document.getElementById('nodes-body');
+    tbody.textContent = '';
+    var nodes = body.nodes || [];
+    document.getElementById('nodes-scope').textContent = nodes.length === 1 && !body.leader
+      ? 'this process runs alone (no store shared with other processes)'
+      : nodes.length + ' live node' + (nodes.length === 1 ? '' : 's') + (body.leader ? '; leader ' + body.leader.id + ' (fencing token ' + body.leader.token + ')' : '; no leader right now (an election is under way)');
+    nodes.forEach(function (n) {
+      var tr = text('tr', n.self ? 'open' : '');
+      var pools = (n.pools || []).map(function (p) {
+        return p.name + ' ' + p.current + (p.share === null ? '' : ' / ' + p.share) + (p.cap < p.max ? ' (cap ' + p.cap + ')' : '') +
+          (p.leaderBounds && (p.leaderBounds.min !== p.min || p.leaderBounds.max !== p.max) ? ' [bounds here ' + p.min + '..' + p.max + ', leader applies ' + p.leaderBounds.min + '..' + p.leaderBounds.max + ']' : '');
+      }).join(' · ') || '–';
+      [text('span', 'task', n.id + (n.self ? ' (this)' : '')), text('span', 'badge ' + (n.leader ? 'succeeded' : 'queued'), n.leader ? 'leader' : 'follower'), text('span', '', n.host), text('span', '', n.region || '–'),
+        text('span', 'muted', n.version), text('span', 'muted', clock(n.startedAtMs)), text('span', 'muted', clock(n.lastSeenMs)), text('span', '', pools)]
+        .forEach(function (c) { var td = text('td'); td.appendChild(c); tr.appendChild(td); });
+      tbody.appendChild(tr);
+    });
   }
 
   /** The tasks of one status (GET /v1/tasks lists oldest first: the longest running at the top). */
