@@ -102,3 +102,16 @@ export function topScreen(view: { pools: any[]; health: any; recentEvents: any[]
   out.push(bar);
   return out.join('\n');
 }
+
+/** One schedule on a line (`tidepool schedules add`). */
+export function scheduleLine(s: any): string {
+  return `${s.name}: ${JSON.stringify(s.cron)} in ${s.timezone} submits ${s.type} (tenant ${s.tenant}, catch-up ${s.catchUp}); next run ${s.nextRunMs === null ? 'never' : iso(s.nextRunMs)}`;
+}
+
+export function scheduleTable(schedules: any[]): string {
+  if (schedules.length === 0) return '(no schedules)';
+  return table(
+    ['NAME', 'CRON', 'TIMEZONE', 'TYPE', 'NEXT RUN', 'LAST TICK', 'CATCH-UP', 'TENANT', 'SOURCE'],
+    schedules.map((s) => [s.name, s.cron, s.timezone, s.type, s.nextRunMs === null ? 'never' : iso(s.nextRunMs), s.lastTickMs === null ? '-' : iso(s.lastTickMs), s.catchUp, s.tenant, s.source]),
+  );
+}

@@ -11,10 +11,10 @@ import { describeTask, eventList, nodeTable, outcomeLines, unservedLine, poolTab
 
 export const DEFAULT_URL = 'http://127.0.0.1:7700';
 
-class UsageError extends Error {}
-class ServerError extends Error {}
+export class UsageError extends Error {}
+export class ServerError extends Error {}
 
-const COMMON = {
+export const COMMON = {
   url: { type: 'string' },
   key: { type: 'string' },
   json: { type: 'boolean', default: false },
@@ -34,7 +34,7 @@ const USAGE: Record<string, string> = {
   events: 'tidepool events [--pool POOL] [--from EPOCH_MS|ISO] [--to EPOCH_MS|ISO] [--limit N]',
   top: 'tidepool top [--interval-ms MS] [--once]',
 };
-const COMMON_HELP = 'Common options: --url URL (env TIDEPOOL_URL, default http://127.0.0.1:7700), --key KEY (env TIDEPOOL_KEY), --json';
+export const COMMON_HELP = 'Common options: --url URL (env TIDEPOOL_URL, default http://127.0.0.1:7700), --key KEY (env TIDEPOOL_KEY), --json';
 
 interface Io {
   out(text: string): void;
@@ -75,7 +75,7 @@ function parse<O extends NonNullable<ParseArgsConfig['options']>>(command: strin
   }
 }
 
-function intFlag(name: string, value: string | undefined, min: number): number | undefined {
+export function intFlag(name: string, value: string | undefined, min: number): number | undefined {
   if (value === undefined) return undefined;
   if (!/^-?\d+$/.test(value.trim()) || !Number.isSafeInteger(Number(value)) || Number(value) < min) {
     throw new UsageError(`--${name} (flag): got ${JSON.stringify(value)}; expected an integer >= ${min}`);
@@ -91,7 +91,7 @@ function instantFlag(name: string, value: string | undefined): number | undefine
   return ms;
 }
 
-class Client {
+export class Client {
   readonly url: string;
   private readonly key: string | undefined;
 
@@ -354,7 +354,7 @@ async function dispatch(command: string, args: string[], io: Io): Promise<number
   }
 }
 
-function readPayloadFile(path: string): string {
+export function readPayloadFile(path: string): string {
   try {
     return readFileSync(path, 'utf8');
   } catch (err) {

@@ -31,6 +31,7 @@ export const COMMANDS: readonly Command[] = [
   { name: 'nodes', summary: 'show the nodes sharing the store: which leads, their pools and shares', isClient: true, load: client },
   { name: 'scale', summary: "set a pool's worker count, bounds, policy or preset", isClient: true, load: client },
   { name: 'events', summary: 'list scaling events with their reasons', isClient: true, load: client },
+  { name: 'schedules', summary: 'recurring tasks: schedules add NAME --cron EXPR --type TYPE, schedules list, schedules rm NAME', load: () => import('./schedules.ts') },
   { name: 'top', summary: 'live view of pools, workers and recent scaling events', isClient: true, load: client },
   { name: 'load-test', summary: 'run a named load scenario on a real pool and store', load: () => import('./load-test.ts') },
   { name: 'simulate', summary: 'replay a trace or a generated workload against a policy in virtual time', load: () => import('./simulate.ts') },

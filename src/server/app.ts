@@ -17,6 +17,7 @@ import { registerMcpRoutes } from './routes/mcp.ts';
 import { registerOpsRoutes } from './routes/ops.ts';
 import { registerPoolRoutes } from './routes/pools.ts';
 import { registerNodeRoutes } from './routes/nodes.ts';
+import { registerScheduleRoutes } from './routes/schedules.ts';
 import { registerTaskRoutes } from './routes/tasks.ts';
 import { registerTaskLogRoutes } from './routes/task-logs.ts';
 import { registerWorkerRoutes } from './routes/workers.ts';
@@ -159,6 +160,7 @@ export async function buildApp(options: ServerOptions): Promise<BuiltApp> {
   registerNodeRoutes(app, ctx);
   registerOpsRoutes(app, ctx);
   registerWorkerRoutes(app, ctx);
+  registerScheduleRoutes(app, ctx);
   registerDashboardRoutes(app);
   registerMcpRoutes(app);
   app.get('/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
@@ -195,7 +197,7 @@ const RESPONSE_DESCRIPTIONS: Record<string, string> = {
   '401': 'Missing or unknown API key',
   '403': 'Forbidden: the tenant is not in server.adminTenants',
   '404': 'Not found (or another tenant\'s task or worker)',
-  '409': 'Conflict with the task\'s status (e.g. cancelling an ended task), or LeaseLost: the lease token is stale',
+  '409': 'Conflict with the task\'s status (e.g. cancelling an ended task), LeaseLost: the lease token is stale, or ScheduleConflict: another schedule has the name',
   '413': 'Body over the size limit',
   '429': 'Rate limited or queue full; see Retry-After',
   '503': 'Draining or store unavailable',
