@@ -13,6 +13,9 @@
 // idempotency key returns the task already there; a paused ex-leader's late progress
 // write is refused. The progress record outlives the tasks (see catalog.ts).
 //
+// Events: `leader` (token) when this node takes the lease, `follower` when it loses it,
+// `submitted` (TickSubmitted) per tick, `error` for background failures.
+//
 // Time: due ticks are judged on the store's time of record (store.now(): the database's
 // clock on shared stores, so a new leader with a skewed clock agrees with the old one);
 // timers run on the injected Clock.
@@ -36,6 +39,9 @@ export interface SchedulerSettings {
   /** catchUp `all`: most missed ticks submitted per schedule. */
   catchUpLimit: number;
 }
+
+/** A schedule failing the same way again is reported at most this often. */
+const REPEAT_REPORT_MS = 60_000;
 
 export const SCHEDULER_DEFAULTS: SchedulerSettings = { enabled: true, leaseMs: 10_000, graceMs: 30_000, catchUpLimit: 100 };
 
@@ -68,6 +74,8 @@ export class Scheduler extends EventEmitter {
   private again = false;
   private stopped = true;
   private unsubscribe: (() => void) | null = null;
+  /** Schedules whose last pass failed: the message and when it was last reported. */
+  private readonly failing = new Map<string, { message: string; atMs: number }>();
   /** Definitions already reported as unreadable (reported once each). */
   private readonly badKeys = new Set<string>();
 
@@ -158,12 +166,19 @@ export class Scheduler extends EventEmitter {
     const renewMs = this.renewEveryMs();
     const lease = await this.store.acquireLease(SCHEDULER_LEASE, this.holder, this.settings.leaseMs);
     if (!lease) {
-      if (this.token !== null) this.log(`scheduler: lost the scheduler lease; another node submits ticks now`);
+      if (this.token !== null) {
+        this.log(`scheduler: lost the scheduler lease; another node submits ticks now`);
+        this.emit('follower');
+      }
       this.token = null;
       return renewMs;
     }
-    if (this.token !== lease.token) this.log(`scheduler: holding the scheduler lease (token ${lease.token}); this node submits due ticks`);
+    const isNew = this.token !== lease.token;
     this.token = lease.token;
+    if (isNew) {
+      this.log(`scheduler: holding the scheduler lease (token ${lease.token}); this node submits due ticks`);
+      this.emit('leader', lease.token);
+    }
     const nowMs = await this.store.now();
     const [defs, ticks] = await Promise.all([this.store.listState(SCHEDULE_PREFIX), this.store.listState(TICK_PREFIX)]);
     const tickByName = new Map(ticks.map((t) => [t.key.slice(TICK_PREFIX.length), toTickRecord(t)]));
@@ -180,15 +195,23 @@ export class Scheduler extends EventEmitter {
       tickByName.delete(record.name);
       try {
         const nextMs = await this.runSchedule(record, tick, lease.token, nowMs);
+        this.failing.delete(record.name);
         if (nextMs !== null) untilMs = Math.min(untilMs, nextMs);
       } catch (err) {
         if (err instanceof FencedError) {
           this.log(`scheduler: ${err.message}; another node submits ticks now`);
           this.token = null;
+          this.emit('follower');
           return renewMs;
         }
-        // One schedule's failure (its tasks refused: queue full, store error) does not stop the others; it is retried next pass.
-        this.report(err as Error, `schedule ${JSON.stringify(record.name)}`);
+        // One schedule's failure (its tasks refused: queue full, store error) does not stop the others; it is
+        // retried next pass, and reported once per minute while it keeps failing the same way.
+        const last = this.failing.get(record.name);
+        const message = (err as Error).message;
+        if (!last || last.message !== message || nowMs - last.atMs >= REPEAT_REPORT_MS) {
+          this.failing.set(record.name, { message, atMs: nowMs });
+          this.report(err as Error, `schedule ${JSON.stringify(record.name)}`);
+        }
         untilMs = Math.min(untilMs, nowMs + Math.min(renewMs, 1000));
       }
     }

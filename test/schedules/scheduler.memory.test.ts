@@ -216,3 +216,23 @@ test('createSchedule: the same definition again is not an error, another one und
   await assert.rejects(createSchedule(store, { name: 'x', cron: '* * * * *', type: 'report', timezone: 'Mars/Olympus' }), { code: 'InvalidInput', message: /^schedule\.timezone: expected an IANA time zone name/ });
   await store.close();
 });
+
+test('a schedule whose tasks are refused (queue full) is reported once, retried each pass, and its late ticks go in once there is room', async () => {
+  const clock = new VirtualClock(T0);
+  const store = await openStore('memory', { clock, maxQueueDepth: 1 });
+  const blocker = await store.submit({ type: 'other' });
+  await createSchedule(store, { name: 'beat', cron: '* * * * * *', type: 'echo' });
+  const errors: string[] = [];
+  const a = new Scheduler({ store, clock, holder: 'a', leaseMs: 3 * S });
+  a.on('error', (err: Error) => errors.push(err.message));
+  a.start();
+  await run(clock, 5 * S);
+  assert.equal(errors.length, 1, errors.join('\n'));
+  assert.match(errors[0]!, /queue depth 1 is at its maximum 1/);
+  await store.cancel(blocker.task.id); // room for one task: the oldest late tick goes in, the rest wait
+  await run(clock, 2 * S);
+  const ticks = ticksOf((await allTasks(store)).filter((t) => t.type === 'echo'), 'beat');
+  assert.deepEqual(ticks, [T0 + S], 'the first refused tick, late but within grace; later ticks wait their turn in order');
+  await a.close();
+  await store.close();
+});
