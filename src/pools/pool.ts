@@ -845,6 +845,8 @@ export class WorkerPool extends EventEmitter implements Pool {
           this.emit('task.completed', { pool: this.name, workerId: w.id, taskId: task.id, result: outcome.value, runMs });
           return claimed[0];
         } catch (err) {
+          // A result the store refuses (nested too deep) fails the attempt for good: it would never be kept.
+          if (err instanceof InvalidInputError) return this.recordFailure(w, task, { message: `task ${task.id}: its handler's ${err.message}`, code: 'InvalidResult' }, false, next, runMs);
           this.window.recordEnd(endMs, runMs, false);
           if (err instanceof LeaseLostError) this.noteLeaseLost(w, task, err.message);
           else this.report(err, `completing task ${task.id}`);

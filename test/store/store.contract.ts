@@ -803,6 +803,19 @@ export function runStoreContract(adapter: StoreAdapter, unavailable: string | fa
     assert.deepEqual(samples.map((s) => s.values), [{ queueDepth: 3, p95WaitMs: 4.5 }, { queueDepth: 4, p95WaitMs: 6 }]);
   });
 
+  it('a result nesting deeper than the payload limit is refused at complete, naming result, and the task stays leased', async ({ store }) => {
+    await store.submit({ type: 'email' });
+    const t = await claimOne(store);
+    let deep: unknown = 1;
+    for (let i = 0; i < 1500; i++) deep = [deep];
+    await rejectsWith(store.complete(t.id, t.leaseToken, deep as never), Error, /^result: nests more than 64 levels of arrays\/objects \(the limit\); flatten it$/);
+    assert.equal((await store.get(t.id))!.status, 'running');
+    let ok: unknown = 1;
+    for (let i = 0; i < 64; i++) ok = [ok];
+    await store.complete(t.id, t.leaseToken, ok as never);
+    assert.deepEqual((await store.get(t.id))!.result, ok);
+  });
+
   // --- coordination: leases with fencing tokens, key-value state ---------------------
 
   it('a lease goes to one holder at a time; a renewal keeps its token, a new holder gets token + 1 once it lapsed', async ({ store, clock }) => {

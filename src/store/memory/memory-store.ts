@@ -64,7 +64,7 @@ import { Listeners } from '../shared/listeners.ts';
 import { resolveStoreOptions, tenantLimitOf } from '../shared/options.ts';
 import type { ResolvedStoreOptions } from '../shared/options.ts';
 import { CompletionRate, estimateRetryAfterMs } from '../shared/rate.ts';
-import { buildTask, tenantOf, validateClaim, validateLeaseMs, validateSubmit } from '../shared/submit.ts';
+import { buildTask, tenantOf, validateResult, validateClaim, validateLeaseMs, validateSubmit } from '../shared/submit.ts';
 import { checkListFilter, filterRange, statusSet, zeroCounts } from '../shared/queries.ts';
 import { leaseLostDetail, normalizeError } from '../shared/lease.ts';
 import { BoundedTaskLog, checkAfterSeq, checkLogLines } from '../shared/task-log.ts';
@@ -219,6 +219,7 @@ export class MemoryStore implements Store {
   async complete(taskId: string, leaseToken: string, result: Json, next?: ClaimRequest): Promise<ClaimedTask[]> {
     this.checkOpen();
     await this.pace();
+    validateResult(result);
     const hasNext = next ? validateClaim(next, 'next') : false;
     const rec = this.leased(taskId, leaseToken);
     const nowMs = this.options.clock.now();

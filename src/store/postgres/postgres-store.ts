@@ -73,7 +73,7 @@ import { resolveStoreOptions } from '../shared/options.ts';
 import type { ResolvedStoreOptions } from '../shared/options.ts';
 import { checkListFilter, rangeLimit, statusSet, zeroCounts } from '../shared/queries.ts';
 import { CompletionRate, estimateRetryAfterMs } from '../shared/rate.ts';
-import { buildTask, tenantOf, validateClaim, validateLeaseMs, validateSubmit } from '../shared/submit.ts';
+import { buildTask, tenantOf, validateResult, validateClaim, validateLeaseMs, validateSubmit } from '../shared/submit.ts';
 import { claimedFromColumns, formatId, idKey, newIdTail, taskFromColumns } from '../shared/task-rows.ts';
 import type { TaskColumns } from '../shared/task-rows.ts';
 import { Batcher } from './batcher.ts';
@@ -514,6 +514,7 @@ export class PostgresStore implements Store {
 
   async complete(taskId: string, leaseToken: string, result: Json, next?: ClaimRequest): Promise<ClaimedTask[]> {
     this.checkOpen();
+    validateResult(result);
     const hasNext = next ? validateClaim(next, 'next') : false;
     const resultJson = JSON.stringify(result === undefined ? null : result);
     const { seq, tail } = idKey(taskId);

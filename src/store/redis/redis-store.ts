@@ -66,7 +66,7 @@ import { resolveStoreOptions } from '../shared/options.ts';
 import type { ResolvedStoreOptions } from '../shared/options.ts';
 import { checkListFilter, rangeLimit, statusSet, zeroCounts } from '../shared/queries.ts';
 import { CompletionRate, estimateRetryAfterMs } from '../shared/rate.ts';
-import { buildTask, validateClaim, validateLeaseMs, validateSubmit } from '../shared/submit.ts';
+import { buildTask, validateResult, validateClaim, validateLeaseMs, validateSubmit } from '../shared/submit.ts';
 import { normalizeError } from '../shared/lease.ts';
 import { cancelRefusal, leaseLostDetail, retryDeadRefusal } from '../transitions.ts';
 import { checkAfterSeq, checkLogLines, logLineBytes } from '../shared/task-log.ts';
@@ -262,6 +262,7 @@ export class RedisStore implements Store {
 
   async complete(taskId: string, leaseToken: string, result: Json, next?: ClaimRequest): Promise<ClaimedTask[]> {
     this.checkOpen();
+    validateResult(result);
     const hasNext = next ? validateClaim(next, 'next') : false;
     const json = JSON.stringify(result === undefined ? null : result);
     const args = [taskId, leaseToken, json, ...(hasNext ? this.claimArgs(next!) : NO_CLAIM)];

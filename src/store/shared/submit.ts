@@ -62,6 +62,16 @@ function checkJson(v: unknown, field: string): void {
   }
 }
 
+/**
+ * A handler's result nests at most TASK_LIMITS.maxPayloadDepth levels, as a payload does:
+ * a deeper one would be stored and then break every read of its task (complete refuses it).
+ */
+export function validateResult(result: unknown): void {
+  if (jsonDepth(result) > TASK_LIMITS.maxPayloadDepth) {
+    throw new InvalidInputError(`result: nests more than ${TASK_LIMITS.maxPayloadDepth} levels of arrays/objects (the limit); flatten it`);
+  }
+}
+
 /** The tenant a submit belongs to. */
 export function tenantOf(input: SubmitInput): string {
   return input.tenant ?? DEFAULT_TENANT;

@@ -61,7 +61,7 @@ import { resolveStoreOptions, tenantLimitOf } from '../shared/options.ts';
 import type { ResolvedStoreOptions } from '../shared/options.ts';
 import { checkListFilter, rangeLimit, statusSet, zeroCounts } from '../shared/queries.ts';
 import { CompletionRate, estimateRetryAfterMs } from '../shared/rate.ts';
-import { buildTask, tenantOf, validateClaim, validateLeaseMs, validateSubmit } from '../shared/submit.ts';
+import { buildTask, tenantOf, validateResult, validateClaim, validateLeaseMs, validateSubmit } from '../shared/submit.ts';
 import { leaseLostDetail, normalizeError } from '../shared/lease.ts';
 import { translateSqliteError } from './errors.ts';
 import { ADD_IS_DUE, SCHEMA, SCHEMA_VERSION, Statements, UPGRADABLE_VERSIONS, UPGRADE_TO_4, pragmas } from './sql.ts';
@@ -335,6 +335,7 @@ export class SqliteStore implements Store {
 
   async complete(taskId: string, leaseToken: string, result: Json, next?: ClaimRequest): Promise<ClaimedTask[]> {
     this.checkOpen();
+    validateResult(result);
     const hasNext = next ? validateClaim(next, 'next') : false;
     const resultJson = JSON.stringify(result === undefined ? null : result);
     return this.queue.enqueue((tx) => {
