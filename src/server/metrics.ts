@@ -8,6 +8,7 @@ import type { PoolStats, ScalingEvent } from '../core/index.ts';
 import type { FinishedTask } from '../store/index.ts';
 import { WORKER_STATUSES, TASK_STATUSES } from '../core/index.ts';
 import type { ServerRuntime } from './types.ts';
+import { publishedDesired } from './pool-view.ts';
 
 /** Bucket bounds in seconds for wait and run time histograms (10 ms .. 10 min). */
 const TIME_BUCKETS_SEC = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600];
@@ -67,12 +68,13 @@ export class ServerMetrics {
     });
     new Gauge({
       name: 'tidepool_pool_desired_workers',
-      help: 'The autoscaler\'s desired worker count per pool (an external scaler such as KEDA can follow it).',
+      help: 'Desired workers per pool, as GET /v1/pools/{name}/desired reports it: the autoscaler\'s target, never 0 while tasks of the pool run or wait (an external scaler such as KEDA or an HPA can follow it).',
       labelNames: ['pool'] as const,
       registers,
-      collect() {
+      async collect() {
+        const counts = await runtime.store.counts();
         this.reset();
-        for (const p of runtime.pools()) this.set({ pool: p.name }, p.stats().target);
+        for (const p of runtime.pools()) this.set({ pool: p.name }, (await publishedDesired(runtime, p, counts)).desired);
       },
     });
     new Gauge({

@@ -184,7 +184,7 @@ export const PoolSchema = z
     startupMs: z.number().describe('Measured worker start-up (spawn to ready), p95 over the window, ms; 0 before any worker started.'),
     status: z.enum(POOL_STATUSES),
     current: z.number().describe('Workers now (starting + idle + busy + draining).'),
-    target: z.number().describe('Desired workers (also the gauge tidepool_pool_desired_workers).'),
+    target: z.number().describe("The autoscaler's target worker count (GET /v1/pools/{name}/desired and the gauge tidepool_pool_desired_workers publish it, at least 1 while tasks of the pool run or wait)."),
     min: z.number(),
     max: z.number(),
     policy: z.string(),

@@ -136,9 +136,17 @@ test('GET /v1/pools/{name}/desired publishes the count the pool wants, never 0 w
   const t = await start();
   try {
     assert.deepEqual((await t.call('GET', '/v1/pools/far/desired')).body, { pool: 'far', desired: 0, current: 0, min: 0, max: 8 });
+    // At once, before any autoscaler tick or refresh: the counts are read at the request.
     await t.store.submit({ type: 'render' });
-    await t.remote.refresh();
     assert.equal((await t.call('GET', '/v1/pools/far/desired')).body.desired, 1);
+    assert.match((await t.call('GET', '/metrics')).body, /tidepool_pool_desired_workers\{pool="far"\} 1\n/, 'the gauge carries the same count');
+    // A running task keeps it too (the pool's target is still 0).
+    const early = (await t.call('POST', '/v1/workers/register', { types: ['render'] })).body.workerId;
+    const [held] = (await t.call('POST', `/v1/workers/${early}/claim`, { waitMs: 0 })).body.tasks;
+    assert.equal((await t.call('GET', '/v1/pools/far/desired')).body.desired, 1);
+    await t.call('POST', `/v1/workers/${early}/complete`, { taskId: held.id, leaseToken: held.leaseToken, result: null });
+    assert.equal((await t.call('DELETE', `/v1/workers/${early}`)).body.status, 'removed');
+    assert.equal((await t.call('GET', '/v1/pools/far/desired')).body.desired, 0, 'no task runs or waits: 0 again');
     t.remote.scaleTo(5);
     await t.call('POST', '/v1/workers/register', { concurrency: 2 });
     assert.deepEqual((await t.call('GET', '/v1/pools/far/desired')).body, { pool: 'far', desired: 5, current: 2, min: 0, max: 8 });

@@ -1,5 +1,5 @@
 // /v1/nodes: the processes sharing this store as one cluster, their pools and which leads.
-// The pools' cluster figures (GET /v1/pools `cluster`) come from the same records.
+// The pools' cluster figures (GET /v1/pools `cluster`, the desired count) come from the same records (clusterFigures in ../pool-view.ts).
 import { hostname } from 'node:os';
 import { createRequire } from 'node:module';
 import type { FastifyInstance } from 'fastify';
@@ -7,33 +7,12 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { systemClock } from '../../core/index.ts';
 import { ErrorSchema, NodeListSchema } from '../schemas.ts';
 import type { ServerContext } from '../context.ts';
-import type { ClusterNode } from '../../cluster/index.ts';
 import { LEADER_LEASE } from '../../cluster/index.ts';
 
 const VERSION = (createRequire(import.meta.url)('../../../package.json') as { version: string }).version;
 const STARTED_AT_MS = systemClock.now() - Math.round(process.uptime() * 1000);
 
 const errors = { 401: ErrorSchema, 429: ErrorSchema, 503: ErrorSchema };
-
-/** The pool over every live node: workers, the leader's total, how many nodes run it. */
-export async function clusterFigures(cluster: ClusterNode, pool: string): Promise<{ current: number; target: number; nodes: number; leader: string | null; busy: number }> {
-  const records = await cluster.liveRecords();
-  const self = cluster.record();
-  let current = 0;
-  let nodes = 0;
-  let targets = 0;
-  let busy = 0;
-  for (const r of [...records.filter((x) => x.id !== self.id), self]) {
-    const p = r.pools.find((x) => x.name === pool);
-    if (!p) continue;
-    nodes++;
-    current += p.current;
-    busy += p.busy;
-    targets += p.target;
-  }
-  const d = cluster.desired(pool);
-  return { current, target: d ? d.total : targets, nodes, leader: d?.leader ?? null, busy };
-}
 
 export function registerNodeRoutes(app: FastifyInstance, ctx: ServerContext): void {
   const r = app.withTypeProvider<ZodTypeProvider>();

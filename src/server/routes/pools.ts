@@ -5,10 +5,9 @@ import { InvalidInputError, TidepoolError } from '../../core/index.ts';
 import { ErrorSchema, PoolListSchema, PoolNameParamsSchema, PoolPatchBodySchema, PoolSchema, ScaleBodySchema } from '../schemas.ts';
 import type { ServerContext } from '../context.ts';
 import type { PoolControl } from '../types.ts';
-import { summarizePool } from '../pool-view.ts';
+import { clusterFigures, publishedDesired, summarizePool } from '../pool-view.ts';
 import { servedTypes, unservedFigure } from '../unserved.ts';
 import { DesiredSchema } from '../worker-schemas.ts';
-import { clusterFigures } from './nodes.ts';
 
 const errors = { 400: ErrorSchema, 401: ErrorSchema, 404: ErrorSchema, 429: ErrorSchema };
 /** Routes that change a pool may also answer 403 (the tenant is not in server.adminTenants). */
@@ -144,21 +143,9 @@ export function registerPoolRoutes(app: FastifyInstance, ctx: ServerContext): vo
       },
     },
     async (req) => {
-      const s = findPool(req.params.name).stats();
-      let current = s.starting + s.idle + s.busy + s.draining;
-      let target = s.target;
-      let busy = s.busy;
-      const cluster = ctx.runtime.cluster;
-      if (cluster) {
-        // The pool over the cluster: the leader's total and every live node's workers.
-        const c = await clusterFigures(cluster, s.name);
-        current = c.current;
-        target = c.target;
-        busy = c.busy;
-      }
-      // The cold-start trap: a queue that keeps up shows no backlog, yet its tasks need a worker.
-      const hasWork = s.queueDepth + busy > 0;
-      const desired = Math.min(s.maxWorkers, Math.max(target, hasWork ? 1 : 0));
+      const pool = findPool(req.params.name);
+      const s = pool.stats();
+      const { desired, current } = await publishedDesired(ctx.runtime, pool, await ctx.runtime.store.counts());
       return { pool: s.name, desired, current, min: s.minWorkers, max: s.maxWorkers };
     },
   );
