@@ -75,6 +75,9 @@ test('the dashboard shows charts moving and a scaling decision with its reason w
         return s.length ? s[0].data.length : 0;
       });
     const eventsBefore = await page.locator('#events li.event').count();
+    // The store is a SQLite file, so the server is a node of a cluster of one: its leader's
+    // first decisions raised each pool to its minimum (scale_up events) before the load.
+    const upsBefore = await page.locator('#events li.event.scale_up').count();
     const pointsBefore = await seriesPoints();
 
     // Load: 60 tasks of 300 ms on one worker makes a backlog the policy must answer.
@@ -85,7 +88,7 @@ test('the dashboard shows charts moving and a scaling decision with its reason w
     });
     assert.equal(res.status, 201);
 
-    await page.waitForSelector('#events li.event.scale_up', { timeout: 30_000 });
+    await page.waitForFunction((n) => (globalThis as any).document.querySelectorAll('#events li.event.scale_up').length > n, upsBefore, { timeout: 30_000 });
     await page.waitForFunction(() => Number((globalThis as any).document.body.dataset.snapshots ?? 0) >= 8, null, { timeout: 20_000 });
     const maxDepth = await page.evaluate(() => {
       const c = (globalThis as any).echarts.getInstanceByDom((globalThis as any).document.getElementById('chart-depth'));
