@@ -68,18 +68,7 @@ import { buildTask, tenantOf, validateResult, validateClaim, validateLeaseMs, va
 import { checkListFilter, filterRange, statusSet, zeroCounts } from '../shared/queries.ts';
 import { leaseLostDetail, normalizeError } from '../shared/lease.ts';
 import { BoundedTaskLog, checkAfterSeq, checkLogLines } from '../shared/task-log.ts';
-import {
-  checkFence,
-  isEntryLive,
-  isLive,
-  nextLease,
-  toLease,
-  validateFence,
-  validateLeaseArgs,
-  validatePutState,
-  validateStateKey,
-  validateStatePrefix,
-} from '../shared/coordination.ts';
+import * as coord from '../shared/coordination.ts';
 import type { Fence, Lease, PutStateOptions, StateEntry, StoredLease } from '../shared/coordination.ts';
 
 interface Rec {
@@ -354,7 +343,7 @@ export class MemoryStore implements Store {
         },
         purgeExpiredState: async (nowMs) => {
           let n = 0;
-          for (const [key, e] of this.state) if (!isEntryLive(e.expiresAtMs, nowMs) && this.state.delete(key)) n++;
+          for (const [key, e] of this.state) if (!coord.isEntryLive(e.expiresAtMs, nowMs) && this.state.delete(key)) n++;
           return n;
         },
       },
@@ -423,35 +412,35 @@ export class MemoryStore implements Store {
 
   async acquireLease(name: string, holder: string, ttlMs: number): Promise<Lease | null> {
     this.checkOpen();
-    validateLeaseArgs(name, holder, ttlMs);
-    const next = nextLease(this.leases.get(name), holder, ttlMs, this.options.clock.now());
+    coord.validateLeaseArgs(name, holder, ttlMs);
+    const next = coord.nextLease(this.leases.get(name), holder, ttlMs, this.options.clock.now());
     if (!next) return null;
     this.leases.set(name, next);
-    return toLease(name, next);
+    return coord.toLease(name, next);
   }
 
   async releaseLease(name: string, holder: string): Promise<boolean> {
     this.checkOpen();
-    validateLeaseArgs(name, holder);
+    coord.validateLeaseArgs(name, holder);
     const nowMs = this.options.clock.now();
     const current = this.leases.get(name);
-    if (!current || !isLive(current, nowMs) || current.holder !== holder) return false;
+    if (!current || !coord.isLive(current, nowMs) || current.holder !== holder) return false;
     this.leases.set(name, { ...current, expiresAtMs: nowMs });
     return true;
   }
 
   async readLease(name: string): Promise<Lease | null> {
     this.checkOpen();
-    validateLeaseArgs(name, 'reader');
+    coord.validateLeaseArgs(name, 'reader');
     const current = this.leases.get(name);
-    return current && isLive(current, this.options.clock.now()) ? toLease(name, current) : null;
+    return current && coord.isLive(current, this.options.clock.now()) ? coord.toLease(name, current) : null;
   }
 
   async putState(key: string, value: Json, options: PutStateOptions = {}): Promise<StateEntry> {
     this.checkOpen();
-    const text = validatePutState(key, value, options);
+    const text = coord.validatePutState(key, value, options);
     const nowMs = this.options.clock.now();
-    if (options.fence) checkFence(options.fence, this.leases.get(options.fence.lease), nowMs);
+    if (options.fence) coord.checkFence(options.fence, this.leases.get(options.fence.lease), nowMs);
     const entry = { text, updatedAtMs: nowMs, expiresAtMs: options.ttlMs !== undefined ? nowMs + options.ttlMs : null };
     this.state.set(key, entry);
     this.listeners.emit({ kind: 'state', reach: this.eventReach, key });
@@ -460,31 +449,31 @@ export class MemoryStore implements Store {
 
   async getState(key: string): Promise<StateEntry | null> {
     this.checkOpen();
-    validateStateKey(key);
+    coord.validateStateKey(key);
     const e = this.state.get(key);
-    if (!e || !isEntryLive(e.expiresAtMs, this.options.clock.now())) return null;
+    if (!e || !coord.isEntryLive(e.expiresAtMs, this.options.clock.now())) return null;
     return { key, value: JSON.parse(e.text) as Json, updatedAtMs: e.updatedAtMs, expiresAtMs: e.expiresAtMs };
   }
 
   async listState(prefix: string): Promise<StateEntry[]> {
     this.checkOpen();
-    validateStatePrefix(prefix);
+    coord.validateStatePrefix(prefix);
     const nowMs = this.options.clock.now();
     const out: StateEntry[] = [];
     for (const [key, e] of this.state) {
-      if (key.startsWith(prefix) && isEntryLive(e.expiresAtMs, nowMs)) out.push({ key, value: JSON.parse(e.text) as Json, updatedAtMs: e.updatedAtMs, expiresAtMs: e.expiresAtMs });
+      if (key.startsWith(prefix) && coord.isEntryLive(e.expiresAtMs, nowMs)) out.push({ key, value: JSON.parse(e.text) as Json, updatedAtMs: e.updatedAtMs, expiresAtMs: e.expiresAtMs });
     }
     return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   }
 
   async deleteState(key: string, options: { fence?: Fence } = {}): Promise<boolean> {
     this.checkOpen();
-    validateStateKey(key);
-    const fence = validateFence(options.fence);
+    coord.validateStateKey(key);
+    const fence = coord.validateFence(options.fence);
     const nowMs = this.options.clock.now();
-    if (fence) checkFence(fence, this.leases.get(fence.lease), nowMs);
+    if (fence) coord.checkFence(fence, this.leases.get(fence.lease), nowMs);
     const e = this.state.get(key);
-    const had = !!e && isEntryLive(e.expiresAtMs, nowMs);
+    const had = !!e && coord.isEntryLive(e.expiresAtMs, nowMs);
     this.state.delete(key);
     if (had) this.listeners.emit({ kind: 'state', reach: this.eventReach, key });
     return had;

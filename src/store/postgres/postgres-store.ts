@@ -80,18 +80,8 @@ import { Batcher } from './batcher.ts';
 import { isConnectionError, translatePgError } from './errors.ts';
 import { ChannelListener } from './listener.ts';
 import { lockKey, migrate, quoteIdent } from './migrate.ts';
-import {
-  checkFence,
-  isLive,
-  nextLease,
-  toLease,
-  validateFence,
-  validateLeaseArgs,
-  validatePutState,
-  validateStateKey,
-  validateStatePrefix,
-} from '../shared/coordination.ts';
-import type { Fence, Lease, PutStateOptions, StateEntry, StoredLease } from '../shared/coordination.ts';
+import * as coord from '../shared/coordination.ts';
+import type { Fence, Lease, LeaseRow, PutStateOptions, StateEntry, StateRow } from '../shared/coordination.ts';
 import * as SQL from './sql.ts';
 import type { PostgresUrl } from '../url.ts';
 import { postgresConnection } from './url.ts';
@@ -825,41 +815,41 @@ export class PostgresStore implements Store {
 
   async acquireLease(name: string, holder: string, ttlMs: number): Promise<Lease | null> {
     this.checkOpen();
-    validateLeaseArgs(name, holder, ttlMs);
+    coord.validateLeaseArgs(name, holder, ttlMs);
     return this.tx('acquiring a lease', async (q) => {
       await q(SQL.LEASE_ENSURE, [name]);
       const [row] = await q<LeaseRow>(SQL.LEASE_LOCK, [name]);
-      const next = nextLease(storedLease(row), holder, ttlMs, this.dbNow());
+      const next = coord.nextLease(coord.leaseFromRow(row), holder, ttlMs, this.dbNow());
       if (!next) return null;
       await q(SQL.LEASE_SAVE, [name, next.holder, next.token, next.acquiredAtMs, next.expiresAtMs]);
-      return toLease(name, next);
+      return coord.toLease(name, next);
     });
   }
 
   async releaseLease(name: string, holder: string): Promise<boolean> {
     this.checkOpen();
-    validateLeaseArgs(name, holder);
+    coord.validateLeaseArgs(name, holder);
     return this.tx('releasing a lease', async (q) => {
-      const current = storedLease((await q<LeaseRow>(SQL.LEASE_LOCK, [name]))[0]);
+      const current = coord.leaseFromRow((await q<LeaseRow>(SQL.LEASE_LOCK, [name]))[0]);
       const nowMs = this.dbNow();
-      if (!current || !isLive(current, nowMs) || current.holder !== holder) return false;
+      if (!current || !coord.isLive(current, nowMs) || current.holder !== holder) return false;
       await q(SQL.LEASE_SAVE, [name, current.holder, current.token, current.acquiredAtMs, nowMs]);
       return true;
     });
   }
 
   async readLease(name: string): Promise<Lease | null> {
-    validateLeaseArgs(name, 'reader');
-    const current = storedLease((await this.query<LeaseRow>('reading a lease', SQL.LEASE_READ, [name]))[0]);
-    return current && isLive(current, this.dbNow()) ? toLease(name, current) : null;
+    coord.validateLeaseArgs(name, 'reader');
+    const current = coord.leaseFromRow((await this.query<LeaseRow>('reading a lease', SQL.LEASE_READ, [name]))[0]);
+    return current && coord.isLive(current, this.dbNow()) ? coord.toLease(name, current) : null;
   }
 
   async putState(key: string, value: Json, options: PutStateOptions = {}): Promise<StateEntry> {
     this.checkOpen();
-    const text = validatePutState(key, value, options);
+    const text = coord.validatePutState(key, value, options);
     const fence = options.fence;
     return this.tx('writing state', async (q) => {
-      if (fence) checkFence(fence, storedLease((await q<LeaseRow>(SQL.LEASE_SHARE, [fence.lease]))[0]), this.dbNow());
+      if (fence) coord.checkFence(fence, coord.leaseFromRow((await q<LeaseRow>(SQL.LEASE_SHARE, [fence.lease]))[0]), this.dbNow());
       const nowMs = this.dbNow();
       const expiresAtMs = options.ttlMs !== undefined ? nowMs + options.ttlMs : null;
       await q(SQL.STATE_PUT, [key, text, nowMs, expiresAtMs]);
@@ -872,22 +862,22 @@ export class PostgresStore implements Store {
   }
 
   async getState(key: string): Promise<StateEntry | null> {
-    validateStateKey(key);
+    coord.validateStateKey(key);
     const [row] = await this.query<StateRow>('reading state', SQL.STATE_GET, [key, this.dbNow()]);
-    return row ? stateEntry(row) : null;
+    return row ? coord.entryFromRow(row) : null;
   }
 
   async listState(prefix: string): Promise<StateEntry[]> {
-    validateStatePrefix(prefix);
-    return (await this.query<StateRow>('listing state', SQL.STATE_LIST, [prefix, this.dbNow()])).map(stateEntry);
+    coord.validateStatePrefix(prefix);
+    return (await this.query<StateRow>('listing state', SQL.STATE_LIST, [prefix, this.dbNow()])).map(coord.entryFromRow);
   }
 
   async deleteState(key: string, options: { fence?: Fence } = {}): Promise<boolean> {
     this.checkOpen();
-    validateStateKey(key);
-    const fence = validateFence(options.fence);
+    coord.validateStateKey(key);
+    const fence = coord.validateFence(options.fence);
     const had = await this.tx('deleting state', async (q) => {
-      if (fence) checkFence(fence, storedLease((await q<LeaseRow>(SQL.LEASE_SHARE, [fence.lease]))[0]), this.dbNow());
+      if (fence) coord.checkFence(fence, coord.leaseFromRow((await q<LeaseRow>(SQL.LEASE_SHARE, [fence.lease]))[0]), this.dbNow());
       const [row] = await q<{ expires_at_ms: number | null }>(SQL.STATE_DELETE, [key]);
       const live = !!row && (row.expires_at_ms === null || row.expires_at_ms > this.dbNow());
       if (live) await q(SQL.NOTIFY, [this.channel, JSON.stringify({ p: this.processTag, s: key })]);
@@ -937,26 +927,6 @@ export class PostgresStore implements Store {
   private checkOpen(): void {
     if (this.isClosed) throw new StoreUnavailableError(`${this.label} is closed`);
   }
-}
-
-interface LeaseRow {
-  holder: string;
-  token: number;
-  acquired_at_ms: number;
-  expires_at_ms: number;
-}
-interface StateRow {
-  key: string;
-  value: string;
-  updated_at_ms: number;
-  expires_at_ms: number | null;
-}
-/** The stored lease, or null for none or the never-granted placeholder (token 0). */
-function storedLease(row: LeaseRow | undefined): StoredLease | null {
-  return row && Number(row.token) > 0 ? { holder: row.holder, token: Number(row.token), acquiredAtMs: Number(row.acquired_at_ms), expiresAtMs: Number(row.expires_at_ms) } : null;
-}
-function stateEntry(r: StateRow): StateEntry {
-  return { key: r.key, value: JSON.parse(r.value) as Json, updatedAtMs: Number(r.updated_at_ms), expiresAtMs: r.expires_at_ms === null ? null : Number(r.expires_at_ms) };
 }
 
 function rangeParams(range: TimeRange): unknown[] {

@@ -153,3 +153,28 @@ export function toLease(name: string, stored: StoredLease): Lease {
 export function isEntryLive(expiresAtMs: number | null, nowMs: number): boolean {
   return expiresAtMs === null || expiresAtMs > nowMs;
 }
+
+// --- rows of the SQL adapters (SQLite and PostgreSQL share the column layout) ----------
+
+export interface LeaseRow {
+  holder: string;
+  token: number | string;
+  acquired_at_ms: number | string;
+  expires_at_ms: number | string;
+}
+
+export interface StateRow {
+  key: string;
+  value: string;
+  updated_at_ms: number | string;
+  expires_at_ms: number | string | null;
+}
+
+/** The stored lease of a row, or null for none or a never-granted placeholder (token 0). */
+export function leaseFromRow(row: LeaseRow | undefined): StoredLease | null {
+  return row && Number(row.token) > 0 ? { holder: row.holder, token: Number(row.token), acquiredAtMs: Number(row.acquired_at_ms), expiresAtMs: Number(row.expires_at_ms) } : null;
+}
+
+export function entryFromRow(r: StateRow): StateEntry {
+  return { key: r.key, value: JSON.parse(r.value) as Json, updatedAtMs: Number(r.updated_at_ms), expiresAtMs: r.expires_at_ms === null ? null : Number(r.expires_at_ms) };
+}

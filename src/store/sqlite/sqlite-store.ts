@@ -75,33 +75,8 @@ import { DEFAULT_BUSY_TIMEOUT_MS, DEFAULT_DURABILITY } from '../url.ts';
 import type { SqliteUrlOptions } from '../url.ts';
 import type { TxContext } from './write-queue.ts';
 import type { StatementSync } from 'node:sqlite';
-import {
-  checkFence,
-  isLive,
-  nextLease,
-  toLease,
-  validateFence,
-  validateLeaseArgs,
-  validatePutState,
-  validateStateKey,
-  validateStatePrefix,
-} from '../shared/coordination.ts';
-import type { Fence, Lease, PutStateOptions, StateEntry, StoredLease } from '../shared/coordination.ts';
-
-interface LeaseRow {
-  holder: string;
-  token: number;
-  acquired_at_ms: number;
-  expires_at_ms: number;
-}
-interface StateRow {
-  key: string;
-  value: string;
-  updated_at_ms: number;
-  expires_at_ms: number | null;
-}
-const toStored = (r: LeaseRow | undefined): StoredLease | null => (r ? { holder: r.holder, token: r.token, acquiredAtMs: r.acquired_at_ms, expiresAtMs: r.expires_at_ms } : null);
-const toEntry = (r: StateRow): StateEntry => ({ key: r.key, value: JSON.parse(r.value) as Json, updatedAtMs: r.updated_at_ms, expiresAtMs: r.expires_at_ms });
+import * as coord from '../shared/coordination.ts';
+import type { Fence, Lease, LeaseRow, PutStateOptions, StateEntry, StateRow, StoredLease } from '../shared/coordination.ts';
 
 const PURGE_CHUNK = 5_000;
 
@@ -675,7 +650,7 @@ export class SqliteStore implements Store {
     return st;
   }
   private leaseRow(name: string): StoredLease | null {
-    return toStored(this.stmt('SELECT holder, token, acquired_at_ms, expires_at_ms FROM leases WHERE name = ?').get(name) as LeaseRow | undefined);
+    return coord.leaseFromRow(this.stmt('SELECT holder, token, acquired_at_ms, expires_at_ms FROM leases WHERE name = ?').get(name) as LeaseRow | undefined);
   }
   private saveLease(name: string, l: StoredLease): void {
     this.stmt('INSERT OR REPLACE INTO leases (name, holder, token, acquired_at_ms, expires_at_ms) VALUES (?, ?, ?, ?, ?)').run(name, l.holder, l.token, l.acquiredAtMs, l.expiresAtMs);
@@ -683,22 +658,22 @@ export class SqliteStore implements Store {
 
   async acquireLease(name: string, holder: string, ttlMs: number): Promise<Lease | null> {
     this.checkOpen();
-    validateLeaseArgs(name, holder, ttlMs);
+    coord.validateLeaseArgs(name, holder, ttlMs);
     return this.queue.enqueue(() => {
-      const next = nextLease(this.leaseRow(name), holder, ttlMs, this.options.clock.now());
+      const next = coord.nextLease(this.leaseRow(name), holder, ttlMs, this.options.clock.now());
       if (!next) return null;
       this.saveLease(name, next);
-      return toLease(name, next);
+      return coord.toLease(name, next);
     });
   }
 
   async releaseLease(name: string, holder: string): Promise<boolean> {
     this.checkOpen();
-    validateLeaseArgs(name, holder);
+    coord.validateLeaseArgs(name, holder);
     return this.queue.enqueue(() => {
       const nowMs = this.options.clock.now();
       const current = this.leaseRow(name);
-      if (!current || !isLive(current, nowMs) || current.holder !== holder) return false;
+      if (!current || !coord.isLive(current, nowMs) || current.holder !== holder) return false;
       this.saveLease(name, { ...current, expiresAtMs: nowMs });
       return true;
     });
@@ -706,17 +681,17 @@ export class SqliteStore implements Store {
 
   async readLease(name: string): Promise<Lease | null> {
     this.checkOpen();
-    validateLeaseArgs(name, 'reader');
+    coord.validateLeaseArgs(name, 'reader');
     const current = this.read('readLease', () => this.leaseRow(name));
-    return current && isLive(current, this.options.clock.now()) ? toLease(name, current) : null;
+    return current && coord.isLive(current, this.options.clock.now()) ? coord.toLease(name, current) : null;
   }
 
   async putState(key: string, value: Json, options: PutStateOptions = {}): Promise<StateEntry> {
     this.checkOpen();
-    const text = validatePutState(key, value, options);
+    const text = coord.validatePutState(key, value, options);
     return this.queue.enqueue((tx) => {
       const nowMs = this.options.clock.now();
-      if (options.fence) checkFence(options.fence, this.leaseRow(options.fence.lease), nowMs);
+      if (options.fence) coord.checkFence(options.fence, this.leaseRow(options.fence.lease), nowMs);
       const expiresAtMs = options.ttlMs !== undefined ? nowMs + options.ttlMs : null;
       this.stmt('INSERT OR REPLACE INTO coord_state (key, value, updated_at_ms, expires_at_ms) VALUES (?, ?, ?, ?)').run(key, text, nowMs, expiresAtMs);
       tx.afterCommit(() => this.listeners.emit({ kind: 'state', reach: 'process', key }));
@@ -726,15 +701,15 @@ export class SqliteStore implements Store {
 
   async getState(key: string): Promise<StateEntry | null> {
     this.checkOpen();
-    validateStateKey(key);
+    coord.validateStateKey(key);
     const nowMs = this.options.clock.now();
     const row = this.read('getState', () => this.stmt('SELECT key, value, updated_at_ms, expires_at_ms FROM coord_state WHERE key = ? AND (expires_at_ms IS NULL OR expires_at_ms > ?)').get(key, nowMs)) as StateRow | undefined;
-    return row ? toEntry(row) : null;
+    return row ? coord.entryFromRow(row) : null;
   }
 
   async listState(prefix: string): Promise<StateEntry[]> {
     this.checkOpen();
-    validateStatePrefix(prefix);
+    coord.validateStatePrefix(prefix);
     const nowMs = this.options.clock.now();
     // A range on the primary key: keys >= prefix and < prefix with its last code unit + 1.
     const rows = this.read('listState', () =>
@@ -742,16 +717,16 @@ export class SqliteStore implements Store {
         ? this.stmt('SELECT key, value, updated_at_ms, expires_at_ms FROM coord_state WHERE (expires_at_ms IS NULL OR expires_at_ms > ?) ORDER BY key').all(nowMs)
         : this.stmt('SELECT key, value, updated_at_ms, expires_at_ms FROM coord_state WHERE key >= ? AND substr(key, 1, ?) = ? AND (expires_at_ms IS NULL OR expires_at_ms > ?) ORDER BY key').all(prefix, prefix.length, prefix, nowMs),
     ) as unknown as StateRow[];
-    return rows.map(toEntry);
+    return rows.map(coord.entryFromRow);
   }
 
   async deleteState(key: string, options: { fence?: Fence } = {}): Promise<boolean> {
     this.checkOpen();
-    validateStateKey(key);
-    const fence = validateFence(options.fence);
+    coord.validateStateKey(key);
+    const fence = coord.validateFence(options.fence);
     return this.queue.enqueue((tx) => {
       const nowMs = this.options.clock.now();
-      if (fence) checkFence(fence, this.leaseRow(fence.lease), nowMs);
+      if (fence) coord.checkFence(fence, this.leaseRow(fence.lease), nowMs);
       const row = this.stmt('DELETE FROM coord_state WHERE key = ? RETURNING expires_at_ms').get(key) as { expires_at_ms: number | null } | undefined;
       const had = !!row && (row.expires_at_ms === null || row.expires_at_ms > nowMs);
       if (had) tx.afterCommit(() => this.listeners.emit({ kind: 'state', reach: 'process', key }));
