@@ -229,7 +229,7 @@ export async function runPausedLeader(storeUrl: string): Promise<{ refused: stri
  * stream on the other node hear the task end through the store's notifications (the
  * waiter's re-read on shared stores is 10 s, so an answer within 3 s came from one).
  */
-export async function runCrossNodeWait(storeUrl: string): Promise<{ waitMs: number; streamMs: number }> {
+export async function runCrossNodeWait(storeUrl: string): Promise<{ waitMs: number; streamMs: number; patchMs: number }> {
   const tmp = tempDir('tidepool-cross-');
   const nodes: ClusterProc[] = [];
   try {
@@ -263,7 +263,19 @@ export async function runCrossNodeWait(storeUrl: string): Promise<{ waitMs: numb
       }
     }
     ac.abort();
-    return { waitMs: Math.round(waitMs), streamMs: Math.round(streamMs) };
+    // A pool change sent to the node that does not lead takes effect at once over the cluster.
+    const leader = (await nodesOf(idle)).nodes.find((n) => n.leader)!;
+    const follower = nodes.find((n) => n.pid !== leader.pid)!;
+    const t1 = performance.now();
+    const patched = await fetch(`${follower.url}/v1/pools/work`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ policy: 'fixed:3' }) });
+    assert.equal(patched.status, 200, await patched.clone().text());
+    let patchMs = -1;
+    while (patchMs < 0 && performance.now() - t1 < 10_000) {
+      const views = await Promise.all(nodes.map(async (n) => ((await (await fetch(`${n.url}/v1/pools`)).json()) as { pools: { policy: string; cluster?: { current: number; target: number } }[] }).pools[0]!));
+      if (views.every((p) => p.policy === 'fixed:3' && p.cluster?.target === 3 && p.cluster.current === 3)) patchMs = performance.now() - t1;
+      else await new Promise((r) => setTimeout(r, 50));
+    }
+    return { waitMs: Math.round(waitMs), streamMs: Math.round(streamMs), patchMs: Math.round(patchMs) };
   } finally {
     await stopAll(nodes);
     tmp.remove();

@@ -28,10 +28,11 @@ test('a leader paused with SIGSTOP past its lease and resumed has its fenced wri
   assert.deepEqual(r.valueAfter, { total: 3, by: 'new-leader' });
 });
 
-test('on Redis, a ?wait request and the dashboard stream on one node hear a task end on another node through notifications', { skip, timeout: 90_000 }, async () => {
+test('on Redis, a ?wait request and the dashboard stream on one node hear a task end on another node through notifications, and a PATCH to the follower takes effect over the cluster at once', { skip, timeout: 90_000 }, async () => {
   const prefix = `tp-cross-${randomSuffix()}`;
   const r = await runCrossNodeWait(urlOf(prefix)).finally(() => dropPrefix(prefix));
   process.stderr.write(`cross-node (redis): ${JSON.stringify(r)}\n`);
   assert.ok(r.waitMs < 3000, `the wait answered after ${r.waitMs} ms`);
   assert.ok(r.streamMs >= 0 && r.streamMs < 3000, `the stream told of the end after ${r.streamMs} ms`);
+  assert.ok(r.patchMs >= 0 && r.patchMs < 5000, `the cluster ran the follower's new policy after ${r.patchMs} ms`);
 });
