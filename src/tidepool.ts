@@ -328,7 +328,6 @@ export async function createTidepool(input: TidepoolConfigInput, handlers: Handl
   }
   scheduler.start();
   for (const pool of pools.values()) {
-    if (!(pool instanceof WorkerPool)) continue;
     watchPoolEvents(pool, clock, (note) => {
       options.onPoolEvent?.(note);
       void autoscaler.recordPoolEvent(note.pool, note.code, note.reason);

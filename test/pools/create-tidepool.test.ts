@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { once } from 'node:events';
 import { VirtualClock } from '../../src/core/index.ts';
 import { createTidepool } from '../../src/tidepool.ts';
+import type { RemotePool } from '../../src/pools/index.ts';
+import { settle } from './settle.ts';
 import { scratchDir } from '../scratch-dir.ts';
 
 test('createTidepool makes one pool per handler type, named after it, and runs submitted tasks', async () => {
@@ -87,5 +89,34 @@ test('createTidepool on SQLite runs tasks end to end and its autoscaler scales t
     for (const s of submitted) assert.equal((await tp.store.get(s.task.id))!.status, 'succeeded');
   } finally {
     await tp.close(1000);
+  }
+});
+
+test('a remote pool records its workers registering, failing and leaving in the event log', async () => {
+  const clock = new VirtualClock(0);
+  const notes: string[] = [];
+  const tp = await createTidepool(
+    { store: 'memory', leaseMs: 3000, heartbeatMs: 1000, pools: [{ name: 'far', kind: 'remote', types: ['render'], policy: 'fixed:0' }] },
+    {},
+    { clock, startAutoscaler: false, onPoolEvent: (n) => notes.push(n.code) },
+  );
+  try {
+    const far = tp.pools.get('far') as RemotePool;
+    const quiet = far.register({ tenant: 'default', concurrency: 2, name: 'box-1', host: '10.0.0.7' });
+    const leaving = far.register({ tenant: 'default', concurrency: 1, name: 'box-2' });
+    far.deregister(leaving);
+    // box-1 sends nothing more: past workerTimeoutMs (3 heartbeats) it is failed.
+    await clock.advance(far.workerTimeoutMs + 2000);
+    await settle();
+    const events = (await tp.store.listScalingEvents({ fromMs: 0, toMs: clock.now() })).map((e) => [e.pool, e.code, e.reason]);
+    assert.deepEqual(events, [
+      ['far', 'worker_registered', `remote worker ${quiet.id} (box-1 on 10.0.0.7) registered for render with 2 slots`],
+      ['far', 'worker_registered', `remote worker ${leaving.id} (box-2) registered for render with 1 slot`],
+      ['far', 'worker_deregistered', `remote worker ${leaving.id} left (deregistered)`],
+      ['far', 'worker_failed', `remote worker ${quiet.id} failed: no heartbeat for ${events[3]![2]!.match(/for (\d+) ms/)![1]} ms >= 3000 ms`],
+    ]);
+    assert.deepEqual(notes, ['worker_registered', 'worker_registered', 'worker_deregistered', 'worker_failed'], 'the server log hears them too');
+  } finally {
+    await tp.close(0);
   }
 });

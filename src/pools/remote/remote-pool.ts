@@ -136,7 +136,7 @@ export class RemotePool extends EventEmitter implements Pool {
       tasksDone: 0,
     };
     this.runners.set(runner.id, runner);
-    this.emit('worker.added', { pool: this.name, workerId: runner.id, concurrency: runner.concurrency, host: runner.host });
+    this.emit('worker.added', { pool: this.name, workerId: runner.id, name: runner.name, types: runner.types, concurrency: runner.concurrency, host: runner.host });
     return runner;
   }
 
