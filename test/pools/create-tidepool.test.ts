@@ -75,7 +75,10 @@ test('createTidepool on SQLite runs tasks end to end and its autoscaler scales t
   );
   try {
     // On SQLite the process is a node of a cluster (of one): its pool starts empty and the
-    // leader's first decision raises it to its minimum; the backlog then scales it up.
+    // leader's first decision raises it to its minimum; the backlog then scales it up. The
+    // backlog goes in once the raise happened (before it, the first tick may scale 0 -> 2).
+    const pool = tp.pools.get('work')!;
+    while (pool.target < 1) await once(tp.autoscaler, 'pool.resized');
     const resized = (async () => {
       for (;;) {
         const [e] = (await once(tp.autoscaler, 'pool.resized')) as [{ from: number; to: number; code: string }];
