@@ -8,8 +8,8 @@ import type { Pool } from '../pools/index.ts';
 import type { Store } from '../store/index.ts';
 import { AlertRules } from './rules.ts';
 import type { AlertSettings, AlertTransition } from './rules.ts';
-import { WebhookSender } from './webhook.ts';
-import type { DeliveryOutcome, WebhookTarget } from './webhook.ts';
+import { WebhookSender, redactWebhookUrl } from '../webhooks/index.ts';
+import type { DeliveryOutcome, WebhookTarget } from '../webhooks/index.ts';
 
 export interface AlertMonitorOptions {
   clock: Clock;
@@ -71,7 +71,7 @@ export class AlertMonitor {
         .catch((err: Error) => this.o.log?.(`alerts: could not record the event: ${err.message}`));
       for (const target of this.o.webhooks) {
         void this.sender.send(target, alertPayload(a)).then((outcome) => {
-          if (!outcome.ok) this.o.log?.(`alerts: webhook ${redactUrl(target.url)} failed after ${outcome.attempts} attempts (${outcome.status ?? outcome.error})`);
+          if (!outcome.ok) this.o.log?.(`alerts: webhook ${redactWebhookUrl(target.url)} failed after ${outcome.attempts} attempts (${outcome.status ?? outcome.error})`);
           this.o.onDelivered?.(outcome, a);
         });
       }
@@ -83,15 +83,5 @@ export class AlertMonitor {
     this.stopped = true;
     this.timer?.cancel();
     await this.sender.close(2000);
-  }
-}
-
-/** A webhook URL in a log line without its query string or credentials (they may carry tokens). */
-function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    return `${u.protocol}//${u.host}${u.pathname}`;
-  } catch {
-    return '(webhook)';
   }
 }

@@ -24,6 +24,7 @@ import {
   type PoolConfig,
   type TidepoolConfig,
 } from '../core/index.ts';
+import { allowListProblems } from '../callbacks/index.ts';
 import { checkPoolPolicy, configPolicyProblems, getPolicy } from '../policies/index.ts';
 import { parseStoreUrl } from '../store/index.ts';
 
@@ -255,6 +256,12 @@ export function loadConfig(sources: ConfigSources = {}): LoadedConfig {
     const o = originOf(p.path);
     problems.push(formatProblem(o.label, o.source, p.got, p.expected));
   }
+  const allowHosts = (typed.callbacks as { allowPrivateHosts?: string[] } | undefined)?.allowPrivateHosts ?? [];
+  allowHosts.forEach((entry, i) => {
+    if (allowListProblems([entry]).length === 0) return;
+    const o = originOf('callbacks.allowPrivateHosts');
+    problems.push(formatProblem(`${o.label}[${i}]`, o.source, entry, 'a host name, an IP address or a CIDR range (10.0.0.0/8, fd00::/8)'));
+  });
   try {
     const o = originOf('store');
     parseStoreUrl(typed.store, `${o.label} (${o.source})`);

@@ -10,14 +10,17 @@
 import { parseArgsWithNegatives as parseArgs } from './args.ts';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { ConfigInvalidError, OPTIONS, POOL_OPTIONS, poolsForTypes, redactStoreUrl, systemClock } from '../core/index.ts';
+import { ConfigInvalidError, OPTIONS, POOL_OPTIONS, optionForPath, poolsForTypes, redactStoreUrl, systemClock } from '../core/index.ts';
 import type { Clock, OptionSpec, TidepoolConfig } from '../core/index.ts';
 import type { Store } from '../store/index.ts';
 import type { HandlerMap, Pool } from '../pools/index.ts';
 import type { Autoscaler } from '../autoscaler/index.ts';
 import { createTidepool } from '../tidepool.ts';
 import { AlertMonitor } from '../alerts/index.ts';
-import type { AlertSettings, WebhookTarget } from '../alerts/index.ts';
+import type { AlertSettings } from '../alerts/index.ts';
+import type { WebhookTarget } from '../webhooks/index.ts';
+import { CallbackDelivery, CallbackGuard, CallbackRecords, PENDING_PREFIX } from '../callbacks/index.ts';
+import type { CallbackSettings } from '../callbacks/index.ts';
 import { configFlagOptions, loadConfig } from './config-load.ts';
 import type { LoadedConfig } from './config-load.ts';
 import { ServerFaults, TidepoolServer, autoscaledRuntime, isLoopbackHost, loadKeyFile, parseApiKeys, watchStore } from '../server/index.ts';
@@ -63,6 +66,8 @@ export interface RunningTidepool {
   server: TidepoolServer;
   /** The alert rules and their webhooks (docs/alerts.md). */
   alerts: AlertMonitor;
+  /** The completion callbacks' delivery loop; null when callbacks.secret is not set (docs/callbacks.md). */
+  callbacks: CallbackDelivery | null;
   /** The limits in effect (after `limits: standard` filled in the ones left at 0). */
   limits: EffectiveLimits;
   /** Drains running tasks (up to timeoutMs), stops the server and closes the store. */
@@ -129,6 +134,11 @@ export async function startTidepool(input: StartInput): Promise<RunningTidepool>
     }
   }
 
+  // Completion callbacks (docs/callbacks.md): on only with a secret to sign them.
+  const callbackSection = (config.callbacks ?? {}) as Partial<CallbackSettings> & { allowPrivateHosts?: string[] };
+  const callbackSetting = (name: 'maxAttempts' | 'baseBackoffMs' | 'maxBackoffMs' | 'timeoutMs' | 'sweepIntervalMs') => (callbackSection[name] ?? optionForPath(`callbacks.${name}`)!.default) as number;
+  const callbackGuard = new CallbackGuard({ allowPrivateHosts: callbackSection.allowPrivateHosts ?? [] });
+
   // Every store call (routes, pools, autoscaler) reports to /health's fault tracking.
   const faults = new ServerFaults(clock);
   const tidepool = await createTidepool(config, handlers, {
@@ -149,8 +159,10 @@ export async function startTidepool(input: StartInput): Promise<RunningTidepool>
     tidepool.autoscaler.on('error', (err: Error) => input.log?.(`autoscaler: ${err.message}`));
     // Store errors in a pool's background work and errors contained in hosted code (issue 8).
     for (const pool of pools) pool.on('error', (err: Error) => input.log?.(`${err.message}`));
+    const runtime = autoscaledRuntime({ store: tidepool.store, pools, autoscaler: tidepool.autoscaler, cluster: tidepool.cluster });
+    if (callbackSection.secret) runtime.callbacks = new CallbackRecords({ store: tidepool.store, clock, guard: callbackGuard });
     httpServer = await TidepoolServer.create({
-      runtime: autoscaledRuntime({ store: tidepool.store, pools, autoscaler: tidepool.autoscaler, cluster: tidepool.cluster }),
+      runtime,
       clock,
       faults,
       apiKeys,
@@ -193,6 +205,28 @@ export async function startTidepool(input: StartInput): Promise<RunningTidepool>
     ...(input.log ? { log: input.log } : {}),
   });
   alerts.start();
+  const poolOfType = new Map(pools.flatMap((p) => p.types.map((t) => [t, p.name] as const)));
+  const callbacks = callbackSection.secret
+    ? new CallbackDelivery({
+        store: tidepool.store,
+        clock,
+        guard: callbackGuard,
+        secret: callbackSection.secret,
+        maxAttempts: callbackSetting('maxAttempts'),
+        baseBackoffMs: callbackSetting('baseBackoffMs'),
+        maxBackoffMs: callbackSetting('maxBackoffMs'),
+        timeoutMs: callbackSetting('timeoutMs'),
+        sweepIntervalMs: callbackSetting('sweepIntervalMs'),
+        doneRetentionMs: server.retentionMs,
+        poolOf: (type) => poolOfType.get(type) ?? type,
+        ...(input.log ? { log: input.log } : {}),
+      })
+    : null;
+  callbacks?.start();
+  if (!callbacks) {
+    const pending = await tidepool.store.listState(PENDING_PREFIX).catch(() => []);
+    if (pending.length > 0) input.log?.(`warning: ${pending.length} completion callbacks wait in the store, but callbacks.secret is not set, so none is sent; set it (TIDEPOOL_CALLBACK_SECRET) to deliver them`);
+  }
   const rateLimitBurst = rateLimitPerSec > 0 ? server.rateLimitBurst || Math.max(1, Math.ceil(rateLimitPerSec)) : 0;
   const limits: EffectiveLimits = {
     preset: server.limits,
@@ -213,11 +247,13 @@ export async function startTidepool(input: StartInput): Promise<RunningTidepool>
     autoscaler: tidepool.autoscaler,
     server: started,
     alerts,
+    callbacks,
     limits,
     stop(timeoutMs = server.drainTimeoutMs) {
       stopping ??= (async () => {
         // Drain (autoscaler stopped, pools closed within timeoutMs, HTTP closed), then the store.
         await started.drain(timeoutMs);
+        await callbacks?.stop();
         await alerts.stop();
         await tidepool.close(0);
       })();

@@ -185,6 +185,15 @@ export const OPTIONS: readonly OptionSpec[] = [
   { path: 'scheduler.leaseMs', kind: 'duration', unit: 'ms', default: 10_000, min: 100, max: 3_600_000, doc: 'Time to live of the scheduler lease, renewed every leaseMs / 3; after a crash another node takes over within this long (a node that stops releases it at once).', env: ['TIDEPOOL_SCHEDULER_LEASE_MS'] },
   { path: 'scheduler.graceMs', kind: 'duration', unit: 'ms', default: 30_000, min: 0, max: 86_400_000, doc: "A tick submitted at most this late counts as on time; once the oldest unsubmitted tick is later than this, the schedule's catchUp rule decides which missed ticks are submitted.", env: ['TIDEPOOL_SCHEDULER_GRACE_MS'] },
   { path: 'scheduler.catchUpLimit', kind: 'int', unit: 'ticks', default: 100, min: 1, max: 100_000, doc: 'catchUp `all` submits at most this many missed ticks per schedule after downtime (the most recent ones).', env: ['TIDEPOOL_SCHEDULER_CATCH_UP_LIMIT'] },
+  // Completion callbacks (docs/callbacks.md): a submit's callbackUrl gets the task JSON when the
+  // task ends, signed with callbacks.secret as alerts are, retried with backoff, kept in the store until delivered.
+  { path: 'callbacks.secret', kind: 'string', unit: '', doc: 'Signs completion callbacks (`Tidepool-Signature`, as alerts); at least 16 characters. Unset: submits with callbackUrl are refused (400).', env: ['TIDEPOOL_CALLBACK_SECRET'] },
+  { path: 'callbacks.maxAttempts', kind: 'int', unit: 'attempts', default: 10, min: 1, max: 1000, doc: 'Posts per callback, the first included, before it is given up (recorded as `callback_failed` in the event log). A 2xx delivers; a 4xx other than 408/429 is not retried.', env: ['TIDEPOOL_CALLBACK_MAX_ATTEMPTS'] },
+  { path: 'callbacks.baseBackoffMs', kind: 'duration', unit: 'ms', default: 1000, min: 1, max: 86_400_000, doc: 'Wait before the second post; doubling after each failure up to callbacks.maxBackoffMs.', env: ['TIDEPOOL_CALLBACK_BASE_BACKOFF_MS'] },
+  { path: 'callbacks.maxBackoffMs', kind: 'duration', unit: 'ms', default: 300_000, min: 1, max: 86_400_000, doc: 'Cap on the wait between two posts of one callback.', env: ['TIDEPOOL_CALLBACK_MAX_BACKOFF_MS'] },
+  { path: 'callbacks.timeoutMs', kind: 'duration', unit: 'ms', default: 10_000, min: 100, max: 600_000, doc: "One post's time limit (connect, send, answer).", env: ['TIDEPOOL_CALLBACK_TIMEOUT_MS'] },
+  { path: 'callbacks.sweepIntervalMs', kind: 'duration', unit: 'ms', default: 5000, min: 50, max: 3_600_000, doc: 'How often the delivering node renews its `callbacks` lease (3x this long) and looks over every pending callback (after a restart, those of tasks that ended meanwhile go within about this long; a killed holder is replaced within 3x).', env: ['TIDEPOOL_CALLBACK_SWEEP_INTERVAL_MS'] },
+  { path: 'callbacks.allowPrivateHosts', kind: 'list', unit: 'hosts', doc: 'Hosts (as written in the URL), addresses and CIDR ranges a callbackUrl may reach although private, loopback, link-local or unique-local, e.g. ["127.0.0.1", "localhost", "10.0.0.0/8"]. Unset: none.', env: ['TIDEPOOL_CALLBACK_ALLOW_PRIVATE_HOSTS'] },
 ];
 
 /** Per-pool options, relative to one pool. They appear as `poolDefaults.X` and `pools[i].X`. */
@@ -423,6 +432,8 @@ export function crossFieldProblems(config: TidepoolConfig): ConfigProblem[] {
       if (typeof value !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) problems.push({ path: `pools[${i}].env.${name}`, got: value, expected: 'a string value under a variable name of letters, digits and _' });
   });
   config.pools.forEach((p, i) => check(`pools[${i}]`, { ...config.poolDefaults, ...p }));
+  const secret = (config.callbacks as { secret?: unknown } | undefined)?.secret;
+  if (typeof secret === 'string' && secret.length < 16) problems.push({ path: 'callbacks.secret', got: `(${secret.length} characters)`, expected: 'a secret of at least 16 characters' });
   for (const [type, ms] of Object.entries(config.taskTimeoutMsByType ?? {})) {
     if (!(typeof ms === 'number' && Number.isSafeInteger(ms) && ms >= 1 && ms <= 86_400_000))
       problems.push({ path: `taskTimeoutMsByType.${type}`, got: ms, expected: 'an integer number of ms in [1, 86400000]' });

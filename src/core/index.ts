@@ -8,3 +8,4 @@ export * from './scaling-choice.ts';
 export * from './limits.ts';
 export * from './redact.ts';
 export * from './schedule.ts';
+export * from './task-json.ts';

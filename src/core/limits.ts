@@ -27,6 +27,8 @@ export const TASK_LIMITS = {
   maxNameChars: 200,
   /** Longest idempotency key, in characters. */
   maxIdempotencyKeyChars: 500,
+  /** Longest callbackUrl, in characters. */
+  maxCallbackUrlChars: 2048,
   /**
    * Deepest nesting of a payload (and of a handler's result): 64 levels of arrays/objects.
    * `{"a":[1]}` nests 2 levels; a scalar nests 0.

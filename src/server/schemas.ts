@@ -61,6 +61,13 @@ export const SubmitBodySchema = z
       .refine(wellFormed, 'contains a lone UTF-16 surrogate (not valid Unicode)')
       .optional()
       .describe('A repeated key returns the first task (200) instead of creating one.'),
+    callbackUrl: z
+      .string()
+      .min(1)
+      .max(TASK_LIMITS.maxCallbackUrlChars)
+      .refine((u) => /^https?:\/\//i.test(u) && URL.canParse(u), 'expected an absolute http(s) URL')
+      .optional()
+      .describe('When the task ends (succeeded, dead or cancelled), its task JSON is POSTed here, signed (Tidepool-Signature), retried until delivered or the attempts run out. Private and loopback hosts are refused unless callbacks.allowPrivateHosts allows them.'),
   })
   .refine((b) => b.delayMs === undefined || b.runAt === undefined, {
     message: 'give delayMs or runAt, not both',

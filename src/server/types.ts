@@ -36,6 +36,16 @@ export interface ServerRuntime {
   remotePools?(): RemotePool[];
   /** Stops the pools: running tasks get up to timeoutMs to finish. */
   drain?(timeoutMs: number): Promise<void>;
+  /** Completion callbacks (a submit's callbackUrl); absent: submits with one are refused (400). */
+  callbacks?: CallbackIntake;
+}
+
+/** What the submit routes need of completion callbacks (src/callbacks/ implements it; `tidepool start` wires it). */
+export interface CallbackIntake {
+  /** Why a callback may not go to this URL (e.g. it resolves to a private address), or null when it may. */
+  urlProblem(url: string): Promise<string | null>;
+  /** Records, before the submit is answered, that the task's end goes to url (isNew: the submit created the task). */
+  register(task: { id: string; tenant: string }, url: string, isNew: boolean): Promise<void>;
 }
 
 export interface RateLimitOptions {

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import type { IncomingHttpHeaders } from 'node:http';
 import { resolveStartConfig, startTidepool } from '../../src/cli/start.ts';
-import { signBody, verifySignature, WebhookSender } from '../../src/alerts/webhook.ts';
+import { signBody, verifySignature, WebhookSender } from '../../src/webhooks/index.ts';
 import { systemClock } from '../../src/core/index.ts';
 
 const SECRET = 'whsec-test-0123456789';

@@ -18,12 +18,14 @@ const ALLOWED: Record<string, string[]> = {
   store: ['core'],
   pools: ['core', 'store'],
   autoscaler: ['core', 'policies', 'store', 'pools'],
-  alerts: ['core', 'store', 'pools'],
+  webhooks: ['core'],
+  alerts: ['core', 'store', 'pools', 'webhooks'],
+  callbacks: ['core', 'store', 'webhooks'],
   cluster: ['core', 'policies', 'store', 'pools', 'autoscaler'],
   schedules: ['core', 'store'],
   mcp: [],
   server: ['core', 'autoscaler', 'store', 'policies', 'pools', 'mcp', 'cluster', 'schedules'],
-  cli: ['core', 'policies', 'sim', 'store', 'pools', 'autoscaler', 'server', 'alerts', 'mcp', 'cluster', 'schedules', '(root)'],
+  cli: ['core', 'policies', 'sim', 'store', 'pools', 'autoscaler', 'server', 'alerts', 'webhooks', 'callbacks', 'mcp', 'cluster', 'schedules', '(root)'],
   '(root)': ['core', 'policies', 'sim', 'store', 'pools', 'autoscaler', 'server', 'cluster', 'schedules'],
 };
 

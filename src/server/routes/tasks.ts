@@ -1,7 +1,7 @@
 // /v1/tasks: submit (one, batch), get, list, cancel, retry; ?wait=MS holds until the task ends.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { QueueFullError, TaskNotFoundError } from '../../core/index.ts';
+import { QueueFullError, TaskNotFoundError, toTaskJson } from '../../core/index.ts';
 import type { SubmitInput, Task } from '../../core/index.ts';
 import {
   BatchBodySchema,
@@ -18,6 +18,7 @@ import {
 import type { SubmitBody } from '../schemas.ts';
 import type { ServerContext } from '../context.ts';
 import { servedTypes, unservedWarning } from '../unserved.ts';
+import { checkCallbackUrls, registerCallbacks } from '../callback-urls.ts';
 
 const errors = { 400: ErrorSchema, 401: ErrorSchema, 404: ErrorSchema, 409: ErrorSchema, 429: ErrorSchema, 503: ErrorSchema };
 
@@ -31,31 +32,6 @@ export function toSubmitInput(body: SubmitBody, tenant: string): SubmitInput {
   if (body.timeoutMs !== undefined) input.timeoutMs = body.timeoutMs;
   if (body.idempotencyKey !== undefined) input.idempotencyKey = body.idempotencyKey;
   return input;
-}
-
-/** The documented task fields, nothing else (TaskSchema's keys). */
-export function toTaskJson(t: Task) {
-  return {
-    id: t.id,
-    type: t.type,
-    status: t.status,
-    payload: t.payload,
-    priority: t.priority,
-    attempts: t.attempts,
-    maxAttempts: t.maxAttempts,
-    timeoutMs: t.timeoutMs,
-    tenant: t.tenant,
-    idempotencyKey: t.idempotencyKey,
-    result: t.result,
-    error: t.error,
-    runAtMs: t.runAtMs,
-    createdAtMs: t.createdAtMs,
-    updatedAtMs: t.updatedAtMs,
-    startedAtMs: t.startedAtMs,
-    finishedAtMs: t.finishedAtMs,
-    workerId: t.workerId,
-    leaseExpiresAtMs: t.leaseExpiresAtMs,
-  };
 }
 
 export function registerTaskRoutes(app: FastifyInstance, ctx: ServerContext): void {
@@ -97,6 +73,8 @@ export function registerTaskRoutes(app: FastifyInstance, ctx: ServerContext): vo
       ctx.refuseWhileDraining();
       const input = toSubmitInput(req.body, req.tenant);
       const warning = unservedWarning(input.type, servedTypes(ctx.runtime));
+      const { callbackUrl } = req.body;
+      await checkCallbackUrls(ctx.runtime, callbackUrl === undefined ? [] : [{ field: 'body.callbackUrl', url: callbackUrl }]);
       let result;
       try {
         result = await store.submit(input);
@@ -104,6 +82,7 @@ export function registerTaskRoutes(app: FastifyInstance, ctx: ServerContext): vo
         if (err instanceof QueueFullError) ctx.metrics.onBackpressure(input.type);
         throw err;
       }
+      await registerCallbacks(ctx.runtime, [{ task: result.task, url: callbackUrl, isNew: result.created }]);
       if (warning) req.log.warn({ taskId: result.task.id, type: input.type }, `task ${result.task.id}: ${warning}`);
       const task = await waitIfAsked(req, result.task, req.query.wait);
       return reply.code(result.created ? 201 : 200).send(warning ? { ...task, warning } : task);
@@ -125,6 +104,8 @@ export function registerTaskRoutes(app: FastifyInstance, ctx: ServerContext): vo
       const inputs = req.body.tasks.map((t) => toSubmitInput(t, req.tenant));
       const served = servedTypes(ctx.runtime);
       const warnings = [...new Set(inputs.map((t) => t.type))].map((t) => unservedWarning(t, served)).filter((w): w is string => w !== undefined);
+      const urls = req.body.tasks.map((t) => t.callbackUrl);
+      await checkCallbackUrls(ctx.runtime, urls.flatMap((url, i) => (url === undefined ? [] : [{ field: `body.tasks[${i}].callbackUrl`, url }])));
       let results;
       try {
         results = await store.submitBatch(inputs);
@@ -132,6 +113,7 @@ export function registerTaskRoutes(app: FastifyInstance, ctx: ServerContext): vo
         if (err instanceof QueueFullError) ctx.metrics.onBackpressure(inputs[0].type);
         throw err;
       }
+      await registerCallbacks(ctx.runtime, results.map((x, i) => ({ task: x.task, url: urls[i], isNew: x.created })));
       // The store's tasks already have the documented shape; a plain stringify of the
       // picked fields saves the zod pass over 1,000 payloads (about a fifth of the request).
       for (const w of warnings) req.log.warn(`batch of ${inputs.length} tasks: ${w}`);
