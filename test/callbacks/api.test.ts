@@ -24,7 +24,7 @@ let bare: RunningTidepool;
 let receiver: Receiver;
 
 async function start(name: string, callbacks: Record<string, unknown> | undefined): Promise<RunningTidepool> {
-  const config = resolveStartConfig({ store: `sqlite:${join(tmp, `${name}.db`)}`, port: '0', autoscale: 'false' }, {});
+  const config = resolveStartConfig({ store: `sqlite:${join(tmp, `${name}.db`)}`, port: '0' }, {});
   config.pools = [{ name: 'work', types: ['echo', 'fail'], minWorkers: 2, maxWorkers: 2, policy: 'fixed:2' }] as typeof config.pools;
   if (callbacks) config.callbacks = { ...(config.callbacks as object), ...callbacks };
   return startTidepool({
