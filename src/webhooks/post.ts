@@ -85,11 +85,11 @@ export function postSigned(target: WebhookTarget, body: string, o: PostOptions):
         res.resume();
         const done = () => settle(outcomeOf(status));
         res.once('end', done);
-        res.once('error', done);
+        res.on('error', done);
         res.once('close', done);
       },
     );
-    req.once('error', (err) => {
+    req.on('error', (err) => {
       const cause = (err as { cause?: unknown }).cause;
       const refused = err instanceof RefusedAddressError || cause instanceof RefusedAddressError;
       const message = signal.aborted && !refused ? `no answer within ${o.timeoutMs} ms` : err.message;
