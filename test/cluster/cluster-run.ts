@@ -12,40 +12,17 @@ import { join } from 'node:path';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { openStore } from '../../src/store/index.ts';
-import { tempDir } from '../server/helpers.ts';
+import { spawnStart, tempDir, type StartedProcess } from '../server/helpers.ts';
 
-const MAIN = join(import.meta.dirname, '../../src/cli/main.ts');
 const HANDLERS = join(import.meta.dirname, '../server/fixtures/recording-handlers.ts');
 const PAUSED = join(import.meta.dirname, 'fixtures/paused-leader.ts');
 export const MAX_WORKERS = 6;
 const TOTAL = 3000;
 
-export interface ClusterProc {
-  proc: ChildProcess;
-  url: string;
-  pid: number;
-  exited: boolean;
-}
+export type ClusterProc = StartedProcess;
 
-export async function startNode(storeUrl: string, env: Record<string, string>, args: string[] = []): Promise<ClusterProc> {
-  const proc = spawn(process.execPath, [MAIN, 'start', '--store', storeUrl, '--port', '0', '--handlers', HANDLERS, '--lease-ms', '2000', ...args], {
-    env: { ...process.env, TIDEPOOL_API_KEYS: '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  proc.stderr!.on('data', (c) => (err += c));
-  const node: ClusterProc = { proc, url: '', pid: proc.pid!, exited: false };
-  proc.once('exit', () => (node.exited = true));
-  node.url = await new Promise<string>((resolve, reject) => {
-    proc.stdout!.on('data', (c) => {
-      out += c;
-      const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m) resolve(m[1]!);
-    });
-    proc.once('exit', (code) => reject(new Error(`node exited (${code}) before listening: ${err}${out}`)));
-  });
-  return node;
+export function startNode(storeUrl: string, env: Record<string, string>, args: string[] = []): Promise<ClusterProc> {
+  return spawnStart(['--store', storeUrl, '--handlers', HANDLERS, '--lease-ms', '2000', ...args], env);
 }
 
 export async function stopAll(nodes: (ClusterProc | null)[]): Promise<void> {

@@ -9,7 +9,7 @@ import type { ChildProcess } from 'node:child_process';
 import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { once } from 'node:events';
-import { tempDir } from './helpers.ts';
+import { spawnStart, tempDir } from './helpers.ts';
 import { openStore } from '../../src/store/index.ts';
 
 const MAIN = join(import.meta.dirname, '../../src/cli/main.ts');
@@ -21,23 +21,8 @@ interface Child {
   url: string;
 }
 
-async function startChild(dbPath: string, execLog: string): Promise<Child> {
-  const proc = spawn(process.execPath, [MAIN, 'start', '--store', `sqlite:${dbPath}`, '--port', '0', '--handlers', HANDLERS, '--lease-ms', String(LEASE_MS), '--policy', 'fixed:8', '--min', '8', '--max', '8'], {
-    env: { ...process.env, TIDEPOOL_TEST_EXEC_LOG: execLog, TIDEPOOL_API_KEYS: '' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  proc.stderr!.on('data', (c) => (err += c));
-  const url = await new Promise<string>((resolve, reject) => {
-    proc.stdout!.on('data', (c) => {
-      out += c;
-      const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m) resolve(m[1]);
-    });
-    proc.once('exit', (code) => reject(new Error(`server exited (${code}) before listening: ${err}`)));
-  });
-  return { proc, url };
+function startChild(dbPath: string, execLog: string): Promise<Child> {
+  return spawnStart(['--store', `sqlite:${dbPath}`, '--handlers', HANDLERS, '--lease-ms', String(LEASE_MS), '--policy', 'fixed:8', '--min', '8', '--max', '8'], { TIDEPOOL_TEST_EXEC_LOG: execLog });
 }
 
 test('a server killed with SIGKILL mid-load loses no acknowledged task and records none as succeeded twice', { timeout: 120_000 }, async () => {

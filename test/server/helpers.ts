@@ -116,3 +116,37 @@ export function rawHttp(url: string, text: string | Buffer): Promise<{ status: n
   });
 }
 
+
+/** A `tidepool start` child process listening on an ephemeral port. */
+export interface StartedProcess {
+  proc: import('node:child_process').ChildProcess;
+  url: string;
+  pid: number;
+  /** Set once the process has exited. */
+  exited: boolean;
+}
+
+const MAIN_CLI = join(import.meta.dirname, '../../src/cli/main.ts');
+
+/**
+ * Spawns `tidepool start --port 0 ARGS` with the pinned Node, resolves once it says where it
+ * listens (rejects with its stderr if it exits first). `TIDEPOOL_API_KEYS` is cleared.
+ */
+export async function spawnStart(args: readonly string[], env: Record<string, string> = {}): Promise<StartedProcess> {
+  const { spawn } = await import('node:child_process');
+  const proc = spawn(process.execPath, [MAIN_CLI, 'start', '--port', '0', ...args], { env: { ...process.env, TIDEPOOL_API_KEYS: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const started: StartedProcess = { proc, url: '', pid: proc.pid!, exited: false };
+  proc.once('exit', () => (started.exited = true));
+  let out = '';
+  let err = '';
+  proc.stderr!.on('data', (c) => (err += c));
+  started.url = await new Promise<string>((resolve, reject) => {
+    proc.stdout!.on('data', (c) => {
+      out += c;
+      const m = /listening on (http:\/\/\S+)/.exec(out);
+      if (m) resolve(m[1]!);
+    });
+    proc.once('exit', (code) => reject(new Error(`tidepool start exited (${code}) before listening: ${err}${out}`)));
+  });
+  return started;
+}

@@ -4,15 +4,13 @@
 // the other node with the same idempotency key returns the first task.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { once } from 'node:events';
-import { tempDir } from './helpers.ts';
+import { spawnStart, tempDir } from './helpers.ts';
 import { freshSchema, pgSkip, schemaUrl } from '../store/postgres-helpers.ts';
 
-const MAIN = join(import.meta.dirname, '../../src/cli/main.ts');
 const HANDLERS = join(import.meta.dirname, 'fixtures/recording-handlers.ts');
 const LEASE_MS = 2000;
 const skip = await pgSkip();
@@ -22,23 +20,8 @@ interface Node {
   url: string;
 }
 
-async function startNode(storeUrl: string, execLog: string): Promise<Node> {
-  const proc = spawn(process.execPath, [MAIN, 'start', '--store', storeUrl, '--port', '0', '--handlers', HANDLERS, '--lease-ms', String(LEASE_MS), '--policy', 'fixed:4', '--min', '4', '--max', '4'], {
-    env: { ...process.env, TIDEPOOL_TEST_EXEC_LOG: execLog, TIDEPOOL_API_KEYS: '' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  proc.stderr!.on('data', (c) => (err += c));
-  const url = await new Promise<string>((resolve, reject) => {
-    proc.stdout!.on('data', (c) => {
-      out += c;
-      const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m) resolve(m[1]!);
-    });
-    proc.once('exit', (code) => reject(new Error(`node exited (${code}) before listening: ${err}`)));
-  });
-  return { proc, url };
+function startNode(storeUrl: string, execLog: string): Promise<Node> {
+  return spawnStart(['--store', storeUrl, '--handlers', HANDLERS, '--lease-ms', String(LEASE_MS), '--policy', 'fixed:4', '--min', '4', '--max', '4'], { TIDEPOOL_TEST_EXEC_LOG: execLog });
 }
 
 const post = (url: string, body: unknown) =>

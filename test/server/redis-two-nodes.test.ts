@@ -4,7 +4,6 @@
 // every task either node acknowledged ends succeeded.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,9 +11,8 @@ import { once } from 'node:events';
 import { randomSuffix } from '../store/adapters.ts';
 import { dropPrefix, probeRedis, REDIS_URL } from '../store/redis-helpers.ts';
 import { serverSkip } from '../store/servers.ts';
-import { tempDir } from './helpers.ts';
+import { spawnStart, tempDir } from './helpers.ts';
 
-const MAIN = join(import.meta.dirname, '../../src/cli/main.ts');
 const HANDLERS = join(import.meta.dirname, 'fixtures/recording-handlers.ts');
 const unavailable = await serverSkip(`Redis at ${REDIS_URL}`, probeRedis);
 
@@ -23,23 +21,8 @@ interface Node {
   url: string;
 }
 
-async function startNode(storeUrl: string, execLog: string): Promise<Node> {
-  const proc = spawn(process.execPath, [MAIN, 'start', '--store', storeUrl, '--port', '0', '--handlers', HANDLERS, '--lease-ms', '2000', '--policy', 'fixed:4', '--min', '4', '--max', '4'], {
-    env: { ...process.env, TIDEPOOL_TEST_EXEC_LOG: execLog, TIDEPOOL_TEST_EXEC_PID: '1', TIDEPOOL_API_KEYS: '' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  proc.stderr!.on('data', (c) => (err += c));
-  const url = await new Promise<string>((resolve, reject) => {
-    proc.stdout!.on('data', (c) => {
-      out += c;
-      const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m) resolve(m[1]);
-    });
-    proc.once('exit', (code) => reject(new Error(`server exited (${code}) before listening: ${err}`)));
-  });
-  return { proc, url };
+function startNode(storeUrl: string, execLog: string): Promise<Node> {
+  return spawnStart(['--store', storeUrl, '--handlers', HANDLERS, '--lease-ms', '2000', '--policy', 'fixed:4', '--min', '4', '--max', '4'], { TIDEPOOL_TEST_EXEC_LOG: execLog, TIDEPOOL_TEST_EXEC_PID: '1' });
 }
 
 async function post(url: string, body: unknown): Promise<{ status: number; body: any }> {
