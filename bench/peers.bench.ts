@@ -17,7 +17,8 @@
 // with `skipped` saying why instead of figures. Progress goes to stderr.
 //
 // Environment: TIDEPOOL_BENCH_PG_URL (default postgres://postgres@127.0.0.1:5432/test),
-// TIDEPOOL_BENCH_REDIS_URL (default redis://127.0.0.1:6379/0), TIDEPOOL_BENCH_PEERS_RUNS (3).
+// TIDEPOOL_BENCH_REDIS_URL (default redis://127.0.0.1:6379/0), TIDEPOOL_BENCH_PEERS_RUNS (3),
+// TIDEPOOL_BENCH_PEERS_TESTS (a comma list of tests to run, e.g. `drain-c10,drain-c100`; default all).
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -46,6 +47,16 @@ const STEP_TIMEOUT_MS = 180_000;
 
 export const PEER_TESTS = ['enqueue-batch', 'enqueue-sequential', 'enqueue-concurrent50', 'drain-c10', 'drain-c100', 'pickup'] as const;
 type TestName = (typeof PEER_TESTS)[number];
+
+/** The tests this run measures (TIDEPOOL_BENCH_PEERS_TESTS, or all). */
+function selectedTests(): readonly TestName[] {
+  const raw = process.env.TIDEPOOL_BENCH_PEERS_TESTS;
+  if (!raw) return PEER_TESTS;
+  const words = raw.split(',').map((w) => w.trim()).filter(Boolean);
+  const unknown = words.filter((w) => !(PEER_TESTS as readonly string[]).includes(w));
+  if (unknown.length) throw new Error(`TIDEPOOL_BENCH_PEERS_TESTS: unknown test ${unknown.map((w) => JSON.stringify(w)).join(', ')}; expected some of ${PEER_TESTS.join(', ')}`);
+  return PEER_TESTS.filter((t) => words.includes(t));
+}
 
 const note = (msg: string) => process.stderr.write(`  ${msg}\n`);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -426,15 +437,15 @@ function unitOf(test: TestName): string {
 }
 
 /** Runs every test of one system RUNS times; one line per test. */
-async function runSystem(system: System, progress: { step: number; total: number; t0: number }): Promise<Record<string, unknown>[]> {
+async function runSystem(system: System, tests: readonly TestName[], progress: { step: number; total: number; t0: number }): Promise<Record<string, unknown>[]> {
   const reason = await system.unavailable();
   if (reason) {
     note(`${system.name}: skipped: ${reason}`);
-    progress.step += PEER_TESTS.length * RUNS;
-    return PEER_TESTS.map((test) => ({ name: `${test}-${system.name}`, unit: unitOf(test), runs: 0, median: null, skipped: reason, settings: system.settings }));
+    progress.step += tests.length * RUNS;
+    return tests.map((test) => ({ name: `${test}-${system.name}`, unit: unitOf(test), runs: 0, median: null, skipped: reason, settings: system.settings }));
   }
   const lines: Record<string, unknown>[] = [];
-  for (const test of PEER_TESTS) {
+  for (const test of tests) {
     const samples: Sample[] = [];
     let failure: string | null = null;
     for (let run = 1; run <= RUNS; run++) {
@@ -504,10 +515,11 @@ export const cases: BenchCase[] = [
     name: 'peers',
     run: async () => {
       const systems = selectedSystems();
-      const progress = { step: 0, total: systems.length * PEER_TESTS.length * RUNS, t0: monotonicMs() };
-      note(`peers: ${systems.map((s) => s.name).join(', ')}; ${RUNS} runs of ${PEER_TESTS.join(', ')}`);
+      const tests = selectedTests();
+      const progress = { step: 0, total: systems.length * tests.length * RUNS, t0: monotonicMs() };
+      note(`peers: ${systems.map((s) => s.name).join(', ')}; ${RUNS} runs of ${tests.join(', ')}`);
       const lines: Record<string, unknown>[] = [];
-      for (const system of systems) lines.push(...(await runSystem(system, progress)));
+      for (const system of systems) lines.push(...(await runSystem(system, tests, progress)));
       note(`peers: done in ${((monotonicMs() - progress.t0) / 1000).toFixed(0)} s`);
       return [...lines, ...targets(lines)];
     },

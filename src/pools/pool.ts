@@ -28,7 +28,9 @@
 // Throughput: idle workers are filled by one batch claim (limit = idle workers; the i-th
 // task is recorded as run by the i-th worker), and a worker that finishes passes `next` to
 // complete()/fail(), so recording the result and claiming its next task share one store
-// transaction.
+// transaction. While runs are short, a worker also holds a few tasks ahead (claimed for it
+// in batches, heartbeated while they wait; see runLoop): it starts the next one without
+// waiting for the last one's commit, so a store's round trip no longer sits between runs.
 import { EventEmitter } from 'node:events';
 import {
   InvalidInputError,
@@ -132,6 +134,14 @@ interface Worker {
   /** Chosen for an in-flight batch claim; scaleTo must not remove it outright. */
   reserved: boolean;
   running: Attempt | null;
+  /** Tasks claimed for this worker ahead of the one it runs (see runLoop), in claim order. */
+  ahead: ClaimedTask[];
+  /** Tasks asked for by its store calls still in flight. */
+  asked: number;
+  /** Its outcomes being recorded (each settles once committed and its claims are held). */
+  recording: Set<Promise<void>>;
+  /** Extends the leases of `ahead` while it waits. */
+  aheadBeat: TimerHandle | null;
   /** Settles when the worker's current run loop ends. */
   loop: Promise<void> | null;
   handle: WorkerHandle | null;
@@ -174,6 +184,21 @@ export type PoolEvent =
   | 'stall'
   | 'error';
 
+/** A task a worker holds ahead waits about this long at most at the pool's average run time, ms (runLoop). */
+export const LOOKAHEAD_HOLD_MS = 50;
+/** Tasks a worker holds ahead, at most. */
+export const LOOKAHEAD_MAX = 16;
+/** Weight of the newest run in the pool's moving average of run time. */
+const RUN_EWMA_WEIGHT = 0.2;
+
+/** One attempt that ran (or could not), for recording. */
+interface Ran {
+  task: ClaimedTask;
+  outcome: AttemptOutcome;
+  endMs: number;
+  runMs: number;
+}
+
 const isTask = (x: unknown): x is ClaimedTask => typeof x === 'object' && x !== null && 'leaseToken' in x;
 const isPromise = <T>(x: T | Promise<T>): x is Promise<T> => typeof (x as { then?: unknown })?.then === 'function';
 
@@ -215,6 +240,10 @@ export class WorkerPool extends EventEmitter implements Pool {
   private pollTimer: TimerHandle | null = null;
   private unsubscribe: () => void;
   private queueDepth = 0;
+  /** Moving average of run time (null before the first run): whether workers hold a task ahead. */
+  private runEwmaMs: number | null = null;
+  /** Set once close() stopped waiting: held tasks are recorded as shut down, not started. */
+  private closeCut: { timeoutMs: number } | null = null;
   private lastRefreshMs = -Infinity;
 
   private completedCount = 0;
@@ -434,7 +463,8 @@ export class WorkerPool extends EventEmitter implements Pool {
     this.pollTimer?.cancel();
     this.unsubscribe();
     for (const w of [...this.workerMap.values()]) {
-      if (w.running) this.transition(w, { kind: 'drain' });
+      // A worker between two tasks (its run loop on) still records, or runs what it holds.
+      if (w.running || w.loop) this.transition(w, { kind: 'drain' });
       else if (!w.reserved) this.removeWorker(w, 'closed');
     }
     let timer: TimerHandle | null = null;
@@ -445,6 +475,7 @@ export class WorkerPool extends EventEmitter implements Pool {
     const outcome = await Promise.race([this.waitForRunning().then(() => 'drained' as const), timedOut]);
     (timer as TimerHandle | null)?.cancel();
     if (outcome === 'timeout') {
+      this.closeCut = { timeoutMs };
       for (const w of this.workerMap.values()) {
         const r = w.running;
         if (r && !r.isCut) r.cut('shutdown', new TidepoolError('ShuttingDown', `task ${r.task.id}: the pool ${JSON.stringify(this.name)} closed before the task finished (waited ${timeoutMs} ms)`));
@@ -544,6 +575,10 @@ export class WorkerPool extends EventEmitter implements Pool {
       tasksDone: 0,
       reserved: false,
       running: null,
+      ahead: [],
+      asked: 0,
+      recording: new Set(),
+      aheadBeat: null,
       loop: null,
       handle: null,
       spawnTimer: null,
@@ -759,13 +794,35 @@ export class WorkerPool extends EventEmitter implements Pool {
     w.loop = this.runLoop(w, first).catch((err) => this.report(err, `running worker ${w.id}`));
   }
 
-  /** Runs tasks back to back while each completion hands over the next one. */
+  /**
+   * Runs tasks back to back. Each outcome is recorded with a claim of what the worker needs
+   * next in the same store call (complete/fail with `next`). While runs are short the
+   * worker also holds tasks ahead (lookAheadDepth: about LOOKAHEAD_HOLD_MS of work, at most
+   * LOOKAHEAD_MAX, refilled in batches once half is used): it starts the next one at once
+   * and records the outcome it just had without waiting for the commit, so the store's
+   * round trip overlaps runs instead of sitting between two. A held task is leased to this
+   * worker (the store names it) and heartbeated while it waits; it runs on this worker even
+   * when the worker drains or the pool closes (close() waits for it), or is recorded as
+   * crashed (the worker died) or shut down (close() timed out) like a running one, so it
+   * goes back to the queue at once, never by a lease timeout.
+   */
   private async runLoop(w: Worker, first: ClaimedTask): Promise<void> {
     let task: ClaimedTask | undefined = first;
     while (task) {
       this.transition(w, { kind: 'took_task' });
-      task = await this.runOne(w, task);
+      const ran = await this.runAttempt(w, task);
+      task = w.ahead.shift();
+      this.recordAndAsk(w, ran, task !== undefined);
+      // Nothing held: wait for the completions that claim this worker's next task.
+      while (!task && w.asked > 0) {
+        await Promise.race(w.recording);
+        task = w.ahead.shift();
+      }
     }
+    // Its outcomes are committed before the worker counts as idle (or leaves).
+    while (w.recording.size > 0) await Promise.all(w.recording);
+    w.aheadBeat?.cancel();
+    w.aheadBeat = null;
     w.loop = null;
     if (w.status === 'failed') {
       this.removeWorker(w, w.failure?.why ?? 'killed');
@@ -785,12 +842,77 @@ export class WorkerPool extends EventEmitter implements Pool {
     }
   }
 
-  private wantsNext(w: Worker): boolean {
-    return !this.isClosing && w.status === 'busy' && !(this.maxTasksPerWorker > 0 && w.tasksDone >= this.maxTasksPerWorker);
+  /**
+   * Tasks a worker may hold ahead of the one it runs: as many as it runs in about
+   * LOOKAHEAD_HOLD_MS at the pool's average run time, at most LOOKAHEAD_MAX (0 before the
+   * first run and for runs longer than LOOKAHEAD_HOLD_MS).
+   */
+  private lookAheadDepth(): number {
+    if (this.runEwmaMs === null) return 0;
+    return Math.min(LOOKAHEAD_MAX, Math.floor(LOOKAHEAD_HOLD_MS / Math.max(this.runEwmaMs, LOOKAHEAD_HOLD_MS / LOOKAHEAD_MAX)));
   }
 
-  /** Runs one attempt and records its outcome; returns the next task when one was claimed with it. */
-  private async runOne(w: Worker, task: ClaimedTask): Promise<ClaimedTask | undefined> {
+  /**
+   * How many tasks the worker's next store call claims: none while it holds or awaits more
+   * than half its look-ahead; else its next one (unless it holds one) and a refill of the
+   * look-ahead, so claims come in batches. None once it drains, the pool closes or it
+   * reached maxTasksPerWorker.
+   */
+  private askFor(w: Worker, holding: boolean): number {
+    if (this.isClosing || w.status !== 'busy') return 0;
+    const depth = this.lookAheadDepth();
+    const pending = (holding ? 1 : 0) + w.ahead.length + w.asked;
+    if (pending > 0 && pending * 2 > depth) return 0;
+    let want = 1 + depth - pending;
+    if (this.maxTasksPerWorker > 0) want = Math.min(want, this.maxTasksPerWorker - w.tasksDone - pending);
+    return Math.max(0, want);
+  }
+
+  /** Records an attempt's outcome in the background; what it claims joins the worker's held tasks. */
+  private recordAndAsk(w: Worker, ran: Ran, holding: boolean): void {
+    const isFenced = ran.outcome.kind === 'cut' && ran.outcome.cut === 'lease_lost';
+    const limit = isFenced ? 0 : this.askFor(w, holding);
+    const next: ClaimRequest | undefined = limit > 0 ? { workerId: w.id, types: this.types, limit, leaseMs: this.leaseMs } : undefined;
+    w.asked += limit;
+    const recorded: Promise<void> = this.recordOutcome(w, ran, next)
+      .catch((err): ClaimedTask[] => {
+        this.report(err, `recording the outcome of task ${ran.task.id}`);
+        return [];
+      })
+      .then((claimed) => {
+        w.asked -= limit;
+        w.recording.delete(recorded);
+        if (claimed.length === 0) return;
+        w.ahead.push(...claimed);
+        this.armAheadBeat(w);
+      });
+    w.recording.add(recorded);
+  }
+
+  /** Extends the leases of the tasks a worker holds ahead every heartbeatMs while it holds any. */
+  private armAheadBeat(w: Worker): void {
+    if (w.aheadBeat || w.ahead.length === 0) return;
+    w.aheadBeat = this.clock.setTimer(() => {
+      w.aheadBeat = null;
+      for (const task of [...w.ahead]) {
+        this.store.heartbeat(task.id, task.leaseToken, this.leaseMs).then(
+          () => undefined,
+          (err) => {
+            const at = w.ahead.indexOf(task);
+            if (!(err instanceof LeaseLostError)) this.report(err, `extending the lease of task ${task.id} (held by worker ${w.id})`);
+            else if (at >= 0) {
+              w.ahead.splice(at, 1);
+              this.noteLeaseLost(w, task, err.message);
+            }
+          },
+        );
+      }
+      this.armAheadBeat(w);
+    }, this.heartbeatMs);
+  }
+
+  /** Runs one attempt of a task on the worker (or records why it could not run). */
+  private async runAttempt(w: Worker, task: ClaimedTask): Promise<Ran> {
     const nowMs = this.clock.now();
     this.window.recordStart(nowMs, (task.startedAtMs ?? nowMs) - Math.max(task.createdAtMs, task.runAtMs));
     const attempt = new Attempt(task, {
@@ -812,25 +934,36 @@ export class WorkerPool extends EventEmitter implements Pool {
     w.running = attempt;
     w.lastHeartbeatMs = nowMs;
     this.emit('task.started', { pool: this.name, workerId: w.id, taskId: task.id, attempt: task.attempts });
-    // A worker that died while its claim was in flight never gets the task.
-    const outcome = w.status === 'failed' || !w.handle ? deadWorkerOutcome(w) : await attempt.run(w.handle, w.id);
+    // A worker that died while its claim was in flight never gets the task; nor does a held task once close() cut the running ones.
+    const outcome: AttemptOutcome =
+      w.status === 'failed' || !w.handle
+        ? deadWorkerOutcome(w)
+        : this.closeCut
+          ? { kind: 'cut', cut: 'shutdown', error: new TidepoolError('ShuttingDown', `task ${task.id}: the pool ${JSON.stringify(this.name)} closed before the task started (waited ${this.closeCut.timeoutMs} ms for the running ones)`) }
+          : await attempt.run(w.handle, w.id);
     const endMs = this.clock.now();
     const runMs = endMs - attempt.startedAtMs;
+    this.runEwmaMs = this.runEwmaMs === null ? runMs : this.runEwmaMs + RUN_EWMA_WEIGHT * (runMs - this.runEwmaMs);
     w.tasksDone++;
     w.running = null;
     // A killable worker whose attempt was cut may still be running it: it goes, a fresh one replaces it.
     if (outcome.kind === 'cut' && (outcome.cut === 'timeout' || outcome.cut === 'shutdown') && this.driver.canKill && w.status !== 'failed')
       this.transition(w, { kind: 'killed', reason: `its attempt of task ${task.id} was cut (${outcome.cut})` });
     if (outcome.kind === 'crashed') this.noteCrash(w, outcome.error.message);
-    const next: ClaimRequest | undefined = this.wantsNext(w) ? { workerId: w.id, types: this.types, limit: 1, leaseMs: this.leaseMs } : undefined;
     // A success counts once the store accepted it; everything else is a failed attempt.
     if (outcome.kind !== 'ok') this.window.recordEnd(endMs, runMs, false);
+    return { task, outcome, endMs, runMs };
+  }
+
+  /** Records an attempt's outcome; returns what `next` claimed with it. */
+  private async recordOutcome(w: Worker, ran: Ran, next: ClaimRequest | undefined): Promise<ClaimedTask[]> {
+    const { task, outcome, endMs, runMs } = ran;
     switch (outcome.kind) {
       case 'cut':
         if (outcome.cut === 'lease_lost') {
           // Fenced: another worker owns the task now (or it was cancelled); the result is dropped.
           this.noteLeaseLost(w, task, outcome.error.message);
-          return undefined;
+          return [];
         }
         return this.recordFailure(w, task, { message: outcome.error.message, code: CUT_CODES[outcome.cut] }, true, next, runMs);
       case 'crashed':
@@ -843,14 +976,14 @@ export class WorkerPool extends EventEmitter implements Pool {
           this.earlyExitsInARow = 0;
           this.window.recordEnd(endMs, runMs, true);
           this.emit('task.completed', { pool: this.name, workerId: w.id, taskId: task.id, result: outcome.value, runMs });
-          return claimed[0];
+          return claimed;
         } catch (err) {
           // A result the store refuses (nested too deep) fails the attempt for good: it would never be kept.
           if (err instanceof InvalidInputError) return this.recordFailure(w, task, { message: `task ${task.id}: its handler's ${err.message}`, code: 'InvalidResult' }, false, next, runMs);
           this.window.recordEnd(endMs, runMs, false);
           if (err instanceof LeaseLostError) this.noteLeaseLost(w, task, err.message);
           else this.report(err, `completing task ${task.id}`);
-          return undefined;
+          return [];
         }
       case 'error': {
         const e = outcome.error as { message?: unknown; code?: unknown; retryable?: unknown };
@@ -880,18 +1013,18 @@ export class WorkerPool extends EventEmitter implements Pool {
     this.emit('task.lease_lost', { pool: this.name, workerId: w.id, taskId: task.id, reason });
   }
 
-  private async recordFailure(w: Worker, task: ClaimedTask, error: TaskError, retryable: boolean, next: ClaimRequest | undefined, runMs: number): Promise<ClaimedTask | undefined> {
+  private async recordFailure(w: Worker, task: ClaimedTask, error: TaskError, retryable: boolean, next: ClaimRequest | undefined, runMs: number): Promise<ClaimedTask[]> {
     this.failedAttemptCount++;
     try {
       const claimed = await this.store.fail(task.id, task.leaseToken, error, { retryable }, next);
       const willRetry = retryable && task.attempts < task.maxAttempts;
       if (!willRetry) this.deadCount++;
       this.emit('task.failed', { pool: this.name, workerId: w.id, taskId: task.id, error, dead: !willRetry, runMs });
-      return claimed.find(isTask);
+      return claimed.filter(isTask);
     } catch (err) {
       if (err instanceof LeaseLostError) this.noteLeaseLost(w, task, err.message);
       else this.report(err, `recording the failure of task ${task.id}`);
-      return undefined;
+      return [];
     }
   }
 

@@ -375,3 +375,86 @@ test('scaling up again keeps draining workers on before adding new ones', async 
   assert.equal(pool.stats().idle, 3);
   await pool.close(0);
 });
+
+// Look-ahead (pool.ts runLoop): while runs are short a worker holds tasks ahead of the one it runs.
+
+/** Submits one quick `t` task (the pool learns that runs are short), then `t`, `slow`, and `held` more `t` tasks in one batch. */
+async function holdBehindSlow(store: Store, held: number) {
+  await store.submit({ type: 't' });
+  await settle();
+  const batch = await store.submitBatch([{ type: 't' }, { type: 'slow', timeoutMs: 600_000 }, ...Array.from({ length: held }, () => ({ type: 't' }))]);
+  await settle();
+  return batch.map((r) => r.task.id);
+}
+
+test('a worker holds short tasks ahead while it runs one, each leased to it and kept alive past the lease until it runs them once', async () => {
+  const g = gate();
+  const runs = new Map<string, number>();
+  const { clock, store, pool } = await setup({ leaseMs: 1000, handlers: { t: async (_p: unknown, ctx: TaskContext) => void runs.set(ctx.id, (runs.get(ctx.id) ?? 0) + 1), slow: g.handler } });
+  const ids = await holdBehindSlow(store, 10);
+  assert.equal(g.waiting.length, 1, 'the slow task runs');
+  assert.equal((await store.counts()).byStatus.running, 11, 'the worker holds the ten tasks behind it');
+  const [worker] = pool.workers();
+  for (const id of ids.slice(2)) assert.equal((await store.get(id))!.workerId, worker!.id, 'a held task is leased to the worker that will run it');
+  await advance(clock, 5000, 100);
+  assert.equal(await store.reclaimExpired(), 0, 'no held lease expired in five lease periods');
+  g.waiting[0]!.resolve('done');
+  await settle();
+  for (const id of ids) {
+    const t = (await store.get(id))!;
+    assert.equal(t.status, 'succeeded');
+    assert.equal(t.attempts, 1);
+  }
+  assert.ok([...runs.values()].every((n) => n === 1));
+  await pool.close(0);
+});
+
+test('close runs the tasks a worker holds ahead: none stays leased to a closed pool', async () => {
+  const g = gate();
+  const { store, pool } = await setup({ handlers: { t: async () => null, slow: g.handler } });
+  const ids = await holdBehindSlow(store, 10);
+  const closing = pool.close(60_000);
+  await settle();
+  g.waiting[0]!.resolve('done');
+  await closing;
+  for (const id of ids) assert.equal((await store.get(id))!.status, 'succeeded');
+  assert.equal((await store.counts()).byStatus.running, 0);
+});
+
+test('close at its timeout hands the tasks a worker holds back to the queue at once, without running them', async () => {
+  const g = gate();
+  let ran = 0;
+  const { clock, store, pool } = await setup({ handlers: { t: async () => void ran++, slow: g.handler } });
+  const ids = await holdBehindSlow(store, 10);
+  const before = ran;
+  const closing = pool.close(1000);
+  await advance(clock, 1000);
+  await closing;
+  assert.equal(ran, before, 'no held task started after the timeout');
+  assert.equal((await store.counts()).byStatus.running, 0);
+  for (const id of ids.slice(2)) {
+    const t = (await store.get(id))!;
+    assert.equal(t.status, 'retrying');
+    assert.equal(t.error?.code, 'ShuttingDown');
+  }
+});
+
+test('a worker whose runs are long holds nothing ahead: the next task stays in the queue for any worker', async () => {
+  const g = gate();
+  const { clock, store, pool } = await setup({ handlers: { t: g.handler } });
+  await store.submit({ type: 't' });
+  await settle();
+  await advance(clock, 200);
+  g.waiting[0]!.resolve(null);
+  await settle();
+  await store.submitBatch(Array.from({ length: 5 }, () => ({ type: 't' })));
+  await settle();
+  for (let i = 1; i <= 5; i++) {
+    assert.equal((await store.counts()).byStatus.running, 1, 'only the running task is leased');
+    await advance(clock, 200);
+    g.waiting[i]!.resolve(null);
+    await settle();
+  }
+  assert.equal((await store.counts()).byStatus.succeeded, 6);
+  await pool.close(0);
+});
