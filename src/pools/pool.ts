@@ -185,7 +185,7 @@ export type PoolEvent =
   | 'error';
 
 /** A task a worker holds ahead waits about this long at most at the pool's average run time, ms (runLoop). */
-export const LOOKAHEAD_HOLD_MS = 50;
+export const LOOKAHEAD_HOLD_MS = 10;
 /** Tasks a worker holds ahead, at most. */
 export const LOOKAHEAD_MAX = 16;
 /** Weight of the newest run in the pool's moving average of run time. */
