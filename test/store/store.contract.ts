@@ -395,6 +395,38 @@ export function runStoreContract(adapter: StoreAdapter, unavailable: string | fa
     assert.deepEqual(await store.complete(next[0].id, next[0].leaseToken, null, claimReq()), []);
   });
 
+  it('completions made together each get the next tasks they asked for, for their own worker; a refused one gets its error and nothing is claimed for it', async ({ store }) => {
+    await store.submitBatch(Array.from({ length: 12 }, (_, i) => ({ type: 'email', payload: i })));
+    const first = await store.claim(claimReq({ limit: 4, workerIds: ['w1', 'w2', 'w3', 'w4'] }));
+    assert.equal(first.length, 4);
+    const stale = first[3]!;
+    // The pool's workers finishing in the same tick: one call each, none awaited before the next.
+    const outcomes = await Promise.allSettled([
+      store.complete(first[0]!.id, first[0]!.leaseToken, 'a', claimReq({ workerId: 'w1', limit: 1 })),
+      store.complete(first[1]!.id, first[1]!.leaseToken, 'b', claimReq({ workerId: 'w2', limit: 3 })),
+      store.complete(first[2]!.id, first[2]!.leaseToken, 'c'),
+      store.complete(stale.id, 'not-the-token', 'd', claimReq({ workerId: 'w4', limit: 2 })),
+      store.complete(first[2]!.id, first[2]!.leaseToken, 'again', claimReq({ workerId: 'w3', limit: 2 })),
+    ]);
+    const [a, b, c, d, again] = outcomes;
+    assert.equal(a.status === 'fulfilled' && a.value.length, 1);
+    assert.equal(b.status === 'fulfilled' && b.value.length, 3);
+    assert.deepEqual(c.status === 'fulfilled' && c.value, []);
+    assert.ok(d.status === 'rejected' && d.reason instanceof LeaseLostError, 'a wrong token is refused');
+    assert.ok(again.status === 'rejected' && again.reason instanceof LeaseLostError, 'a second completion of one attempt is refused');
+    for (const [outcome, worker] of [[a, 'w1'], [b, 'w2']] as const) {
+      for (const t of outcome.status === 'fulfilled' ? outcome.value : []) {
+        assert.equal(t.status, 'running');
+        assert.equal((await store.get(t.id))!.workerId, worker, 'a next task is leased to the worker that asked');
+      }
+    }
+    const counts = (await store.counts()).byStatus;
+    assert.equal(counts.succeeded, 3);
+    assert.equal(counts.running, 1 + 4, 'the stale one still runs, plus the four next tasks; nothing was claimed for the refused ones');
+    assert.equal(counts.queued, 12 - 4 - 4);
+    assert.deepEqual((await store.get(first[2]!.id))!.result, 'c');
+  });
+
   it('fail retries with exponential backoff and full jitter until maxAttempts, then the task is dead', async ({ store, clock }) => {
     const { task } = await store.submit({ type: 'email', maxAttempts: 3 });
     // random() = 1 draws the top of the jitter range: 100 ms, then 200 ms.

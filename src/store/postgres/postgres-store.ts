@@ -76,7 +76,7 @@ import { CompletionRate, estimateRetryAfterMs } from '../shared/rate.ts';
 import { buildTask, tenantOf, validateResult, validateClaim, validateLeaseMs, validateSubmit } from '../shared/submit.ts';
 import { claimedFromColumns, formatId, idKey, newIdTail, taskFromColumns } from '../shared/task-rows.ts';
 import type { TaskColumns } from '../shared/task-rows.ts';
-import { Batcher } from './batcher.ts';
+import { Batcher, claimShapeKey } from '../shared/batcher.ts';
 import { isConnectionError, translatePgError } from './errors.ts';
 import { ChannelListener } from './listener.ts';
 import { lockKey, migrate, quoteIdent } from './migrate.ts';
@@ -516,12 +516,21 @@ export class PostgresStore implements Store {
    * tasks (the nexts that ask for the same types and lease; others claim after). A next
    * whose completion was refused gets nothing: what was claimed for it goes back.
    */
-  private async completeGroup(items: CompleteItem[]): Promise<(ClaimedTask[] | Error)[]> {
+  private async completeGroup(all: CompleteItem[]): Promise<(ClaimedTask[] | Error)[]> {
+    // One statement tells a task's completions apart by seq only: a second one of the same
+    // task (a repeat, or another token) goes in a later statement, where it is refused or
+    // counts, as if it had come alone.
+    const seen = new Set<number>();
+    const items = all.filter((i) => !seen.has(i.seq) && seen.add(i.seq));
+    const later = all.filter((i) => !items.includes(i));
+    if (later.length) {
+      const now = await this.completeGroup(items);
+      const after = await this.completeGroup(later);
+      return all.map((i) => (items.includes(i) ? now[items.indexOf(i)]! : after[later.indexOf(i)]!));
+    }
     const withNext = items.filter((i) => i.next);
-    const keyOf = (r: ClaimRequest) =>
-      `${r.leaseMs}\u0001${[...new Set(r.types)].sort().join('\u0000')}\u0001${r.tenants === undefined ? '*' : [...new Set(r.tenants)].sort().join('\u0000')}`;
-    const mainKey = withNext.length ? keyOf(withNext[0]!.next!) : '';
-    const main = withNext.filter((i) => keyOf(i.next!) === mainKey);
+    const mainKey = withNext.length ? claimShapeKey(withNext[0]!.next!) : '';
+    const main = withNext.filter((i) => claimShapeKey(i.next!) === mainKey);
     const workers = main.flatMap((i) => Array<string>(i.next!.limit).fill(i.next!.workerId));
     const first = main[0]?.next;
     const rows = await this.claimRows('completing', workers, first?.types ?? [], workers.length, first?.leaseMs ?? 1, items, first?.tenants);

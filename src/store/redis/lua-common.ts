@@ -137,7 +137,9 @@ end
 
 -- A running task ends (succeeded, dead or cancelled): lease, counts, running, fin.
 -- snap: {at, ca, ra, sa} of the task when the caller read them (for the finished event).
-local function endRunning(id, ty, tn, st, snap)
+-- deferred: a set the tenant goes into instead of refreshing its heads now (the caller
+-- refreshes each tenant once, after a group).
+local function endRunning(id, ty, tn, st, snap, deferred)
   redis.call('ZREM', P..'ls', id)
   count(ty, 'running', -1)
   count(ty, st, 1)
@@ -146,7 +148,7 @@ local function endRunning(id, ty, tn, st, snap)
   redis.call('HSET', P..'t:'..id, 'st', st, 'fa', I(NOW), 'ua', I(NOW))
   redis.call('HDEL', P..'t:'..id, 'le', 'tk')
   if snap then noteFinished(id, {id, ty, tn, st, snap[1], snap[2], snap[3], snap[4], I(NOW)}) else noteFinished(id) end
-  refreshTenant(tn)
+  if deferred then deferred[tn] = true else refreshTenant(tn) end
 end
 
 -- Expired leases back to retrying (now due), or dead on the last attempt (the rules of

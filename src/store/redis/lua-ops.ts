@@ -135,6 +135,52 @@ local submitted = publishEvents()
 return {'ok', I(NOW), claimed, submitted, EVENTS_FINISHED}
 `;
 
+// A group of completions in one call (the group commit of workers finishing together),
+// then one claim for the ones that asked for their next tasks: the k-th completion asks
+// for ARGV ask tasks for its worker; a refused completion's ask is dropped, so nothing is
+// claimed for a worker whose lease was lost.
+const COMPLETE_MANY = String.raw`
+-- [6] n, then n x (task id, lease token, result JSON, ask, worker id), then the claim: leaseMs,
+-- token base, type count, types, tenant count (-1 = every tenant), tenants.
+local n = tonumber(ARGV[6])
+local outcomes = {}
+local workerIds = {}
+local tenants = {}
+for k = 1, n do
+  local o = 6 + (k - 1) * 5
+  local id, token = ARGV[o + 1], ARGV[o + 2]
+  local key = P..'t:'..id
+  local cur = redis.call('HMGET', key, 'st', 'tk', 'ty', 'tn', 'at', 'ca', 'ra', 'sa')
+  if not cur[1] then outcomes[k] = 'notfound'
+  elseif cur[1] ~= 'running' or cur[2] ~= token then outcomes[k] = cur[1]
+  else
+    redis.call('HSET', key, 'rs', ARGV[o + 3])
+    redis.call('HDEL', key, 'er')
+    endRunning(id, cur[3], cur[4], 'succeeded', {cur[5], cur[6], cur[7], cur[8]}, tenants)
+    outcomes[k] = 'ok'
+    for _ = 1, tonumber(ARGV[o + 4]) do workerIds[#workerIds + 1] = ARGV[o + 5] end
+  end
+end
+for tn in pairs(tenants) do refreshTenant(tn) end
+local claimed = {}
+if #workerIds > 0 then
+  local c = 7 + n * 5
+  local nTypes = tonumber(ARGV[c + 2])
+  local types = {}
+  for k = 1, nTypes do types[k] = ARGV[c + 2 + k] end
+  local j = c + 3 + nTypes
+  local nTenants = tonumber(ARGV[j])
+  local only = nil
+  if nTenants >= 0 then
+    only = {}
+    for k = 1, nTenants do only[k] = ARGV[j + k] end
+  end
+  claimed = claim(types, #workerIds, tonumber(ARGV[c]), workerIds[1], ARGV[c + 1], only, workerIds)
+end
+local submitted = publishEvents()
+return {'ok', I(NOW), claimed, submitted, EVENTS_FINISHED, outcomes}
+`;
+
 const FAIL = LEASED + String.raw`
 -- [8] error JSON, [9] '1' retryable, [10] retry baseMs, [11] maxMs, [12] jitter, [13] random draw, [14..] next claim
 local at, ma = tonumber(cur[5]), tonumber(cur[6])
@@ -458,7 +504,7 @@ end
 return n
 `;
 
-const DURABLE_SCRIPTS = { SUBMIT, CLAIM, HEARTBEAT, COMPLETE, FAIL, CANCEL, RETRY_DEAD, RECLAIM, COUNTS, OLDEST, LIST, PURGE, APPEND_LOG, READ_LOG, PURGE_HISTORY, RECORD_HISTORY, ACQUIRE_LEASE, RELEASE_LEASE, READ_LEASE, PUT_STATE, DELETE_STATE, LIST_STATE, PURGE_STATE };
+const DURABLE_SCRIPTS = { SUBMIT, CLAIM, HEARTBEAT, COMPLETE, COMPLETE_MANY, FAIL, CANCEL, RETRY_DEAD, RECLAIM, COUNTS, OLDEST, LIST, PURGE, APPEND_LOG, READ_LOG, PURGE_HISTORY, RECORD_HISTORY, ACQUIRE_LEASE, RELEASE_LEASE, READ_LEASE, PUT_STATE, DELETE_STATE, LIST_STATE, PURGE_STATE };
 export type ScriptName = keyof typeof DURABLE_SCRIPTS;
 
 /** Each operation's full script source, prelude included. */

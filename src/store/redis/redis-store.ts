@@ -60,6 +60,7 @@ import { DatabaseClock } from '../shared/db-clock.ts';
 import { checkFence, validateFence, validateLeaseArgs, validatePutState, validateStateKey, validateStatePrefix } from '../shared/coordination.ts';
 import type { Fence, Lease, PutStateOptions, StateEntry } from '../shared/coordination.ts';
 import { runMaintenance } from '../shared/maintenance.ts';
+import { Batcher, claimShapeKey } from '../shared/batcher.ts';
 import { decodeCursor, encodeCursor } from '../shared/cursor.ts';
 import { Listeners } from '../shared/listeners.ts';
 import { resolveStoreOptions } from '../shared/options.ts';
@@ -80,6 +81,17 @@ import type { RedisUrl } from '../url.ts';
 
 const PURGE_CHUNK = 1_000;
 const NO_CLAIM = ['0', '0', '', '', '0', '-1', '0'];
+/** Completions grouped into one script call (a pool's workers finishing together): calls in flight at once, and items per call. */
+const FINISH_BATCHES_IN_FLIGHT = 2;
+const FINISH_MAX_BATCH = 500;
+
+/** One completion waiting for its group's script call. */
+interface CompleteItem {
+  taskId: string;
+  leaseToken: string;
+  json: string;
+  next: ClaimRequest | undefined;
+}
 
 type Reply = [string, ...unknown[]];
 
@@ -108,6 +120,7 @@ export class RedisStore implements Store {
   private readonly dbClock: DatabaseClock;
   private readonly nodeId = randomBytes(8).toString('hex');
   private readonly typesSeen = new Set<string>();
+  private readonly finishes = new Batcher<CompleteItem, ClaimedTask[]>(FINISH_BATCHES_IN_FLIGHT, FINISH_MAX_BATCH, (items) => this.completeGroup(items));
   private hasWarnedDurability = false;
   private isClosed = false;
 
@@ -265,9 +278,50 @@ export class RedisStore implements Store {
     validateResult(result);
     const hasNext = next ? validateClaim(next, 'next') : false;
     const json = JSON.stringify(result === undefined ? null : result);
-    const args = [taskId, leaseToken, json, ...(hasNext ? this.claimArgs(next!) : NO_CLAIM)];
-    const reply = this.leased(await this.run('COMPLETE', args, 'completing a task'), taskId);
+    return this.finishes.push({ taskId, leaseToken, json, next: hasNext ? next : undefined });
+  }
+
+  private async completeOne(item: CompleteItem): Promise<ClaimedTask[]> {
+    const args = [item.taskId, item.leaseToken, item.json, ...(item.next ? this.claimArgs(item.next) : NO_CLAIM)];
+    const reply = this.leased(await this.run('COMPLETE', args, 'completing a task'), item.taskId);
     return this.afterClaim(reply, 2);
+  }
+
+  /**
+   * Completes a group in one script call (COMPLETE_MANY), which also claims what the
+   * group's nexts ask for (those of one claim shape; others complete on their own).
+   */
+  private async completeGroup(items: CompleteItem[]): Promise<(ClaimedTask[] | Error)[]> {
+    const settle = (p: Promise<ClaimedTask[]>) => p.catch((err: unknown) => (err instanceof Error ? err : new Error(String(err))));
+    if (items.length === 1) return [await settle(this.completeOne(items[0]!))];
+    const shaped = items.find((i) => i.next)?.next;
+    const shape = shaped ? claimShapeKey(shaped) : '';
+    const grouped = items.filter((i) => !i.next || claimShapeKey(i.next) === shape);
+    const alone = items.filter((i) => i.next && claimShapeKey(i.next) !== shape);
+    const aloneOutcomes = Promise.all(alone.map((i) => settle(this.completeOne(i))));
+    const args: (string | number)[] = [grouped.length];
+    for (const i of grouped) args.push(i.taskId, i.leaseToken, i.json, i.next?.limit ?? 0, i.next?.workerId ?? '');
+    if (shaped) {
+      const types = [...new Set(shaped.types)];
+      for (const t of types) this.typesSeen.add(t);
+      const tenants = shaped.tenants === undefined ? [-1] : [new Set(shaped.tenants).size, ...new Set(shaped.tenants)];
+      args.push(shaped.leaseMs, randomUUID(), types.length, ...types, ...tenants);
+    } else args.push(0, '', 0, -1);
+    const reply = await this.run('COMPLETE_MANY', args, 'completing tasks');
+    const claimed = this.afterClaim(reply, 2);
+    const results = reply[5] as string[];
+    const outcomes = new Map<CompleteItem, ClaimedTask[] | Error>();
+    let at = 0;
+    grouped.forEach((item, k) => {
+      const r = results[k];
+      if (r === 'notfound') return outcomes.set(item, new TaskNotFoundError(item.taskId));
+      if (r !== 'ok') return outcomes.set(item, new LeaseLostError(item.taskId, leaseLostDetail(r as Task['status'])));
+      const ask = item.next?.limit ?? 0;
+      outcomes.set(item, claimed.slice(at, at + ask));
+      at += ask;
+    });
+    (await aloneOutcomes).forEach((o, k) => outcomes.set(alone[k]!, o));
+    return items.map((i) => outcomes.get(i)!);
   }
 
   async fail(taskId: string, leaseToken: string, error: TaskError, options: FailOptions = {}, next?: ClaimRequest): Promise<ClaimedTask[]> {
@@ -554,6 +608,8 @@ export class RedisStore implements Store {
     if (this.isClosed) return;
     this.isClosed = true;
     this.listeners.clear();
+    // Completions already accepted commit before the connection goes.
+    await this.finishes.drained();
     await Promise.all([quit(this.client), quit(this.sub)]);
   }
 

@@ -2,6 +2,16 @@
 // together in the next statement. At most `maxInFlight` batches run at once; a batch starts
 // as soon as one may (no timer), so a lone caller pays one round trip and many concurrent
 // callers share them. Each caller's promise settles when its batch committed (or failed).
+import type { ClaimRequest } from '../../core/index.ts';
+
+/**
+ * What a group commit's one claim can serve: `next` requests with the same key ask for the
+ * same tasks (types, lease and tenants), so their limits add up into one claim.
+ */
+export function claimShapeKey(r: ClaimRequest): string {
+  return `${r.leaseMs}\u0001${[...new Set(r.types)].sort().join('\u0000')}\u0001${r.tenants === undefined ? '*' : [...new Set(r.tenants)].sort().join('\u0000')}`;
+}
+
 export class Batcher<I, O> {
   private queue: { item: I; resolve: (o: O) => void; reject: (e: unknown) => void }[] = [];
   private inFlight = 0;
