@@ -347,7 +347,12 @@ export class Autoscaler extends EventEmitter {
     e.last = last;
     e.ticks++;
     // In a cluster the shares are applied every tick (nodes come and go), the total only moves on a change.
-    if (seams && this.applyDecisions) await seams.apply(e.pool, action !== 'none' ? to : from, clamped.reason, { minWorkers: e.minWorkers, maxWorkers: e.maxWorkers });
+    // With decisions off (autoscaler.enabled false) the total stays where it is, within the bounds:
+    // the nodes' pools start empty, so the leader still gives them the minimum (or a count set by hand).
+    if (seams) {
+      const total = this.applyDecisions ? (action !== 'none' ? to : from) : Math.min(e.maxWorkers, Math.max(e.minWorkers, from));
+      await seams.apply(e.pool, total, this.applyDecisions ? clamped.reason : 'autoscaler.enabled is false: the pool stays at its count within its bounds', { minWorkers: e.minWorkers, maxWorkers: e.maxWorkers });
+    }
     if (action !== 'none' && this.applyDecisions) {
       if (!seams) e.pool.scaleTo(to);
       this.noteChange(e, from, to);
