@@ -124,6 +124,7 @@ export class ServerMetrics {
     poolCounter('tidepool_worker_crashes_total', 'Workers that ended on their own (a crash, an exit, a kill from outside; remote: a runner that stopped sending heartbeats), per pool.', (s) => s.crashes);
     poolCounter('tidepool_worker_respawns_total', 'Workers started to replace a crashed, failed-to-start, stalled or killed one, per pool.', (s) => s.respawns);
     poolCounter('tidepool_worker_recycles_total', 'Workers replaced after maxTasksPerWorker tasks, per pool.', (s) => s.recycles);
+    poolCounter('tidepool_worker_stalls_total', 'Tasks that made no progress past stallTimeoutMs (their worker replaced, the task retried), per pool.', (s) => s.stalls);
     new Gauge({
       name: 'tidepool_pool_bounds_workers',
       help: 'Pool bounds (bound=min|max).',
