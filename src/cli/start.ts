@@ -379,7 +379,13 @@ export async function runStart(argv: string[], opts: StartCommandOptions = {}): 
     process.on('SIGTERM', () => onSignal('SIGTERM'));
     process.on('SIGINT', () => onSignal('SIGINT'));
   });
-  const pools = running.pools.map((p) => `${p.name} (${p.types.join(', ')}; ${p.minWorkers}..${p.maxWorkers} workers)`).join(', ');
+  // The bounds the autoscaler keeps: in a cluster, of the pool's total over every node.
+  const pools = running.pools
+    .map((p) => {
+      const b = running.autoscaler.bounds(p.name);
+      return `${p.name} (${p.types.join(', ')}; ${b.minWorkers}..${b.maxWorkers} workers${p.maxWorkers < b.maxWorkers ? `, at most ${p.maxWorkers} on this node` : ''})`;
+    })
+    .join(', ');
   if (opts.title) process.stdout.write(`\n${opts.title}\n`);
   process.stdout.write(`tidepool: listening on ${running.url} (store ${redactStoreUrl(config.store)})\n`);
   process.stdout.write(`tidepool: dashboard ${running.url}/   API ${running.url}/v1   OpenAPI ${running.url}/v1/openapi.json   metrics ${running.url}/metrics\n`);
