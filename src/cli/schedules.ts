@@ -104,6 +104,7 @@ async function dispatch(sub: keyof typeof SPEC, args: string[], io: Io): Promise
       }
       const res = await client.call('POST', '/v1/schedules', body);
       print(res.body, () => `${res.status === 201 ? 'created' : 'already there (same definition)'}: ${scheduleLine(res.body)}`);
+      if (res.body.warning) io.err(`tidepool schedules add: warning: ${res.body.warning}\n`);
       return 0;
     }
     case 'list': {

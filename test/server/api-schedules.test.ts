@@ -11,7 +11,7 @@ const T0 = Date.UTC(2026, 0, 15, 12, 0, 0, 250);
 
 test('POST /v1/schedules creates a schedule, the same again answers 200, another definition under the name 409', async () => {
   const clock = new VirtualClock(T0);
-  const s = await startServer({ clock, storeOptions: { clock } });
+  const s = await startServer({ clock, storeOptions: { clock }, pools: () => [{ name: 'reports', stats: () => ({ types: ['report'] }) } as never] });
   try {
     const body = { name: 'nightly', cron: '0 3 * * *', timezone: 'Europe/Berlin', type: 'report', payload: { full: true }, priority: 2 };
     const created = await s.call('POST', '/v1/schedules', { body });
@@ -110,6 +110,17 @@ test('GET /v1/schedules names the node whose scheduler holds the lease, and show
     assert.equal(task.body.idempotencyKey, `schedule:beat:${beat.lastTickMs}`);
   } finally {
     await scheduler.close();
+    await s.close();
+  }
+});
+
+test('a schedule of a type no pool here serves is created with a warning naming the types that are served', async () => {
+  const s = await startServer();
+  try {
+    const res = await s.call('POST', '/v1/schedules', { body: { name: 'orphan', cron: '@hourly', type: 'nobody-serves-this' } });
+    assert.equal(res.status, 201);
+    assert.equal(res.body.warning, 'no pool serves type "nobody-serves-this", so the task waits until one does; pools serve: (none)');
+  } finally {
     await s.close();
   }
 });

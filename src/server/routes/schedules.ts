@@ -11,6 +11,7 @@ import { createSchedule, deleteSchedule, getSchedule, listSchedules, SCHEDULER_L
 import type { ScheduleView } from '../../schedules/index.ts';
 import { ErrorSchema } from '../schemas.ts';
 import type { ServerContext } from '../context.ts';
+import { servedTypes, unservedWarning } from '../unserved.ts';
 
 export const ScheduleSchema = z
   .object({
@@ -39,6 +40,10 @@ const ScheduleListSchema = z
       .describe('The scheduler lease: which node submits due ticks; null when no node holds it (none runs, or scheduler.enabled is false everywhere).'),
   })
   .meta({ id: 'ScheduleList' });
+
+const CreatedScheduleSchema = ScheduleSchema.extend({
+  warning: z.string().optional().describe('Set when no pool of this server serves the type: its tasks will wait until one does (another node may serve it).'),
+});
 
 const NameParamsSchema = z.strictObject({ name: z.string().regex(SCHEDULE_NAME_PATTERN, 'expected a schedule name (1-128 letters, digits, . _ -)') });
 
@@ -73,7 +78,7 @@ export function registerScheduleRoutes(app: FastifyInstance, ctx: ServerContext)
         summary: 'Create a schedule: each tick of `cron` in `timezone` submits one task of `type` (201; the same definition again: 200; another definition under the name: 409)',
         tags: ['schedules'],
         body: scheduleInputSchema,
-        response: { 200: ScheduleSchema, 201: ScheduleSchema, ...errors },
+        response: { 200: CreatedScheduleSchema, 201: CreatedScheduleSchema, ...errors },
       },
     },
     async (req, reply) => {
@@ -82,7 +87,9 @@ export function registerScheduleRoutes(app: FastifyInstance, ctx: ServerContext)
         throw new InvalidInputError(`body.tenant: got ${JSON.stringify(body.tenant)}; a schedule's tasks belong to the tenant of the key that creates it (${JSON.stringify(req.tenant)}): leave tenant out`);
       const tenant = ctx.isMultiTenant ? req.tenant : body.tenant;
       const { schedule, created } = await createSchedule(store, { ...body, ...(tenant !== undefined ? { tenant } : {}) } as never, { source: 'api' });
-      return reply.code(created ? 201 : 200).send(toJson(schedule));
+      const warning = unservedWarning(schedule.type, servedTypes(ctx.runtime));
+      if (warning) req.log.warn({ schedule: schedule.name, type: schedule.type }, `schedule ${schedule.name}: ${warning}`);
+      return reply.code(created ? 201 : 200).send(warning ? { ...toJson(schedule), warning } : toJson(schedule));
     },
   );
 
