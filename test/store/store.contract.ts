@@ -732,9 +732,12 @@ export function runStoreContract(adapter: StoreAdapter, unavailable: string | fa
       let wake: () => void = () => {};
       other.subscribe((e) => (heard.push(e), wake()));
       const waitFor = (n: number) => new Promise<void>((resolve) => ((wake = () => heard.length >= n && resolve()), wake()));
-      // The subscription may still be settling right after open: a first submit proves it is up.
-      await store.submit({ type: 'warmup' });
-      await waitFor(1);
+      // The subscription may still be settling right after open: submits until one is heard prove it is up.
+      for (let i = 0; i < 25 && heard.length === 0; i++) {
+        await store.submit({ type: 'warmup' });
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      assert.ok(heard.length > 0, 'the other process heard a submit within ~5 s');
       heard.length = 0;
       await store.submitBatch([{ type: 'email' }, { type: 'sms' }]);
       await waitFor(1);
@@ -962,10 +965,14 @@ export function runStoreContract(adapter: StoreAdapter, unavailable: string | fa
   it('with shared events, another process hears state changes', async ({ store, ns, clock }) => {
     const other = await ns.open({ clock, random: () => 1 });
     try {
-      const heard = new Promise<string>((resolve) => other.subscribe((e) => e.kind === 'state' && resolve(e.key)));
-      await new Promise((r) => setTimeout(r, 50)); // the subscription is made asynchronously
-      await store.putState('pool/llm', { maxWorkers: 4 });
-      assert.equal(await heard, 'pool/llm');
+      const keys: string[] = [];
+      other.subscribe((e) => e.kind === 'state' && keys.push(e.key));
+      // The other process's subscription is made asynchronously: write until it hears (at most ~5 s).
+      for (let i = 0; i < 25 && keys.length === 0; i++) {
+        await store.putState('pool/llm', { maxWorkers: 4 });
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      assert.equal(keys[0], 'pool/llm', 'the other process heard the state change');
     } finally {
       await other.close();
     }
