@@ -42,6 +42,8 @@ export interface Task {
   /** Per-attempt time limit; the handler's AbortSignal fires when it passes. */
   timeoutMs: number;
   tenant: string;
+  /** The region whose nodes serve this task first (see docs/cluster.md); null: any node. */
+  region: string | null;
   idempotencyKey: string | null;
   status: TaskStatus;
   result: Json | null;
@@ -67,6 +69,8 @@ export interface SubmitInput {
   maxAttempts?: number;
   timeoutMs?: number;
   tenant?: string;
+  /** Served first by nodes of this region; others take it over after regionFailoverMs without a live node of it. */
+  region?: string;
   idempotencyKey?: string;
 }
 
@@ -99,6 +103,11 @@ export interface ClaimRequest {
   leaseMs: number;
   /** Only tasks of these tenants (a remote worker acting for its tenant); undefined: every tenant. */
   tenants?: readonly string[];
+  /**
+   * Only tasks without a region or of these regions (a node serving its own region and the
+   * ones failed over to it); undefined: tasks of every region.
+   */
+  regions?: readonly string[];
 }
 
 export interface TaskFilter {

@@ -273,6 +273,68 @@ export function runStoreContract(adapter: StoreAdapter, unavailable: string | fa
     assert.deepEqual(rest.map((t) => t.tenant), ['globex']);
   });
 
+  it('a task names a region (null when none) and a claim limited to regions takes tasks without one and of those regions only', async ({ store }) => {
+    const plain = await store.submit({ type: 'email', priority: 1 });
+    assert.equal(plain.task.region, null);
+    const [east, west, east2] = (await store.submitBatch([
+      { type: 'email', region: 'east', priority: 5 },
+      { type: 'email', region: 'west', priority: 9 },
+      { type: 'email', region: 'east' },
+    ])).map((r) => r.task);
+    assert.equal(east.region, 'east');
+    assert.deepEqual(await store.get(west.id), west, 'read back with its region');
+    const mine = await store.claim(claimReq({ limit: 10, regions: ['east'] }));
+    assert.deepEqual(mine.map((t) => t.id), [east.id, plain.task.id, east2.id], 'priority order across the lanes it serves; never west');
+    assert.deepEqual(mine.map((t) => t.region), ['east', null, 'east']);
+    await store.submit({ type: 'email' });
+    assert.deepEqual((await store.claim(claimReq({ limit: 10, regions: [] }))).map((t) => t.region), [null], 'no region listed: only tasks without one');
+    assert.deepEqual(await store.claim(claimReq({ limit: 10, regions: ['north'] })), []);
+    const any = await store.claim(claimReq({ limit: 10 }));
+    assert.deepEqual(any.map((t) => t.id), [west.id], 'no filter: every region');
+    assert.equal(any[0].region, 'west');
+    assert.deepEqual((await store.list({})).tasks.map((t) => t.region).sort(), [null, null, 'east', 'east', 'west'].sort());
+  });
+
+  it('a region filter combines with tenants, tenant caps and complete-with-next, and a retried task keeps its region', async ({ store, clock }) => {
+    await store.submitBatch([
+      { type: 'email', region: 'east', tenant: 'acme' },
+      { type: 'email', region: 'east', tenant: 'acme' },
+      { type: 'email', region: 'east', tenant: 'globex' },
+      { type: 'email', region: 'west', tenant: 'acme' },
+    ]);
+    const first = await store.claim(claimReq({ limit: 10, regions: ['west'], tenants: ['acme'] }));
+    assert.deepEqual(first.map((t) => [t.region, t.tenant]), [['west', 'acme']]);
+    // acme is capped at 1 running (the west task): the east claim takes globex's only.
+    const capped = await store.claim(claimReq({ limit: 10, regions: ['east'] }));
+    assert.deepEqual(capped.map((t) => [t.region, t.tenant]), [['east', 'globex']]);
+    const next = await store.complete(first[0].id, first[0].leaseToken, null, claimReq({ limit: 1, regions: ['east'] }));
+    assert.deepEqual(next.map((t) => [t.region, t.tenant]), [['east', 'acme']]);
+    await store.fail(next[0].id, next[0].leaseToken, { code: 'E', message: 'again' });
+    await clock.advance(60_000);
+    assert.deepEqual(await store.claim(claimReq({ limit: 10, regions: ['west'], tenants: ['acme'] })), [], 'a retried east task stays east');
+    await store.complete(capped[0].id, capped[0].leaseToken, null);
+    const rest = await store.claim(claimReq({ limit: 10, regions: ['east'] }));
+    assert.deepEqual(rest.map((t) => [t.region, t.tenant]), [['east', 'acme']]);
+    assert.equal((await store.get(next[0].id))!.region, 'east');
+  }, { tenantLimits: { acme: 1 }, retry: { baseMs: 10, maxMs: 10 } });
+
+  it('completions arriving together, each with a next limited to a region, all claim only that region\'s tasks (and those without one)', async ({ store }) => {
+    await store.submitBatch(Array.from({ length: 4 }, () => ({ type: 'email' })));
+    const running = await store.claim(claimReq({ limit: 4 }));
+    await store.submitBatch([...Array.from({ length: 6 }, () => ({ type: 'email', region: 'west', priority: 9 })), ...Array.from({ length: 4 }, () => ({ type: 'email', region: 'east' }))]);
+    const nexts = await Promise.all(running.map((t) => store.complete(t.id, t.leaseToken, null, claimReq({ workerId: `n-${t.id}`, limit: 1, regions: ['east'] }))));
+    assert.deepEqual(nexts.flat().map((t) => t.region), ['east', 'east', 'east', 'east']);
+    assert.equal((await store.counts()).byStatus.queued, 6, 'the west tasks wait');
+  });
+
+  it('a bad region is refused naming the field: a submit\'s region and a claim\'s regions', async ({ store }) => {
+    await rejectsWith(store.submit({ type: 'email', region: '' }), Error, /^region: got ""; expected a non-empty string/);
+    await rejectsWith(store.submitBatch([{ type: 'email' }, { type: 'email', region: 7 as unknown as string }]), Error, /^tasks\[1\]\.region: got 7;/);
+    await rejectsWith(store.claim(claimReq({ regions: 'east' as unknown as string[] })), Error, /^claim\.regions: got "east"; expected an array of region names/);
+    await rejectsWith(store.claim(claimReq({ regions: ['x'.repeat(201)] })), Error, /^claim\.regions\[0\]: got /);
+    assert.equal((await store.counts()).byStatus.queued, 0);
+  });
+
   it('one claim takes up to its limit, each task with its own lease token, attempt and expiry', async ({ store }) => {
     await store.submitBatch(Array.from({ length: 5 }, (_, i) => ({ type: 'email', payload: i })));
     const claimed = await store.claim(claimReq({ limit: 3, workerId: 'w7', leaseMs: 10_000 }));

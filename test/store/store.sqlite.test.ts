@@ -89,6 +89,29 @@ test('a version-2 file (before task logs) is upgraded in place: its tasks stay, 
   await store.close();
 });
 
+test('a version-5 file (before regions) is upgraded in place: its tasks have no region, new ones do, and a region claim serves both', async () => {
+  const path = join(dir, 'v5.db');
+  const first = await openStore(`sqlite:${path}`);
+  const { task } = await first.submit({ type: 'x', payload: 'kept' });
+  await first.close();
+  // Make it what Tidepool before regions wrote: no region column, tasks_ready without it, user_version 5.
+  const db = new DatabaseSync(path);
+  db.exec(`DROP INDEX tasks_ready; ALTER TABLE tasks DROP COLUMN region;
+    CREATE INDEX tasks_ready ON tasks (type, tenant, priority DESC, seq, run_at_ms, status) WHERE status IN ('queued', 'retrying') AND is_due = 1;
+    PRAGMA user_version = 5`);
+  db.close();
+  const store = await openStore(`sqlite:${path}`);
+  assert.equal((await store.get(task.id))!.region, null);
+  const east = (await store.submit({ type: 'x', region: 'east' })).task;
+  await store.submit({ type: 'x', region: 'west' });
+  const claimed = await store.claim({ workerId: 'w', types: ['x'], limit: 10, leaseMs: 1000, regions: ['east'] });
+  assert.deepEqual(claimed.map((t) => t.id), [task.id, east.id]);
+  await store.close();
+  const again = new DatabaseSync(path);
+  assert.equal((again.prepare('PRAGMA user_version').get() as { user_version: number }).user_version, 6);
+  again.close();
+});
+
 test('writes arriving in the same tick commit together, and a refused one does not undo the others', async () => {
   const clock = new VirtualClock();
   const store = await openStore(`sqlite:${join(dir, 'group.db')}`, { clock });

@@ -92,10 +92,17 @@ interface TenantQueue extends Positioned {
   type: string;
   tenant: string;
   heap: Heap<Entry>;
+  /** The (type, region) lane the queue is in. */
+  lane: TypeQueue;
 }
 
-/** A type's runnable tasks: a queue per tenant, and the tenants in fair claim order. */
+/**
+ * A type's runnable tasks of one region ('' = tasks without a region): a queue per tenant,
+ * and the tenants in fair claim order. A claim limited to some regions visits only their
+ * lanes, so its cost does not grow with the tasks of other regions.
+ */
 interface TypeQueue {
+  region: string;
   byTenant: Map<string, TenantQueue>;
   order: IndexedHeap<TenantQueue>;
 }
@@ -120,7 +127,8 @@ export class MemoryStore implements Store {
   private readonly taskLogs = new Map<string, BoundedTaskLog>();
   private logSeq = 0;
   private readonly idempotency = new Map<string, Rec>();
-  private readonly ready = new Map<string, TypeQueue>();
+  /** Type -> region ('' = none) -> its lane of runnable tasks. */
+  private readonly ready = new Map<string, Map<string, TypeQueue>>();
   /** Every tenant queue of a tenant, across types: re-ordered when its running count changes. */
   private readonly queuesOfTenant = new Map<string, Set<TenantQueue>>();
   private readonly delayed = new Heap<Entry>(byRunAt);
@@ -378,12 +386,13 @@ export class MemoryStore implements Store {
     let oldest: number | null = null;
     for (const type of new Set(types)) {
       let head: Entry | undefined;
-      const tq = this.ready.get(type);
-      for (const q of tq?.byTenant.values() ?? []) {
-        const before = q.heap.peek();
-        const top = liveTop(q.heap);
-        if (top !== before) tq!.order.update(q);
-        if (top && (!head || byPriorityThenAge(top, head) < 0)) head = top;
+      for (const tq of this.ready.get(type)?.values() ?? []) {
+        for (const q of tq.byTenant.values()) {
+          const before = q.heap.peek();
+          const top = liveTop(q.heap);
+          if (top !== before) tq.order.update(q);
+          if (top && (!head || byPriorityThenAge(top, head) < 0)) head = top;
+        }
       }
       if (!head) continue;
       const sinceMs = Math.max(head.rec.task.runAtMs, head.rec.task.createdAtMs);
@@ -585,7 +594,7 @@ export class MemoryStore implements Store {
     if (from === 'running' || status === 'running') {
       t.status = status;
       for (const q of this.queuesOfTenant.get(t.tenant) ?? []) {
-        const order = this.ready.get(q.type)!.order;
+        const order = q.lane.order;
         if (order.size > 1) order.update(q); // alone in its type's order, its place cannot change
       }
     }
@@ -608,11 +617,14 @@ export class MemoryStore implements Store {
   /** Puts a due task in its tenant's queue and re-orders that queue among the type's tenants. */
   private pushReady(entry: Entry): void {
     const { type } = entry.rec.task;
-    let tq = this.ready.get(type);
-    if (!tq) this.ready.set(type, (tq = { byTenant: new Map(), order: new IndexedHeap((a, b) => this.beforeInClaimOrder(a, b)) }));
+    const region = entry.rec.task.region ?? '';
+    let lanes = this.ready.get(type);
+    if (!lanes) this.ready.set(type, (lanes = new Map()));
+    let tq = lanes.get(region);
+    if (!tq) lanes.set(region, (tq = { region, byTenant: new Map(), order: new IndexedHeap((a, b) => this.beforeInClaimOrder(a, b)) }));
     let q = tq.byTenant.get(entry.tenant);
     if (!q) {
-      q = { type, tenant: entry.tenant, heap: new Heap(byPriorityThenAge), heapIndex: -1 };
+      q = { type, tenant: entry.tenant, heap: new Heap(byPriorityThenAge), heapIndex: -1, lane: tq };
       tq.byTenant.set(entry.tenant, q);
       let set = this.queuesOfTenant.get(entry.tenant);
       if (!set) this.queuesOfTenant.set(entry.tenant, (set = new Set()));
@@ -653,9 +665,7 @@ export class MemoryStore implements Store {
       const head = q.heap.peek();
       const live = liveTop(q.heap);
       if (!live) {
-        tq.order.remove(q);
-        tq.byTenant.delete(q.tenant);
-        this.queuesOfTenant.get(q.tenant)?.delete(q);
+        this.dropQueue(q);
         continue;
       }
       if (live !== head) {
@@ -740,8 +750,7 @@ export class MemoryStore implements Store {
   private pickInOrder(req: ClaimRequest, nowMs: number): Entry[] {
     const queues: TypeQueue[] = [];
     for (const type of req.types.length === 1 ? req.types : new Set(req.types)) {
-      const tq = this.ready.get(type);
-      if (tq && tq.order.size > 0) queues.push(tq);
+      for (const tq of this.lanesOf(type, req.regions)) if (tq.order.size > 0) queues.push(tq);
     }
     const picked: Entry[] = [];
     while (picked.length < req.limit) {
@@ -752,16 +761,37 @@ export class MemoryStore implements Store {
       }
       if (!best) break;
       const entry = best.heap.pop()!;
-      const tq = this.ready.get(best.type)!;
-      if (best.heap.size === 0) {
-        tq.order.remove(best);
-        tq.byTenant.delete(best.tenant);
-        this.queuesOfTenant.get(best.tenant)?.delete(best);
-      } else tq.order.update(best);
+      if (best.heap.size === 0) this.dropQueue(best);
+      else best.lane.order.update(best);
       this.setStatus(entry.rec, 'running', nowMs);
       picked.push(entry);
     }
     return picked;
+  }
+
+  /** The lanes of a type a claim visits: every region's, or those without a region and of `regions`. */
+  private lanesOf(type: string, regions: readonly string[] | undefined): TypeQueue[] {
+    const lanes = this.ready.get(type);
+    if (!lanes) return [];
+    if (regions === undefined) return [...lanes.values()];
+    const out: TypeQueue[] = [];
+    for (const region of new Set(['', ...regions])) {
+      const tq = lanes.get(region);
+      if (tq) out.push(tq);
+    }
+    return out;
+  }
+
+  /** Removes an empty tenant queue from its lane (and the lane from its type when it empties). */
+  private dropQueue(q: TenantQueue): void {
+    const tq = q.lane;
+    tq.order.remove(q);
+    tq.byTenant.delete(q.tenant);
+    this.queuesOfTenant.get(q.tenant)?.delete(q);
+    if (tq.byTenant.size === 0) {
+      const lanes = this.ready.get(q.type);
+      if (lanes?.get(tq.region) === tq) lanes.delete(tq.region);
+    }
   }
 
   /** A claim limited to some tenants (a remote worker's key): fair order over just their queues. */
@@ -769,22 +799,19 @@ export class MemoryStore implements Store {
     const sources: FairSource<Entry>[] = [];
     const touched: TenantQueue[] = [];
     for (const type of new Set(req.types)) {
-      const tq = this.ready.get(type);
-      for (const tenant of new Set(tenants)) {
-        const q = tq?.byTenant.get(tenant);
-        if (!q) continue;
-        touched.push(q);
-        sources.push({ tenant, peek: () => liveTop(q.heap), take: () => q.heap.pop()! });
+      for (const tq of this.lanesOf(type, req.regions)) {
+        for (const tenant of new Set(tenants)) {
+          const q = tq.byTenant.get(tenant);
+          if (!q) continue;
+          touched.push(q);
+          sources.push({ tenant, peek: () => liveTop(q.heap), take: () => q.heap.pop()! });
+        }
       }
     }
     const picked = pickFair(sources, new Map(this.runningByTenant), (tenant) => tenantLimitOf(this.options, tenant), req.limit);
     for (const q of touched) {
-      const tq = this.ready.get(q.type)!;
-      if (!liveTop(q.heap)) {
-        tq.order.remove(q);
-        tq.byTenant.delete(q.tenant);
-        this.queuesOfTenant.get(q.tenant)?.delete(q);
-      } else tq.order.update(q);
+      if (!liveTop(q.heap)) this.dropQueue(q);
+      else q.lane.order.update(q);
     }
     for (const entry of picked) this.setStatus(entry.rec, 'running', nowMs);
     return picked;

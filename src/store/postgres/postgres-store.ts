@@ -387,6 +387,7 @@ export class PostgresStore implements Store {
       if (accepted.length === 0) return outcomes;
     }
     const cols: unknown[][] = Array.from({ length: 10 }, () => []);
+    const regions: string[] = [];
     const tails: string[][] = [];
     const types = new Set<string>();
     for (const i of accepted) {
@@ -405,12 +406,13 @@ export class PostgresStore implements Store {
         cols[7]!.push(input.timeoutMs ?? this.options.defaultTimeoutMs);
         cols[8]!.push(input.idempotencyKey ?? null);
         cols[9]!.push(item.payloads[j]);
+        regions.push(input.region ?? '');
         types.add(input.type);
       });
       tails.push(itemTails);
     }
     const rows = await this.query<{ seq: number; id_tail: string; run_at_ms: number; created_at_ms: number }>(
-      'submitting', SQL.INSERT_TASKS, [this.dbNow(), ...cols, this.channel, this.announce([...types])],
+      'submitting', SQL.INSERT_TASKS, [this.dbNow(), ...cols, this.channel, this.announce([...types]), regions],
     );
     const byTail = new Map(rows.map((r) => [r.id_tail, r]));
     // Submits whose idempotency key was taken (earlier, or by another submit of this group).
@@ -462,7 +464,7 @@ export class PostgresStore implements Store {
     if (!validateClaim(req)) return [];
     // The i-th task goes to workerIds[i], the rest to workerId.
     const workers = req.workerIds?.length ? Array.from({ length: req.limit }, (_, i) => req.workerIds![i] ?? req.workerId) : [req.workerId];
-    const rows = await this.claimRows('claiming', workers, req.types, req.limit, req.leaseMs, [], req.tenants);
+    const rows = await this.claimRows('claiming', workers, req.types, req.limit, req.leaseMs, [], req.tenants, req.regions);
     return this.claimedOf(rows);
   }
 
@@ -482,6 +484,7 @@ export class PostgresStore implements Store {
 
   private async claimRows(
     during: string, workers: string[], types: readonly string[], limit: number, leaseMs: number, done: CompleteItem[], tenants?: readonly string[],
+    regions?: readonly string[],
   ): Promise<TaskRow[]> {
     const uniqueTypes = [...new Set(types)];
     for (const t of uniqueTypes) this.typesSeen.add(t);
@@ -490,6 +493,7 @@ export class PostgresStore implements Store {
       this.options.tenantConcurrency, this.claimLockKey,
       done.map((d) => d.seq), done.map((d) => d.tail), done.map((d) => d.token), done.map((d) => d.resultJson),
       tenants === undefined ? null : [...tenants], this.channel, this.processTag,
+      regions === undefined ? null : [...new Set(regions)],
     ]);
   }
 
@@ -533,7 +537,7 @@ export class PostgresStore implements Store {
     const main = withNext.filter((i) => claimShapeKey(i.next!) === mainKey);
     const workers = main.flatMap((i) => Array<string>(i.next!.limit).fill(i.next!.workerId));
     const first = main[0]?.next;
-    const rows = await this.claimRows('completing', workers, first?.types ?? [], workers.length, first?.leaseMs ?? 1, items, first?.tenants);
+    const rows = await this.claimRows('completing', workers, first?.types ?? [], workers.length, first?.leaseMs ?? 1, items, first?.tenants, first?.regions);
     const doneSeqs = new Set<number>();
     for (const r of rows) if (r.claimed_from === 'completed') doneSeqs.add(r.seq);
     const claimed = this.claimedOf(rows);

@@ -3,8 +3,8 @@
 //
 // Layout: one `tasks` table keyed by an insertion sequence (`seq`; "oldest" = lowest seq)
 // with partial indexes that hold only the rows each hot query reads:
-//   tasks_ready    runnable tasks (pending and due) by (type, tenant, priority desc, seq):
-//                  the claim's order per tenant; a claim never walks finished, running or
+//   tasks_ready    runnable tasks (pending and due) by (type, region, tenant, priority desc,
+//                  seq): the claim's order per tenant within a region ('' = none); a claim never walks finished, running or
 //                  not-yet-due rows, so 1,000,000 finished tasks cost it nothing
 //   tasks_waiting  pending tasks not yet due (delayed submits, retries in backoff) by
 //                  run_at_ms; a claim moves the due ones into tasks_ready first (one seek
@@ -34,7 +34,7 @@ const TASK_TYPE_FIELDS = `seq bigint, id_tail text, type text, tenant text, stat
   error text, created_at_ms bigint, updated_at_ms bigint, started_at_ms bigint, finished_at_ms bigint,
   worker_id text, lease_token text, lease_expires_at_ms bigint`;
 // The tail of both claim statements: lease the picked rows, count the moves, return them in claim order.
-const CLAIMED_CTES = `claimed AS (
+const CLAIMED_CTES_V1 = `claimed AS (
       UPDATE tasks t SET status = 'running', attempts = t.attempts + 1, started_at_ms = p_now, updated_at_ms = p_now,
         worker_id = COALESCE(p_workers[picked.rn], p_workers[1]), lease_token = md5(random()::text || t.seq::text),
         lease_expires_at_ms = p_now + p_lease_ms
@@ -53,13 +53,13 @@ const CLAIMED_CTES = `claimed AS (
 
 export const TASK_COLUMNS = `seq, id_tail, type, tenant, status, priority, run_at_ms, attempts, max_attempts, timeout_ms,
   idempotency_key, payload, result, error, created_at_ms, updated_at_ms, started_at_ms, finished_at_ms,
-  worker_id, lease_token, lease_expires_at_ms`;
+  worker_id, lease_token, lease_expires_at_ms, region`;
 
 /**
  * Statements tidepool_claim runs, written with its variable names, so the plan test can
  * EXPLAIN the very text the function runs (CLAIM_PLAN_PROBES).
  */
-const IN_CLAIM = {
+const IN_CLAIM_V1 = {
   // Tasks not yet due that now are: into the ready index (one seek when none is due).
   promote: `UPDATE tasks t SET is_waiting = false
     WHERE t.seq IN (SELECT w.seq FROM tasks w WHERE w.status IN ('queued', 'retrying') AND w.is_waiting
@@ -79,18 +79,62 @@ const IN_CLAIM = {
         ORDER BY r.priority DESC, r.seq LIMIT p_limit FOR UPDATE SKIP LOCKED`,
 };
 
+// The same tail with the task's region (migration 4 on): the claimed row type ends with it.
+const CLAIMED_CTES = CLAIMED_CTES_V1.replace(
+  "c.started_at_ms, c.finished_at_ms, c.worker_id, c.lease_token, c.lease_expires_at_ms, c.claimed_from",
+  "c.started_at_ms, c.finished_at_ms, c.worker_id, c.lease_token, c.lease_expires_at_ms, c.claimed_from, c.region",
+);
+
+/**
+ * Statements tidepool_claim runs since migration 4 (lanes: a type's tasks of one region,
+ * '' = none; tasks_ready is by (type, region, tenant, priority desc, seq)), written with its
+ * variable names, so the plan test can EXPLAIN the very text the function runs.
+ */
+const IN_CLAIM = {
+  promote: IN_CLAIM_V1.promote,
+  // Every (type, region, tenant) with ready tasks: a loose index scan, one seek per triple.
+  sources: `WITH RECURSIVE s(type, region, tenant) AS (
+    SELECT ty, f.region, f.tenant FROM unnest(p_types) AS ty CROSS JOIN LATERAL (
+      SELECT r.region, r.tenant FROM tasks r WHERE r.type = ty AND ${READY_R} ORDER BY r.region, r.tenant LIMIT 1) f
+    UNION ALL
+    SELECT s.type, f.region, f.tenant FROM s CROSS JOIN LATERAL (
+      SELECT r.region, r.tenant FROM tasks r WHERE r.type = s.type AND ${READY_R} AND (r.region, r.tenant) > (s.region, s.tenant)
+      ORDER BY r.region, r.tenant LIMIT 1) f
+  )
+  SELECT array_agg(x.type), array_agg(x.region), array_agg(x.tenant) INTO src_types, src_regions, src_tenants
+    FROM (SELECT DISTINCT s.type, s.region, s.tenant FROM s WHERE p_tenants IS NULL OR s.tenant = ANY(p_tenants)) x`,
+  // The same over the lanes without a region and of p_regions only: one seek per (type, region, tenant) of them.
+  sourcesOfRegions: `WITH RECURSIVE s(type, region, tenant) AS (
+    SELECT l.ty, l.rg, (SELECT r.tenant FROM tasks r WHERE r.type = l.ty AND r.region = l.rg AND ${READY_R} ORDER BY r.tenant LIMIT 1)
+      FROM (SELECT DISTINCT t.ty, g.rg FROM unnest(p_types) AS t(ty) CROSS JOIN unnest(ARRAY[''] || p_regions) AS g(rg)) l
+    UNION ALL
+    SELECT s.type, s.region, (SELECT r.tenant FROM tasks r WHERE r.type = s.type AND r.region = s.region AND ${READY_R}
+      AND r.tenant > s.tenant ORDER BY r.tenant LIMIT 1) FROM s WHERE s.tenant IS NOT NULL
+  )
+  SELECT array_agg(x.type), array_agg(x.region), array_agg(x.tenant) INTO src_types, src_regions, src_tenants
+    FROM (SELECT DISTINCT s.type, s.region, s.tenant FROM s WHERE s.tenant IS NOT NULL AND (p_tenants IS NULL OR s.tenant = ANY(p_tenants))) x`,
+  // One lane's and tenant's best tasks, locked (the common case: no fairness to decide).
+  pickOne: `SELECT r.seq, r.priority FROM tasks r WHERE r.type = src_types[1] AND r.region = src_regions[1] AND r.tenant = src_tenants[1] AND ${READY_R}
+        ORDER BY r.priority DESC, r.seq LIMIT p_limit FOR UPDATE SKIP LOCKED`,
+};
+
 /** The claim's statements as a test can EXPLAIN them, variables as parameters. */
 export const CLAIM_PLAN_PROBES: readonly { name: string; sql: string; params: unknown[] }[] = [
   { name: 'promote due tasks', sql: IN_CLAIM.promote.replace(/p_now/g, '$1::bigint'), params: [1_700_000_000_000] },
   {
     name: 'tenants with ready tasks',
-    sql: IN_CLAIM.sources.replace(/ INTO src_types, src_tenants/, '').replace(/p_types/g, '$1::text[]').replace(/p_tenants/g, '$2::text[]'),
+    sql: IN_CLAIM.sources.replace(/ INTO src_types, src_regions, src_tenants/, '').replace(/p_types/g, '$1::text[]').replace(/p_tenants/g, '$2::text[]'),
     params: [['email'], null],
   },
   {
+    name: 'tenants with ready tasks in some regions',
+    sql: IN_CLAIM.sourcesOfRegions.replace(/ INTO src_types, src_regions, src_tenants/, '').replace(/p_types/g, '$1::text[]').replace(/p_tenants/g, '$2::text[]').replace(/p_regions/g, '$3::text[]'),
+    params: [['email'], null, ['east']],
+  },
+  {
     name: 'pick one tenant\'s tasks',
-    sql: IN_CLAIM.pickOne.replace(/src_types\[1\]/g, '$1::text').replace(/src_tenants\[1\]/g, '$2::text').replace(/p_limit/g, '$3::integer'),
-    params: ['email', 'default', 10],
+    sql: IN_CLAIM.pickOne.replace(/src_types\[1\]/g, '$1::text').replace(/src_tenants\[1\]/g, '$2::text').replace(/p_limit/g, '$3::integer').replace(/src_regions\[1\]/g, '$4::text'),
+    params: ['email', 'default', 10, ''],
   },
 ];
 
@@ -250,17 +294,17 @@ BEGIN
     PERFORM pg_advisory_xact_lock(p_lock_key);
   END IF;
   -- Tasks not yet due that now are: into the ready index (one seek when none is due).
-  ${IN_CLAIM.promote};
+  ${IN_CLAIM_V1.promote};
   -- The (type, tenant) pairs with ready tasks: a loose index scan, one seek per pair.
-  ${IN_CLAIM.sources};
+  ${IN_CLAIM_V1.sources};
   IF src_types IS NULL THEN
     RETURN;
   END IF;
   IF cardinality(src_tenants) = 1 AND NOT has_caps THEN
     RETURN QUERY
     WITH picked AS (
-      SELECT c.seq, row_number() OVER (ORDER BY c.priority DESC, c.seq) AS rn FROM (${IN_CLAIM.pickOne}) c
-    ), ${CLAIMED_CTES};
+      SELECT c.seq, row_number() OVER (ORDER BY c.priority DESC, c.seq) AS rn FROM (${IN_CLAIM_V1.pickOne}) c
+    ), ${CLAIMED_CTES_V1};
     RETURN;
   END IF;
   RETURN QUERY
@@ -287,7 +331,7 @@ BEGIN
     SELECT r.seq FROM tasks r WHERE r.seq IN (SELECT ordered.seq FROM ordered) AND ${READY_R} FOR UPDATE SKIP LOCKED
   ), picked AS (
     SELECT ordered.seq, row_number() OVER (ORDER BY ordered.rn) AS rn FROM ordered WHERE ordered.seq IN (SELECT locked.seq FROM locked)
-  ), ${CLAIMED_CTES};
+  ), ${CLAIMED_CTES_V1};
 END
 $fn$;
 `,
@@ -362,6 +406,137 @@ CREATE TABLE coord_state (
 );
 `,
   },
+  {
+    version: 4,
+    name: 'regions: tasks.region, tasks_ready by (type, region, tenant), claims limited to regions',
+    sql: `
+-- '' when the task names no region (names are never empty): an equality keeps tasks_ready usable.
+ALTER TABLE tasks ADD COLUMN region text NOT NULL DEFAULT '';
+DROP INDEX tasks_ready;
+CREATE INDEX tasks_ready ON tasks (type, region, tenant, priority DESC, seq) WHERE ${READY};
+DROP FUNCTION tidepool_claim(bigint, text[], text[], integer, bigint, text[], integer[], integer, bigint, bigint[], text[], text[], text[], text[], text, text);
+DROP FUNCTION tidepool_reclaim(bigint);
+ALTER TYPE tidepool_claimed ADD ATTRIBUTE region text;
+
+CREATE FUNCTION tidepool_reclaim(p_now bigint) RETURNS SETOF tidepool_claimed LANGUAGE sql AS $fn$
+  WITH expired AS (
+    SELECT e.seq FROM tasks e WHERE e.status = 'running' AND e.lease_expires_at_ms <= p_now
+    ORDER BY e.lease_expires_at_ms LIMIT 1000 FOR UPDATE SKIP LOCKED
+  ), moved AS (
+    UPDATE tasks t SET status = CASE WHEN t.attempts >= t.max_attempts THEN 'dead' ELSE 'retrying' END, is_waiting = false,
+      error = json_build_object('code', 'LeaseExpired', 'message',
+        'lease of worker ' || t.worker_id || ' expired at ' || t.lease_expires_at_ms || ' during attempt ' || t.attempts)::text,
+      run_at_ms = CASE WHEN t.attempts >= t.max_attempts THEN t.run_at_ms ELSE p_now END,
+      finished_at_ms = CASE WHEN t.attempts >= t.max_attempts THEN p_now ELSE NULL END, updated_at_ms = p_now,
+      worker_id = CASE WHEN t.attempts >= t.max_attempts THEN t.worker_id ELSE NULL END,
+      lease_token = NULL, lease_expires_at_ms = NULL
+    FROM expired WHERE t.seq = expired.seq
+    RETURNING t.*
+  ), counted AS (
+    INSERT INTO task_count_deltas (type, status, n)
+    SELECT m.type, x.status, SUM(x.n) FROM moved m CROSS JOIN LATERAL (VALUES ('running', -1), (m.status, 1)) AS x(status, n)
+    GROUP BY m.type, x.status
+  )
+  SELECT m.seq, m.id_tail, m.type, m.tenant, m.status, m.priority, m.run_at_ms, m.attempts, m.max_attempts,
+    m.timeout_ms, m.idempotency_key, m.payload, m.result, m.error, m.created_at_ms, m.updated_at_ms,
+    m.started_at_ms, m.finished_at_ms, m.worker_id, m.lease_token, m.lease_expires_at_ms, 'expired'::text, m.region
+  FROM moved m
+$fn$;
+
+-- p_regions, when not NULL, limits the claim to tasks without a region and of those regions.
+CREATE FUNCTION tidepool_claim(p_now bigint, p_workers text[], p_types text[], p_limit integer,
+    p_lease_ms bigint, p_cap_tenants text[], p_cap_limits integer[], p_default_cap integer, p_lock_key bigint,
+    p_done_seqs bigint[], p_done_tails text[], p_done_tokens text[], p_done_results text[], p_tenants text[],
+    p_channel text, p_tag text, p_regions text[])
+  RETURNS SETOF tidepool_claimed
+  LANGUAGE plpgsql AS $fn$
+DECLARE
+  has_caps boolean := p_default_cap > 0 OR EXISTS (SELECT 1 FROM unnest(p_cap_limits) l WHERE l > 0);
+  src_types text[];
+  src_tenants text[];
+  src_regions text[];
+BEGIN
+  PERFORM set_config('synchronous_commit', 'off', true);
+  IF cardinality(p_done_seqs) > 0 THEN
+    RETURN QUERY
+    WITH input AS (SELECT * FROM unnest(p_done_seqs, p_done_tails, p_done_tokens, p_done_results) AS i(seq, id_tail, token, result)
+    ), done AS (
+      UPDATE tasks t SET status = 'succeeded', result = i.result, error = NULL, finished_at_ms = p_now, updated_at_ms = p_now,
+        lease_token = NULL, lease_expires_at_ms = NULL
+      FROM input i
+      WHERE t.seq = i.seq AND t.id_tail = i.id_tail AND t.lease_token = i.token AND t.status = 'running'
+      RETURNING t.*
+    ), counted AS (
+      INSERT INTO task_count_deltas (type, status, n)
+      SELECT d.type, m.status, SUM(m.n) FROM done d CROSS JOIN LATERAL (VALUES ('running', -1), ('succeeded', 1)) AS m(status, n)
+      GROUP BY d.type, m.status
+    ), notified AS (
+      -- Every process sharing the store hears of the tasks that ended (chunks stay under NOTIFY's 8000 bytes).
+      SELECT count(pg_notify(p_channel, json_build_object('p', p_tag, 'f', x.f)::text)) AS n FROM (
+        SELECT json_agg(json_build_object('id', lpad(to_hex(d.seq), 12, '0') || d.id_tail, 'type', d.type, 'tenant', d.tenant,
+          'status', d.status, 'attempts', d.attempts, 'createdAtMs', d.created_at_ms, 'runAtMs', d.run_at_ms,
+          'startedAtMs', d.started_at_ms, 'finishedAtMs', d.finished_at_ms)) AS f
+        FROM (SELECT done.*, row_number() OVER () AS k FROM done) d GROUP BY (d.k - 1) / 20) x
+    )
+    SELECT d.seq, d.id_tail, d.type, d.tenant, d.status, d.priority, d.run_at_ms, d.attempts, d.max_attempts,
+      d.timeout_ms, d.idempotency_key, d.payload, d.result, d.error, d.created_at_ms, d.updated_at_ms,
+      d.started_at_ms, d.finished_at_ms, d.worker_id, d.lease_token, d.lease_expires_at_ms, 'completed'::text, d.region
+    FROM done d CROSS JOIN notified;
+  END IF;
+  IF p_limit <= 0 OR cardinality(p_types) = 0 THEN
+    RETURN;
+  END IF;
+  IF has_caps THEN
+    PERFORM pg_advisory_xact_lock(p_lock_key);
+  END IF;
+  -- Tasks not yet due that now are: into the ready index (one seek when none is due).
+  ${IN_CLAIM.promote};
+  -- The (type, region, tenant) lanes with ready tasks: a loose index scan, one seek per lane;
+  -- with p_regions, only the lanes without a region and of those regions are visited.
+  IF p_regions IS NULL THEN
+    ${IN_CLAIM.sources};
+  ELSE
+    ${IN_CLAIM.sourcesOfRegions};
+  END IF;
+  IF src_types IS NULL THEN
+    RETURN;
+  END IF;
+  IF cardinality(src_tenants) = 1 AND NOT has_caps THEN
+    RETURN QUERY
+    WITH picked AS (
+      SELECT c.seq, row_number() OVER (ORDER BY c.priority DESC, c.seq) AS rn FROM (${IN_CLAIM.pickOne}) c
+    ), ${CLAIMED_CTES};
+    RETURN;
+  END IF;
+  RETURN QUERY
+  WITH src AS (SELECT * FROM unnest(src_types, src_regions, src_tenants) AS x(type, region, tenant)
+  ), cand AS (
+    SELECT c.seq, c.priority, c.tenant FROM src
+    CROSS JOIN LATERAL (
+      SELECT r.seq, r.priority, r.tenant FROM tasks r WHERE r.type = src.type AND r.region = src.region AND r.tenant = src.tenant AND ${READY_R}
+      ORDER BY r.priority DESC, r.seq LIMIT p_limit) c
+  ), running AS (
+    SELECT r.tenant, count(*) AS n FROM tasks r
+    WHERE r.status = 'running' AND r.tenant = ANY(src_tenants)
+    GROUP BY r.tenant
+  ), ranked AS (
+    SELECT cand.seq, cand.priority, cand.tenant,
+      COALESCE(running.n, 0) + row_number() OVER (PARTITION BY cand.tenant ORDER BY cand.priority DESC, cand.seq) - 1 AS eff,
+      COALESCE((SELECT l.lim FROM unnest(p_cap_tenants, p_cap_limits) AS l(ten, lim) WHERE l.ten = cand.tenant), p_default_cap) AS cap
+    FROM cand LEFT JOIN running ON running.tenant = cand.tenant
+  ), ordered AS (
+    SELECT ranked.seq, row_number() OVER (ORDER BY ranked.priority DESC, ranked.eff, ranked.seq) AS rn
+    FROM ranked WHERE ranked.cap = 0 OR ranked.eff < ranked.cap
+    ORDER BY ranked.priority DESC, ranked.eff, ranked.seq LIMIT p_limit
+  ), locked AS (
+    SELECT r.seq FROM tasks r WHERE r.seq IN (SELECT ordered.seq FROM ordered) AND ${READY_R} FOR UPDATE SKIP LOCKED
+  ), picked AS (
+    SELECT ordered.seq, row_number() OVER (ORDER BY ordered.rn) AS rn FROM ordered WHERE ordered.seq IN (SELECT locked.seq FROM locked)
+  ), ${CLAIMED_CTES};
+END
+$fn$;
+`,
+  },
 ];
 
 export const APPEND_LOG = `SELECT tidepool_append_log($1, $2, $3::integer[], $4::bigint[], $5::text[], $6::text[], $7::integer[], $8)`;
@@ -373,21 +548,21 @@ export const PURGE_SAMPLES = `DELETE FROM metric_samples WHERE at_ms < $1`;
 export const DB_NOW = `SELECT (extract(epoch from clock_timestamp()) * 1000)::float8 AS ms`;
 
 /**
- * Inserts a batch of submits ($2..$11 column arrays): rows whose idempotency key is taken
+ * Inserts a batch of submits ($2..$11 and $14 column arrays): rows whose idempotency key is taken
  * are skipped (ON CONFLICT) and read afterwards. Counts the new rows and notifies every
  * process listening on channel $12 with payload $13, delivered at commit.
  */
 export const INSERT_TASKS = `
 WITH input AS (
   SELECT * FROM unnest($2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::bigint[], $8::integer[],
-    $9::bigint[], $10::text[], $11::text[]) WITH ORDINALITY
-    AS i(id_tail, type, tenant, priority, run_at_ms, delay_ms, max_attempts, timeout_ms, idempotency_key, payload, ord)
+    $9::bigint[], $10::text[], $11::text[], $14::text[]) WITH ORDINALITY
+    AS i(id_tail, type, tenant, priority, run_at_ms, delay_ms, max_attempts, timeout_ms, idempotency_key, payload, region, ord)
 ), now AS (SELECT ${NOW} AS ms
 ), ins AS (
   INSERT INTO tasks (id_tail, type, tenant, status, is_waiting, priority, run_at_ms, attempts, max_attempts, timeout_ms,
-    idempotency_key, payload, created_at_ms, updated_at_ms)
+    idempotency_key, payload, created_at_ms, updated_at_ms, region)
   SELECT i.id_tail, i.type, i.tenant, 'queued', COALESCE(i.run_at_ms, now.ms + i.delay_ms) > now.ms, i.priority,
-    COALESCE(i.run_at_ms, now.ms + i.delay_ms), 0, i.max_attempts, i.timeout_ms, i.idempotency_key, i.payload, now.ms, now.ms
+    COALESCE(i.run_at_ms, now.ms + i.delay_ms), 0, i.max_attempts, i.timeout_ms, i.idempotency_key, i.payload, now.ms, now.ms, i.region
   FROM input i CROSS JOIN now ORDER BY i.ord
   ON CONFLICT (tenant, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
   RETURNING seq, id_tail, type, run_at_ms, created_at_ms
@@ -417,7 +592,7 @@ export const WAITING_BY_TYPE = `SELECT type, count(*)::bigint AS n FROM tasks
 /** The claim, and with $10..$13 the completions committed with it (see tidepool_claim). */
 export const CLAIM = `SELECT * FROM tidepool_claim(${NOW}, $2::text[], $3::text[], $4::integer, $5::bigint,
   $6::text[], $7::integer[], $8::integer, $9::bigint, $10::bigint[], $11::text[], $12::text[], $13::text[], $14::text[],
-  $15::text, $16::text)`;
+  $15::text, $16::text, $17::text[])`;
 
 export const PROMOTE_DUE = `UPDATE tasks t SET is_waiting = false
   WHERE t.seq IN (SELECT w.seq FROM tasks w WHERE ${PENDING} AND w.is_waiting AND w.run_at_ms <= ${NOW}
@@ -481,22 +656,22 @@ export const LIST_DEAD = `SELECT ${TASK_COLUMNS} FROM tasks
   ORDER BY seq LIMIT $4`;
 
 /**
- * Since when the head of each type has waited: per (type, tenant) with ready or due tasks,
+ * Since when the head of each type has waited: per (type, region, tenant) with ready or due tasks,
  * the head by priority then seq; among them the best, as a claim would take it.
  */
 export const OLDEST_RUNNABLE = `
-WITH RECURSIVE s(type, tenant) AS (
-  SELECT ty, (SELECT r.tenant FROM tasks r WHERE r.type = ty AND ${READY_R} ORDER BY r.tenant LIMIT 1)
-    FROM unnest($1::text[]) AS ty
+WITH RECURSIVE s(type, region, tenant) AS (
+  SELECT ty, f.region, f.tenant FROM unnest($1::text[]) AS ty CROSS JOIN LATERAL (
+    SELECT r.region, r.tenant FROM tasks r WHERE r.type = ty AND ${READY_R} ORDER BY r.region, r.tenant LIMIT 1) f
   UNION ALL
-  SELECT s.type, (SELECT r.tenant FROM tasks r WHERE r.type = s.type AND ${READY_R}
-    AND r.tenant > s.tenant ORDER BY r.tenant LIMIT 1) FROM s WHERE s.tenant IS NOT NULL
+  SELECT s.type, f.region, f.tenant FROM s CROSS JOIN LATERAL (
+    SELECT r.region, r.tenant FROM tasks r WHERE r.type = s.type AND ${READY_R} AND (r.region, r.tenant) > (s.region, s.tenant)
+    ORDER BY r.region, r.tenant LIMIT 1) f
 ), heads AS (
   SELECT s.type, h.priority, h.seq, h.since_ms FROM s CROSS JOIN LATERAL (
     SELECT r.priority, r.seq, GREATEST(r.run_at_ms, r.created_at_ms) AS since_ms FROM tasks r
-    WHERE r.type = s.type AND r.tenant = s.tenant AND ${READY_R}
+    WHERE r.type = s.type AND r.region = s.region AND r.tenant = s.tenant AND ${READY_R}
     ORDER BY r.priority DESC, r.seq LIMIT 1) h
-  WHERE s.tenant IS NOT NULL
 ), best AS (
   SELECT DISTINCT ON (type) type, since_ms FROM heads ORDER BY type, priority DESC, seq
 )

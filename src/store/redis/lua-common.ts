@@ -7,14 +7,18 @@
 //   P.."t:"..id            hash     one task (fields: see FIELDS in rows.ts)
 //   P.."idem"              hash     tenant \0 idempotency key -> task id
 //   P.."all"               zset     seq -> id, every stored task (list order)
-//   P.."rq:"..type\0tenant zset     ready tasks of one type and tenant: score -priority,
+//   A lane is a type's tasks of one region: the type itself for tasks without a region,
+//   type\0\0region otherwise; the ready structures (rq, hd, hm, tt) are per lane, so a
+//   claim limited to some regions visits only their lanes.
+//   P.."rq:"..lane\0tenant zset     ready tasks of one lane and tenant: score -priority,
 //                                   member = 16-digit seq .. id (ties go to the oldest)
-//   P.."hd:"..type         zset     tenant heads of one type: score -priority of the
+//   P.."hd:"..lane         zset     tenant heads of one lane: score -priority of the
 //                                   tenant's best ready task, member = 10-digit running
 //                                   count .. 16-digit seq .. tenant. A tenant at its cap
 //                                   has no head. The first member is what a claim takes.
-//   P.."hm:"..type         hash     tenant -> its current member in hd:type
-//   P.."tt:"..tenant       set      types in which the tenant has ready tasks
+//   P.."hm:"..lane         hash     tenant -> its current member in hd:lane
+//   P.."tt:"..tenant       set      lanes in which the tenant has ready tasks
+//   P.."rg:"..type         set      regions named by tasks of the type (a claim of every region reads it)
 //   P.."dl:"..type         zset     runAt -> id, pending tasks not yet due (delayed,
 //                                   retrying in backoff): claims never walk them
 //   P.."ls"                zset     leaseExpiresAt -> id, running tasks
@@ -41,7 +45,7 @@ local CAP = tonumber(ARGV[3])
 local CAPS = nil
 if ARGV[4] ~= '' then CAPS = cjson.decode(ARGV[4]) end
 local NODE = ARGV[5]
-local FIELDS = {'id','ty','pl','pr','ra','at','ma','to','tn','ik','st','rs','er','ca','ua','sa','fa','wk','le'}
+local FIELDS = {'id','ty','pl','pr','ra','at','ma','to','tn','ik','st','rs','er','ca','ua','sa','fa','wk','le','rg'}
 
 local function I(n) return string.format('%d', n) end
 local function capOf(tn)
@@ -52,9 +56,11 @@ local function runningOf(tn) return tonumber(redis.call('HGET', P..'run', tn) or
 local function taskFields(id) return redis.call('HMGET', P..'t:'..id, unpack(FIELDS)) end
 local function count(ty, st, d) redis.call('HINCRBY', P..'cnt', ty..'\0'..st, d) end
 local function seqMember(seq, id) return string.format('%016d', seq)..id end
+-- The lane of a type's tasks of region rg (nil/false/'' = none).
+local function laneOf(ty, rg) if not rg or rg == '' then return ty end return ty..'\0\0'..rg end
 
--- The tenant's head in hd:ty from its ready queue, its running count and its cap.
-local function refreshHead(ty, tn, running)
+-- The tenant's head in hd:lane from its ready queue, its running count and its cap.
+local function refreshHead(ty, tn, running) -- ty: a lane
   local hm = P..'hm:'..ty
   local old = redis.call('HGET', hm, tn)
   local top = redis.call('ZRANGE', P..'rq:'..ty..'\0'..tn, 0, 0, 'WITHSCORES')
@@ -80,11 +86,11 @@ local function refreshTenant(tn)
   for _, ty in ipairs(redis.call('SMEMBERS', P..'tt:'..tn)) do refreshHead(ty, tn, running) end
 end
 
--- Puts a pending task where claims find it: its ready queue when due, else dl:type.
+-- Puts a pending task where claims find it: its lane's ready queue when due, else dl:type.
 -- Returns true when it went to the ready queue (the caller refreshes the head).
-local function place(id, ty, tn, pr, seq, ra)
+local function place(id, ty, tn, pr, seq, ra, rg)
   if ra <= NOW then
-    redis.call('ZADD', P..'rq:'..ty..'\0'..tn, I(-pr), seqMember(seq, id))
+    redis.call('ZADD', P..'rq:'..laneOf(ty, rg)..'\0'..tn, I(-pr), seqMember(seq, id))
     redis.call('HINCRBY', P..'rdy', ty, 1)
     return true
   end
@@ -93,9 +99,9 @@ local function place(id, ty, tn, pr, seq, ra)
 end
 
 -- Takes a pending task out of its ready queue or dl:type. Returns true when it was ready.
-local function unplace(id, ty, tn, seq)
+local function unplace(id, ty, tn, seq, rg)
   if redis.call('ZREM', P..'dl:'..ty, id) == 1 then return false end
-  if redis.call('ZREM', P..'rq:'..ty..'\0'..tn, seqMember(seq, id)) == 1 then
+  if redis.call('ZREM', P..'rq:'..laneOf(ty, rg)..'\0'..tn, seqMember(seq, id)) == 1 then
     redis.call('HINCRBY', P..'rdy', ty, -1)
     return true
   end
@@ -109,12 +115,13 @@ local function promote(ty)
   local touched = {}
   for _, id in ipairs(due) do
     redis.call('ZREM', P..'dl:'..ty, id)
-    local f = redis.call('HMGET', P..'t:'..id, 'pr', 'sq', 'tn')
-    redis.call('ZADD', P..'rq:'..ty..'\0'..f[3], I(-tonumber(f[1])), seqMember(tonumber(f[2]), id))
-    touched[f[3]] = true
+    local f = redis.call('HMGET', P..'t:'..id, 'pr', 'sq', 'tn', 'rg')
+    local lane = laneOf(ty, f[4])
+    redis.call('ZADD', P..'rq:'..lane..'\0'..f[3], I(-tonumber(f[1])), seqMember(tonumber(f[2]), id))
+    touched[lane..'\0\0\0'..f[3]] = {lane, f[3]}
   end
   redis.call('HINCRBY', P..'rdy', ty, #due)
-  for tn in pairs(touched) do refreshHead(ty, tn, runningOf(tn)) end
+  for _, lt in pairs(touched) do refreshHead(lt[1], lt[2], runningOf(lt[2])) end
 end
 
 local EVENTS_SUBMITTED = {}
@@ -156,7 +163,7 @@ end
 local function reclaim()
   local expired = redis.call('ZRANGEBYSCORE', P..'ls', '-inf', I(NOW), 'LIMIT', 0, 100)
   for _, id in ipairs(expired) do
-    local f = redis.call('HMGET', P..'t:'..id, 'ty', 'tn', 'at', 'ma', 'wk', 'le', 'pr', 'sq')
+    local f = redis.call('HMGET', P..'t:'..id, 'ty', 'tn', 'at', 'ma', 'wk', 'le', 'pr', 'sq', 'rg')
     local ty, tn, at, ma = f[1], f[2], tonumber(f[3]), tonumber(f[4])
     local err = cjson.encode({code = 'LeaseExpired',
       message = 'lease of worker '..tostring(f[5])..' expired at '..tostring(f[6])..' during attempt '..I(at)})
@@ -171,8 +178,8 @@ local function reclaim()
       redis.call('HINCRBY', P..'run', tn, -1)
       redis.call('HSET', P..'t:'..id, 'st', 'retrying', 'ra', I(NOW), 'ua', I(NOW), 'er', err)
       redis.call('HDEL', P..'t:'..id, 'le', 'tk', 'wk')
-      place(id, ty, tn, tonumber(f[7]), tonumber(f[8]), NOW)
-      redis.call('SADD', P..'tt:'..tn, ty)
+      place(id, ty, tn, tonumber(f[7]), tonumber(f[8]), NOW, f[9])
+      redis.call('SADD', P..'tt:'..tn, laneOf(ty, f[9]))
       refreshTenant(tn)
       noteSubmitted(ty)
     end
@@ -181,17 +188,20 @@ local function reclaim()
 end
 
 -- Claims up to limit tasks of the given types in fair order; returns their fields (with
--- the lease token appended). Never reclaims expired leases (maintain() does). Sources are the types' tenant heads, or with a tenant list
--- (a claim limited to some tenants) each (type, tenant) ready queue.
-local function claim(types, limit, leaseMs, workerId, tokenBase, tenants, workerIds)
+-- the lease token appended). Never reclaims expired leases (maintain() does). Sources are the lanes' tenant heads, or with a tenant list
+-- (a claim limited to some tenants) each (lane, tenant) ready queue. The lanes of a type: every
+-- region's (regions nil), or the one without a region and those of the listed regions.
+local function claim(types, limit, leaseMs, workerId, tokenBase, tenants, workerIds, regions)
   for i = 1, #types do promote(types[i]) end
   local sources = {}
-  if tenants then
-    for _, ty in ipairs(types) do
-      for _, tn in ipairs(tenants) do sources[#sources + 1] = {ty, tn} end
+  for _, ty in ipairs(types) do
+    local lanes = {ty}
+    for _, rg in ipairs(regions or redis.call('SMEMBERS', P..'rg:'..ty)) do lanes[#lanes + 1] = laneOf(ty, rg) end
+    for _, lane in ipairs(lanes) do
+      if tenants then
+        for _, tn in ipairs(tenants) do sources[#sources + 1] = {lane, tn, ty} end
+      else sources[#sources + 1] = {lane, false, ty} end
     end
-  else
-    for _, ty in ipairs(types) do sources[#sources + 1] = {ty, false} end
   end
   -- heads[i] = {score, running, seq, tenant} of source i's best task, or false.
   local heads = {}
@@ -221,8 +231,8 @@ local function claim(types, limit, leaseMs, workerId, tokenBase, tenants, worker
       if h and (not b or h[1] < b[1] or (h[1] == b[1] and (h[2] < b[2] or (h[2] == b[2] and h[3] < b[3])))) then bi, b = i, h end
     end
     if not b then break end
-    local ty, tn = sources[bi][1], b[4]
-    local popped = redis.call('ZPOPMIN', P..'rq:'..ty..'\0'..tn)
+    local lane, tn, ty = sources[bi][1], b[4], sources[bi][3]
+    local popped = redis.call('ZPOPMIN', P..'rq:'..lane..'\0'..tn)
     local id = string.sub(popped[1], 17)
     redis.call('HINCRBY', P..'rdy', ty, -1)
     local key = P..'t:'..id
@@ -250,7 +260,7 @@ end
 
 -- A claim request packed at ARGV[i]: limit, leaseMs, workerId, token base, type count,
 -- types, tenant count (-1 = every tenant), tenants, worker id count, worker ids (the i-th
--- task claimed goes to the i-th, the rest to workerId).
+-- task claimed goes to the i-th, the rest to workerId), region count (-1 = every region), regions.
 local function claimAt(i)
   local limit = tonumber(ARGV[i])
   if limit == nil or limit <= 0 then return {} end
@@ -266,7 +276,15 @@ local function claimAt(i)
   end
   j = j + 1 + math.max(nTenants, 0)
   local workerIds = {}
-  for k = 1, tonumber(ARGV[j]) do workerIds[k] = ARGV[j + k] end
-  return claim(types, limit, tonumber(ARGV[i + 1]), ARGV[i + 2], ARGV[i + 3], tenants, workerIds)
+  local nIds = tonumber(ARGV[j])
+  for k = 1, nIds do workerIds[k] = ARGV[j + k] end
+  j = j + 1 + nIds
+  local nRegions = tonumber(ARGV[j])
+  local regions = nil
+  if nRegions >= 0 then
+    regions = {}
+    for k = 1, nRegions do regions[k] = ARGV[j + k] end
+  end
+  return claim(types, limit, tonumber(ARGV[i + 1]), ARGV[i + 2], ARGV[i + 3], tenants, workerIds, regions)
 end
 `;

@@ -3,8 +3,8 @@
 // Operation arguments start at ARGV[6]; replies are arrays whose first item says how it went.
 import { LUA_PRELUDE } from './lua-common.ts';
 
-/** Fields per task in a submit: id, type, payload, priority, runAt ('' = now + delay), delay, maxAttempts, timeoutMs, tenant, idempotency key ('' = none). */
-export const SUBMIT_STRIDE = 10;
+/** Fields per task in a submit: id, type, payload, priority, runAt ('' = now + delay), delay, maxAttempts, timeoutMs, tenant, idempotency key ('' = none), region ('' = none). */
+export const SUBMIT_STRIDE = 11;
 
 const SUBMIT = String.raw`
 -- [6] max queue depth (0 = none), [7] task count, then SUBMIT_STRIDE fields per task.
@@ -43,7 +43,7 @@ for k = 1, n do
   elseif type(r) == 'number' then out[#out + 1] = r
   else
     local o = base + (k - 1) * ${SUBMIT_STRIDE}
-    local id, ty, tn, ik = ARGV[o + 1], ARGV[o + 2], ARGV[o + 9], ARGV[o + 10]
+    local id, ty, tn, ik, rg = ARGV[o + 1], ARGV[o + 2], ARGV[o + 9], ARGV[o + 10], ARGV[o + 11]
     local ra = ARGV[o + 5]
     if ra == '' then ra = NOW + tonumber(ARGV[o + 6]) else ra = tonumber(ra) end
     seq = seq + 1
@@ -56,6 +56,10 @@ for k = 1, n do
       redis.call('HSET', key, 'id', id, 'ty', ty, 'pl', ARGV[o + 3], 'pr', ARGV[o + 4], 'ra', I(ra), 'at', '0',
         'ma', ARGV[o + 7], 'to', ARGV[o + 8], 'tn', tn, 'st', 'queued', 'ca', I(NOW), 'ua', I(NOW), 'sq', I(seq))
     end
+    if rg ~= '' then
+      redis.call('HSET', key, 'rg', rg)
+      redis.call('SADD', P..'rg:'..ty, rg)
+    end
     local sq = I(seq)
     all[#all + 1] = sq
     all[#all + 1] = id
@@ -63,9 +67,10 @@ for k = 1, n do
     if not pt then pt = {n = 0, ready = 0}; perType[ty] = pt end
     pt.n = pt.n + 1
     if ra <= NOW then
-      local q = ty..'\0'..tn
+      local lane = laneOf(ty, rg)
+      local q = lane..'\0'..tn
       local list = ready[q]
-      if not list then list = {ty = ty, tn = tn}; ready[q] = list end
+      if not list then list = {ty = lane, tn = tn}; ready[q] = list end
       list[#list + 1] = I(-tonumber(ARGV[o + 4]))
       list[#list + 1] = seqMember(seq, id)
       pt.ready = pt.ready + 1
@@ -111,7 +116,7 @@ return {'ok', I(NOW), claimed, submitted, EVENTS_FINISHED}
 const LEASED = String.raw`
 local id, token = ARGV[6], ARGV[7]
 local key = P..'t:'..id
-local cur = redis.call('HMGET', key, 'st', 'tk', 'ty', 'tn', 'at', 'ma', 'pr', 'sq', 'ca', 'ra', 'sa')
+local cur = redis.call('HMGET', key, 'st', 'tk', 'ty', 'tn', 'at', 'ma', 'pr', 'sq', 'ca', 'ra', 'sa', 'rg')
 if not cur[1] then return {'notfound'} end
 if cur[1] ~= 'running' or cur[2] ~= token then return {'lost', cur[1]} end
 local ty, tn = cur[3], cur[4]
@@ -141,7 +146,7 @@ return {'ok', I(NOW), claimed, submitted, EVENTS_FINISHED}
 // claimed for a worker whose lease was lost.
 const COMPLETE_MANY = String.raw`
 -- [6] n, then n x (task id, lease token, result JSON, ask, worker id), then the claim: leaseMs,
--- token base, type count, types, tenant count (-1 = every tenant), tenants.
+-- token base, type count, types, tenant count (-1 = every tenant), tenants, region count (-1 = every region), regions.
 local n = tonumber(ARGV[6])
 local outcomes = {}
 local workerIds = {}
@@ -175,7 +180,14 @@ if #workerIds > 0 then
     only = {}
     for k = 1, nTenants do only[k] = ARGV[j + k] end
   end
-  claimed = claim(types, #workerIds, tonumber(ARGV[c]), workerIds[1], ARGV[c + 1], only, workerIds)
+  j = j + 1 + math.max(nTenants, 0)
+  local nRegions = tonumber(ARGV[j])
+  local regions = nil
+  if nRegions >= 0 then
+    regions = {}
+    for k = 1, nRegions do regions[k] = ARGV[j + k] end
+  end
+  claimed = claim(types, #workerIds, tonumber(ARGV[c]), workerIds[1], ARGV[c + 1], only, workerIds, regions)
 end
 local submitted = publishEvents()
 return {'ok', I(NOW), claimed, submitted, EVENTS_FINISHED, outcomes}
@@ -200,8 +212,8 @@ else
   redis.call('HINCRBY', P..'run', tn, -1)
   redis.call('HSET', key, 'st', 'retrying', 'ra', I(ra), 'ua', I(NOW))
   redis.call('HDEL', key, 'le', 'tk', 'wk')
-  if place(id, ty, tn, tonumber(cur[7]), tonumber(cur[8]), ra) then
-    redis.call('SADD', P..'tt:'..tn, ty)
+  if place(id, ty, tn, tonumber(cur[7]), tonumber(cur[8]), ra, cur[12]) then
+    redis.call('SADD', P..'tt:'..tn, laneOf(ty, cur[12]))
     noteSubmitted(ty)
   end
   refreshTenant(tn)
@@ -215,13 +227,13 @@ const CANCEL = String.raw`
 -- [6] task id
 local id = ARGV[6]
 local key = P..'t:'..id
-local cur = redis.call('HMGET', key, 'st', 'ty', 'tn', 'sq')
+local cur = redis.call('HMGET', key, 'st', 'ty', 'tn', 'sq', 'rg')
 if not cur[1] then return {'notfound'} end
 local st, ty, tn = cur[1], cur[2], cur[3]
 if st == 'running' then
   endRunning(id, ty, tn, 'cancelled')
 elseif st == 'queued' or st == 'retrying' then
-  if unplace(id, ty, tn, tonumber(cur[4])) then refreshHead(ty, tn, runningOf(tn)) end
+  if unplace(id, ty, tn, tonumber(cur[4]), cur[5]) then refreshHead(laneOf(ty, cur[5]), tn, runningOf(tn)) end
   count(ty, st, -1)
   count(ty, 'cancelled', 1)
   redis.call('INCRBY', P..'pend', -1)
@@ -239,7 +251,7 @@ const RETRY_DEAD = String.raw`
 -- [6] task id
 local id = ARGV[6]
 local key = P..'t:'..id
-local cur = redis.call('HMGET', key, 'st', 'ty', 'tn', 'pr', 'sq')
+local cur = redis.call('HMGET', key, 'st', 'ty', 'tn', 'pr', 'sq', 'rg')
 if not cur[1] then return {'notfound'} end
 if cur[1] ~= 'dead' then return {'conflict', cur[1]} end
 local ty, tn = cur[2], cur[3]
@@ -249,8 +261,8 @@ count(ty, 'queued', 1)
 redis.call('INCRBY', P..'pend', 1)
 redis.call('HSET', key, 'st', 'queued', 'at', '0', 'ra', I(NOW), 'ua', I(NOW))
 redis.call('HDEL', key, 'er', 'fa', 'le', 'tk')
-place(id, ty, tn, tonumber(cur[4]), tonumber(cur[5]), NOW)
-refreshHead(ty, tn, runningOf(tn))
+place(id, ty, tn, tonumber(cur[4]), tonumber(cur[5]), NOW, cur[6])
+refreshHead(laneOf(ty, cur[6]), tn, runningOf(tn))
 noteSubmitted(ty)
 publishEvents()
 return {'ok', taskFields(id)}
@@ -280,9 +292,21 @@ local oldest = false
 for k = 6, #ARGV do
   local ty = ARGV[k]
   promote(ty)
-  local h = redis.call('ZRANGE', P..'hd:'..ty, 0, 0)
-  if h[1] then
-    local top = redis.call('ZRANGE', P..'rq:'..ty..'\0'..string.sub(h[1], 27), 0, 0)
+  -- The best head over the type's lanes: highest priority (lowest score), then oldest.
+  local best, bestScore, bestLane = nil, nil, nil
+  local lanes = {ty}
+  for _, rg in ipairs(redis.call('SMEMBERS', P..'rg:'..ty)) do lanes[#lanes + 1] = laneOf(ty, rg) end
+  for _, lane in ipairs(lanes) do
+    local h = redis.call('ZRANGE', P..'hd:'..lane, 0, 0, 'WITHSCORES')
+    if h[1] then
+      local sc = tonumber(h[2])
+      if not best or sc < bestScore or (sc == bestScore and string.sub(h[1], 11, 26) < string.sub(best, 11, 26)) then
+        best, bestScore, bestLane = h[1], sc, lane
+      end
+    end
+  end
+  if best then
+    local top = redis.call('ZRANGE', P..'rq:'..bestLane..'\0'..string.sub(best, 27), 0, 0)
     local f = redis.call('HMGET', P..'t:'..string.sub(top[1], 17), 'ra', 'ca')
     local since = math.max(tonumber(f[1]), tonumber(f[2]))
     if not oldest or since < oldest then oldest = since end

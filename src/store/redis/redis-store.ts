@@ -224,6 +224,7 @@ export class RedisStore implements Store {
         input.timeoutMs ?? this.options.defaultTimeoutMs,
         input.tenant ?? 'default',
         input.idempotencyKey ?? '',
+        input.region ?? '',
       );
     }
     if (args.length !== 2 + SUBMIT_STRIDE * inputs.length) throw new Error('submit: argument layout out of step with the script');
@@ -305,8 +306,9 @@ export class RedisStore implements Store {
       const types = [...new Set(shaped.types)];
       for (const t of types) this.typesSeen.add(t);
       const tenants = shaped.tenants === undefined ? [-1] : [new Set(shaped.tenants).size, ...new Set(shaped.tenants)];
-      args.push(shaped.leaseMs, randomUUID(), types.length, ...types, ...tenants);
-    } else args.push(0, '', 0, -1);
+      const regions = shaped.regions === undefined ? [-1] : [new Set(shaped.regions).size, ...new Set(shaped.regions)];
+      args.push(shaped.leaseMs, randomUUID(), types.length, ...types, ...tenants, ...regions);
+    } else args.push(0, '', 0, -1, -1);
     const reply = await this.run('COMPLETE_MANY', args, 'completing tasks');
     const claimed = this.afterClaim(reply, 2);
     const results = reply[5] as string[];
@@ -639,7 +641,8 @@ export class RedisStore implements Store {
     const tenants = req.tenants === undefined ? [] : [...new Set(req.tenants)];
     const tenantArgs = req.tenants === undefined ? [-1] : [tenants.length, ...tenants];
     const workerIds = req.workerIds ?? [];
-    return [req.limit, req.leaseMs, req.workerId, randomUUID(), types.length, ...types, ...tenantArgs, workerIds.length, ...workerIds];
+    const regionArgs = req.regions === undefined ? [-1] : [new Set(req.regions).size, ...new Set(req.regions)];
+    return [req.limit, req.leaseMs, req.workerId, randomUUID(), types.length, ...types, ...tenantArgs, workerIds.length, ...workerIds, ...regionArgs];
   }
 
   /** Throws the refusal a leased-task script reported; returns the reply when it went through. */

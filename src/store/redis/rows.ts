@@ -4,7 +4,7 @@ import type { ClaimedTask, Json, Task, TaskError, TaskStatus } from '../../core/
 import type { FinishedTask } from '../types.ts';
 
 /** The hash fields of a task, in the order the scripts' taskFields() returns them. */
-export const FIELDS = ['id', 'ty', 'pl', 'pr', 'ra', 'at', 'ma', 'to', 'tn', 'ik', 'st', 'rs', 'er', 'ca', 'ua', 'sa', 'fa', 'wk', 'le'] as const;
+export const FIELDS = ['id', 'ty', 'pl', 'pr', 'ra', 'at', 'ma', 'to', 'tn', 'ik', 'st', 'rs', 'er', 'ca', 'ua', 'sa', 'fa', 'wk', 'le', 'rg'] as const;
 
 export type Row = (string | null)[];
 
@@ -21,6 +21,7 @@ export function toTask(row: Row): Task {
     maxAttempts: Number(row[6]),
     timeoutMs: Number(row[7]),
     tenant: row[8]!,
+    region: row[19] || null,
     idempotencyKey: row[9],
     status: row[10] as TaskStatus,
     result: row[11] === null ? null : (JSON.parse(row[11]) as Json),

@@ -6,10 +6,11 @@ import type { ClaimRequest } from '../../core/index.ts';
 
 /**
  * What a group commit's one claim can serve: `next` requests with the same key ask for the
- * same tasks (types, lease and tenants), so their limits add up into one claim.
+ * same tasks (types, lease, tenants and regions), so their limits add up into one claim.
  */
 export function claimShapeKey(r: ClaimRequest): string {
-  return `${r.leaseMs}\u0001${[...new Set(r.types)].sort().join('\u0000')}\u0001${r.tenants === undefined ? '*' : [...new Set(r.tenants)].sort().join('\u0000')}`;
+  return `${r.leaseMs}\u0001${[...new Set(r.types)].sort().join('\u0000')}\u0001${r.tenants === undefined ? '*' : [...new Set(r.tenants)].sort().join('\u0000')}` +
+    `\u0001${r.regions === undefined ? '*' : [...new Set(r.regions)].sort().join('\u0000')}`;
 }
 
 export class Batcher<I, O> {

@@ -48,6 +48,7 @@ export function validateSubmit(input: SubmitInput, index?: number): void {
   if (input.maxAttempts !== undefined) checkInt(input.maxAttempts, fieldName(index, 'maxAttempts'), 1, TASK_LIMITS.maxAttempts);
   if (input.timeoutMs !== undefined) checkInt(input.timeoutMs, fieldName(index, 'timeoutMs'), 1, TASK_LIMITS.maxTimeoutMs);
   if (input.tenant !== undefined) checkName(input.tenant, fieldName(index, 'tenant'), MAX_NAME_LENGTH);
+  if (input.region !== undefined) checkName(input.region, fieldName(index, 'region'), MAX_NAME_LENGTH);
   if (input.idempotencyKey !== undefined) checkName(input.idempotencyKey, fieldName(index, 'idempotencyKey'), MAX_KEY_LENGTH);
   if (input.payload !== undefined) checkJson(input.payload, fieldName(index, 'payload'));
 }
@@ -91,6 +92,7 @@ export function buildTask(input: SubmitInput, options: ResolvedStoreOptions, now
     // The task's own timeout, else its type's (taskTimeoutMsByType, or its pool's taskTimeoutMs), else the global one.
     timeoutMs: input.timeoutMs ?? options.timeoutMsByType.get(input.type) ?? options.defaultTimeoutMs,
     tenant: tenantOf(input),
+    region: input.region ?? null,
     idempotencyKey: input.idempotencyKey ?? null,
     status: 'queued',
     result: null,
@@ -118,6 +120,11 @@ export function validateClaim(req: ClaimRequest, label = 'claim'): boolean {
     if (!Array.isArray(req.tenants)) throw new InvalidInputError(`${label}.tenants: got ${show(req.tenants)}; expected an array of tenant names`);
     req.tenants.forEach((t, i) => checkName(t, `${label}.tenants[${i}]`, MAX_NAME_LENGTH));
   }
+  if (req.regions !== undefined) {
+    if (!Array.isArray(req.regions)) throw new InvalidInputError(`${label}.regions: got ${show(req.regions)}; expected an array of region names`);
+    req.regions.forEach((r, i) => checkName(r, `${label}.regions[${i}]`, MAX_NAME_LENGTH));
+  }
+  // An empty regions list still claims tasks without a region.
   return req.limit > 0 && req.types.length > 0 && (req.tenants === undefined || req.tenants.length > 0);
 }
 

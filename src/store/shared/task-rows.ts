@@ -34,6 +34,8 @@ export function idKey(taskId: string): { seq: number; tail: string } {
 export interface TaskColumns {
   type: string;
   tenant: string;
+  /** '' when the task names no region (names are never empty, and an equality keeps the ready index usable). */
+  region: string | null;
   status: string;
   priority: number;
   run_at_ms: number;
@@ -64,6 +66,7 @@ export function taskFromColumns(row: TaskColumns, id: string): Task {
     maxAttempts: row.max_attempts,
     timeoutMs: row.timeout_ms,
     tenant: row.tenant,
+    region: row.region || null,
     idempotencyKey: row.idempotency_key,
     status: row.status as TaskStatus,
     result: row.result === null ? null : (JSON.parse(row.result) as Json),

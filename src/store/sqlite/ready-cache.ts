@@ -1,4 +1,5 @@
-// The SQLite store's in-process view of what a claim may take next: per type, each tenant's
+// The SQLite store's in-process view of what a claim may take next: per type and region
+// (a lane; region '' = tasks without one), each tenant's
 // best due tasks (a short buffer in claim order: priority desc, then seq), and the tenants
 // ordered by their best task in an indexed heap. A claim walks that heap instead of asking
 // the database about every tenant and every type, so its cost no longer grows with the
@@ -29,16 +30,20 @@ interface TenantHead extends Positioned {
   isComplete: boolean;
 }
 
-interface TypeHeads {
+export interface TypeHeads {
+  type: string;
+  region: string;
   byTenant: Map<string, TenantHead>;
   order: IndexedHeap<TenantHead>;
 }
 
 export interface ReadySource {
-  /** Tenants with due tasks of the type. */
-  tenants(type: string): string[];
-  /** A tenant's best `limit` due tasks of the type, best first. */
-  candidates(type: string, tenant: string, limit: number): Candidate[];
+  /** Regions ('' = none) with due tasks of the type. */
+  regions(type: string): string[];
+  /** Tenants with due tasks of the type and region. */
+  tenants(type: string, region: string): string[];
+  /** A tenant's best `limit` due tasks of the type and region, best first. */
+  candidates(type: string, region: string, tenant: string, limit: number): Candidate[];
 }
 
 export interface Pick extends Candidate {
@@ -51,7 +56,10 @@ const byHead = (a: TenantHead, b: TenantHead) => better(a.buf[0], b.buf[0]);
 
 export class ReadyCache {
   private readonly source: ReadySource;
-  private readonly types = new Map<string, TypeHeads>();
+  /** Type -> region -> its heads (only lanes a claim asked for). */
+  private readonly types = new Map<string, Map<string, TypeHeads>>();
+  /** Type -> the regions with due tasks of it (read when a claim of every region first asks). */
+  private readonly regionsByType = new Map<string, Set<string>>();
 
   constructor(source: ReadySource) {
     this.source = source;
@@ -60,11 +68,13 @@ export class ReadyCache {
   /** Forgets everything; the next claim of each type reads it again. */
   invalidate(): void {
     this.types.clear();
+    this.regionsByType.clear();
   }
 
   /** A task of `tenant` became due (submitted, retried, reclaimed, re-queued). */
-  offer(type: string, tenant: string, c: Candidate): void {
-    const th = this.types.get(type);
+  offer(type: string, region: string, tenant: string, c: Candidate): void {
+    this.regionsByType.get(type)?.add(region);
+    const th = this.types.get(type)?.get(region);
     if (!th) return;
     let h = th.byTenant.get(tenant);
     if (!h) {
@@ -88,20 +98,37 @@ export class ReadyCache {
   }
 
   /** A due task left the queue other than by a claim (cancelled). */
-  remove(type: string, tenant: string, seq: number): void {
-    const th = this.types.get(type);
+  remove(type: string, region: string, tenant: string, seq: number): void {
+    const th = this.types.get(type)?.get(region);
     const h = th?.byTenant.get(tenant);
     if (!th || !h) return;
     const i = h.buf.findIndex((c) => c.seq === seq);
     if (i < 0) return;
     h.buf.splice(i, 1);
-    this.settle(type, th, h);
+    this.settle(th, h);
   }
 
-  /** How many tenants have due tasks of these types (reads the types not yet known). */
-  tenantCount(types: readonly string[]): number {
+  /**
+   * The lanes a claim visits: of each type, every region's (`regions` undefined), or the one
+   * without a region and those of `regions`. Reads the lanes not yet known.
+   */
+  lanes(types: readonly string[], regions: readonly string[] | undefined): TypeHeads[] {
+    const out: TypeHeads[] = [];
+    for (const type of types) {
+      let known = regions === undefined ? this.regionsByType.get(type) : undefined;
+      if (regions === undefined && !known) this.regionsByType.set(type, (known = new Set(this.source.regions(type))));
+      for (const region of known ?? new Set(['', ...regions!])) {
+        const th = this.ensure(type, region);
+        if (th.byTenant.size > 0) out.push(th);
+      }
+    }
+    return out;
+  }
+
+  /** How many tenants have due tasks in these lanes. */
+  tenantCount(lanes: readonly TypeHeads[]): number {
     let n = 0;
-    for (const type of types) n += this.ensure(type).byTenant.size;
+    for (const th of lanes) n += th.byTenant.size;
     return n;
   }
 
@@ -111,7 +138,7 @@ export class ReadyCache {
    * the oldest; never a tenant at its cap. `onlyTenants`: a claim limited to those tenants.
    */
   take(
-    types: readonly string[],
+    lanes: readonly TypeHeads[],
     limit: number,
     running: Map<string, number>,
     capOf: (tenant: string) => number,
@@ -123,24 +150,23 @@ export class ReadyCache {
     const only = onlyTenants ? new Set(onlyTenants) : null;
     const runningOf = (tenant: string) => running.get(tenant) ?? 0;
     while (picks.length < limit) {
-      let best: { type: string; th: TypeHeads; h: TenantHead; running: number } | undefined;
-      for (const type of types) {
-        const th = this.ensure(type);
+      let best: { th: TypeHeads; h: TenantHead; running: number } | undefined;
+      for (const th of lanes) {
         const found = only ? this.bestOf(th, only, runningOf, capOf) : this.walk(th, runningOf, capOf);
         if (!found) continue;
         const r = runningOf(found.tenant);
         const f = found.buf[0];
         const b = best?.h.buf[0];
         if (!best || !b || f.priority > b.priority || (f.priority === b.priority && (r < best.running || (r === best.running && f.seq < b.seq)))) {
-          best = { type, th, h: found, running: r };
+          best = { th, h: found, running: r };
         }
       }
       if (!best) break;
       const c = best.h.buf.shift()!;
-      picks.push({ ...c, type: best.type, tenant: best.h.tenant });
+      picks.push({ ...c, type: best.th.type, tenant: best.h.tenant });
       taken.add(c.seq);
       running.set(best.h.tenant, best.running + 1);
-      this.settle(best.type, best.th, best.h, taken);
+      this.settle(best.th, best.h, taken);
     }
     return picks;
   }
@@ -197,10 +223,10 @@ export class ReadyCache {
   }
 
   /** After a head's buffer changed: refill an empty one, drop a tenant with nothing left, re-order. */
-  private settle(type: string, th: TypeHeads, h: TenantHead, taken?: ReadonlySet<number>): void {
+  private settle(th: TypeHeads, h: TenantHead, taken?: ReadonlySet<number>): void {
     if (h.buf.length === 0 && !h.isComplete) {
       const skip = taken?.size ?? 0;
-      const rows = this.source.candidates(type, h.tenant, BUFFER_SIZE + skip);
+      const rows = this.source.candidates(th.type, th.region, h.tenant, BUFFER_SIZE + skip);
       h.isComplete = rows.length < BUFFER_SIZE + skip;
       h.buf = skip ? rows.filter((c) => !taken!.has(c.seq)) : rows;
     }
@@ -210,18 +236,20 @@ export class ReadyCache {
     } else th.order.update(h);
   }
 
-  private ensure(type: string): TypeHeads {
-    let th = this.types.get(type);
+  private ensure(type: string, region: string): TypeHeads {
+    let byRegion = this.types.get(type);
+    if (!byRegion) this.types.set(type, (byRegion = new Map()));
+    let th = byRegion.get(region);
     if (th) return th;
-    th = { byTenant: new Map(), order: new IndexedHeap(byHead) };
-    for (const tenant of this.source.tenants(type)) {
-      const buf = this.source.candidates(type, tenant, BUFFER_SIZE);
+    th = { type, region, byTenant: new Map(), order: new IndexedHeap(byHead) };
+    for (const tenant of this.source.tenants(type, region)) {
+      const buf = this.source.candidates(type, region, tenant, BUFFER_SIZE);
       if (buf.length === 0) continue;
       const h: TenantHead = { tenant, buf, isComplete: buf.length < BUFFER_SIZE, heapIndex: -1 };
       th.byTenant.set(tenant, h);
       th.order.push(h);
     }
-    this.types.set(type, th);
+    byRegion.set(region, th);
     return th;
   }
 }

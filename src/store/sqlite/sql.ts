@@ -2,8 +2,9 @@
 //
 // Layout: one `tasks` table keyed by an insertion sequence (`seq`, the rowid: "oldest"
 // means lowest seq), with partial indexes that hold only the rows each hot query needs:
-//   tasks_ready    DUE pending tasks by (type, tenant, priority desc, seq): claim order per
-//                  tenant. Tasks not yet due (delayed, retrying out a backoff) are not in it
+//   tasks_ready    DUE pending tasks by (type, region, tenant, priority desc, seq): claim
+//                  order per tenant within a region ('' = none), so a claim limited to some
+//                  regions seeks only theirs. Tasks not yet due (delayed, retrying out a backoff) are not in it
 //                  (is_due = 0), so a claim never walks over them (issue 13, item 7).
 //   tasks_delayed  pending tasks not yet due, by (type, run_at_ms): counts tasks not yet
 //                  runnable; a task due at once never enters it
@@ -21,9 +22,9 @@
 // its byte total and whether lines were dropped (the bound is TASK_LOG_MAX_BYTES).
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 
-export const SCHEMA_VERSION = 5;
+export const SCHEMA_VERSION = 6;
 /** Versions this adapter upgrades in place (their tables are a subset of SCHEMA's). */
-export const UPGRADABLE_VERSIONS: readonly number[] = [2, 3, 4];
+export const UPGRADABLE_VERSIONS: readonly number[] = [2, 3, 4, 5];
 
 /**
  * Run before SCHEMA when upgrading from 2 or 3: the is_due column, and the indexes that
@@ -36,6 +37,12 @@ UPDATE tasks SET is_due = 0 WHERE status IN ('queued', 'retrying') AND run_at_ms
 DROP INDEX IF EXISTS tasks_ready;
 DROP INDEX IF EXISTS tasks_delayed;
 `;
+/**
+ * Run before SCHEMA when upgrading from 2 to 5: the region column (existing tasks have none)
+ * and tasks_ready again with region in its key (SCHEMA creates it).
+ */
+export const ADD_REGION = `ALTER TABLE tasks ADD COLUMN region TEXT NOT NULL DEFAULT '';
+DROP INDEX IF EXISTS tasks_ready;`;
 
 const PENDING = `status IN ('queued', 'retrying')`;
 const FINAL = `status IN ('succeeded', 'dead', 'cancelled')`;
@@ -73,9 +80,11 @@ CREATE TABLE IF NOT EXISTS tasks (
   claimed_from TEXT,
   -- 1 once a pending task's runAt has passed (set at submit or retry when due at once, else
   -- by promoteDue); only due tasks are in tasks_ready.
-  is_due INTEGER NOT NULL DEFAULT 1
+  is_due INTEGER NOT NULL DEFAULT 1,
+  -- The region whose nodes serve the task first; '' when it names none.
+  region TEXT NOT NULL DEFAULT ''
 );
-CREATE INDEX IF NOT EXISTS tasks_ready ON tasks (type, tenant, priority DESC, seq, run_at_ms, status) WHERE ${DUE};
+CREATE INDEX IF NOT EXISTS tasks_ready ON tasks (type, region, tenant, priority DESC, seq, run_at_ms, status) WHERE ${DUE};
 CREATE INDEX IF NOT EXISTS tasks_delayed ON tasks (type, run_at_ms, status) WHERE ${NOT_DUE};
 CREATE INDEX IF NOT EXISTS tasks_waiting ON tasks (run_at_ms, status) WHERE ${NOT_DUE};
 CREATE INDEX IF NOT EXISTS tasks_running ON tasks (lease_expires_at_ms, tenant, status) WHERE status = 'running';
@@ -152,6 +161,7 @@ export interface TaskRow {
   id: string;
   type: string;
   tenant: string;
+  region: string;
   status: string;
   priority: number;
   run_at_ms: number;
@@ -180,7 +190,7 @@ export interface CandidateRow {
 
 const TASK_COLUMNS = `seq, id, type, tenant, status, priority, run_at_ms, attempts, max_attempts, timeout_ms,
   idempotency_key, payload, result, error, created_at_ms, updated_at_ms, started_at_ms, finished_at_ms,
-  worker_id, lease_token, lease_expires_at_ms, claimed_from`;
+  worker_id, lease_token, lease_expires_at_ms, claimed_from, region`;
 
 // Hot statements take numbered parameters: binding by name cost about 1 us more per call.
 // Claims bind ?1 now, ?2 worker id, ?3 lease expiry, then their own.
@@ -196,27 +206,34 @@ const CLAIM_SET = `claimed_from = status, status = 'running', attempts = attempt
  */
 export const CLAIM_SQL = {
   anyExpired: `SELECT 1 AS x FROM tasks INDEXED BY tasks_running WHERE status = 'running' AND lease_expires_at_ms <= ? LIMIT 1`,
-  // A loose index scan: one seek per distinct tenant instead of reading every pending row.
-  tenantsWithPending: `WITH RECURSIVE t(tenant) AS (
-      SELECT (SELECT tenant FROM tasks INDEXED BY tasks_ready WHERE type = ?1 AND ${DUE} ORDER BY tenant LIMIT 1)
+  // A loose index scan: one seek per distinct region instead of reading every pending row.
+  regionsWithPending: `WITH RECURSIVE t(region) AS (
+      SELECT (SELECT region FROM tasks INDEXED BY tasks_ready WHERE type = ?1 AND ${DUE} ORDER BY region LIMIT 1)
       UNION ALL
-      SELECT (SELECT tenant FROM tasks INDEXED BY tasks_ready WHERE type = ?1 AND ${DUE} AND tenant > t.tenant ORDER BY tenant LIMIT 1)
+      SELECT (SELECT region FROM tasks INDEXED BY tasks_ready WHERE type = ?1 AND ${DUE} AND region > t.region ORDER BY region LIMIT 1)
+      FROM t WHERE t.region IS NOT NULL LIMIT 10000
+    ) SELECT region FROM t WHERE region IS NOT NULL`,
+  // The same, one seek per distinct tenant of one (type, region).
+  tenantsWithPending: `WITH RECURSIVE t(tenant) AS (
+      SELECT (SELECT tenant FROM tasks INDEXED BY tasks_ready WHERE type = ?1 AND region = ?2 AND ${DUE} ORDER BY tenant LIMIT 1)
+      UNION ALL
+      SELECT (SELECT tenant FROM tasks INDEXED BY tasks_ready WHERE type = ?1 AND region = ?2 AND ${DUE} AND tenant > t.tenant ORDER BY tenant LIMIT 1)
       FROM t WHERE t.tenant IS NOT NULL LIMIT 10000
     ) SELECT tenant FROM t WHERE tenant IS NOT NULL`,
   runningByTenant: `SELECT tenant, COUNT(*) AS n FROM tasks INDEXED BY tasks_running WHERE status = 'running' GROUP BY tenant`,
   candidates: `SELECT seq, priority, tenant FROM tasks INDEXED BY tasks_ready
-    WHERE type = ?1 AND tenant = ?2 AND ${DUE} AND run_at_ms <= ?3
+    WHERE type = ?1 AND region = ?4 AND tenant = ?2 AND ${DUE} AND run_at_ms <= ?3
     ORDER BY priority DESC, seq LIMIT :limit`,
   // One statement claims a single tenant's best tasks of one type (the common case).
   claimTop: `UPDATE tasks NOT INDEXED SET ${CLAIM_SET} WHERE seq IN (
-      SELECT seq FROM tasks INDEXED BY tasks_ready WHERE type = ?4 AND tenant = ?5 AND ${DUE} AND run_at_ms <= ?1
+      SELECT seq FROM tasks INDEXED BY tasks_ready WHERE type = ?4 AND region = ?6 AND tenant = ?5 AND ${DUE} AND run_at_ms <= ?1
       ORDER BY priority DESC, seq LIMIT :limit)
     RETURNING ${TASK_COLUMNS}`,
   // Not a claim, a read in the claim's order: the head one tenant's claim of one type would
   // take (a seek in tasks_ready), then its row by seq for created_at_ms. oldestRunnableAtMs
   // runs it per tenant of tenantsWithPending and keeps the best head, as the claim would.
   headOfTenant: `SELECT seq, priority, MAX(run_at_ms, created_at_ms) AS since_ms FROM tasks NOT INDEXED WHERE seq = (
-      SELECT seq FROM tasks INDEXED BY tasks_ready WHERE type = ?1 AND tenant = ?2 AND ${DUE} AND run_at_ms <= ?3
+      SELECT seq FROM tasks INDEXED BY tasks_ready WHERE type = ?1 AND region = ?4 AND tenant = ?2 AND ${DUE} AND run_at_ms <= ?3
       ORDER BY priority DESC, seq LIMIT 1)`,
   // Tasks not yet due whose runAt has come: one seek in tasks_waiting, across types.
   anyNowDue: `SELECT 1 AS x FROM tasks INDEXED BY tasks_waiting WHERE ${NOT_DUE} AND run_at_ms <= ?1 LIMIT 1`,
@@ -248,6 +265,7 @@ export class Statements {
 
   readonly anyExpired: StatementSync;
   readonly expired: StatementSync;
+  readonly regionsWithPending: StatementSync;
   readonly tenantsWithPending: StatementSync;
   readonly runningByTenant: StatementSync;
   readonly headOfTenant: StatementSync;
@@ -303,8 +321,8 @@ export class Statements {
 
 
     this.insertTask = p(`INSERT INTO tasks (id_tail, type, tenant, status, priority, run_at_ms, attempts, max_attempts,
-      timeout_ms, idempotency_key, payload, created_at_ms, updated_at_ms, is_due)
-      VALUES (?1, ?2, ?3, 'queued', ?4, ?5, 0, ?6, ?7, ?8, ?9, ?10, ?10, ?5 <= ?10)`);
+      timeout_ms, idempotency_key, payload, created_at_ms, updated_at_ms, is_due, region)
+      VALUES (?1, ?2, ?3, 'queued', ?4, ?5, 0, ?6, ?7, ?8, ?9, ?10, ?10, ?5 <= ?10, ?11)`);
     this.byId = p(`SELECT ${TASK_COLUMNS} FROM tasks WHERE seq = ? AND id_tail = ?`);
     this.bySeq = p(`SELECT ${TASK_COLUMNS} FROM tasks WHERE seq = ?`);
     this.byIdempotencyKey = p(`SELECT ${TASK_COLUMNS} FROM tasks WHERE tenant = ? AND idempotency_key = ?`);
@@ -319,6 +337,7 @@ export class Statements {
       WHERE type = ? AND ${NOT_DUE} AND run_at_ms <= ?`);
 
     this.anyExpired = p(CLAIM_SQL.anyExpired);
+    this.regionsWithPending = p(CLAIM_SQL.regionsWithPending);
     this.tenantsWithPending = p(CLAIM_SQL.tenantsWithPending);
     this.runningByTenant = p(CLAIM_SQL.runningByTenant);
     this.headOfTenant = p(CLAIM_SQL.headOfTenant);

@@ -64,7 +64,7 @@ import { CompletionRate, estimateRetryAfterMs } from '../shared/rate.ts';
 import { buildTask, tenantOf, validateResult, validateClaim, validateLeaseMs, validateSubmit } from '../shared/submit.ts';
 import { leaseLostDetail, normalizeError } from '../shared/lease.ts';
 import { translateSqliteError } from './errors.ts';
-import { ADD_IS_DUE, SCHEMA, SCHEMA_VERSION, Statements, UPGRADABLE_VERSIONS, UPGRADE_TO_4, pragmas } from './sql.ts';
+import { ADD_IS_DUE, ADD_REGION, SCHEMA, SCHEMA_VERSION, Statements, UPGRADABLE_VERSIONS, UPGRADE_TO_4, pragmas } from './sql.ts';
 import { checkAfterSeq, checkLogLines, logLineBytes } from '../shared/task-log.ts';
 import type { CandidateRow, TaskRow } from './sql.ts';
 import { formatId, idKey, newIdTail, toClaimed, toTask } from './rows.ts';
@@ -129,8 +129,9 @@ export class SqliteStore implements Store {
     }
     const s = this.s;
     this.ready = new ReadyCache({
-      tenants: (type) => (s.tenantsWithPending.all(type) as { tenant: string }[]).map((r) => r.tenant),
-      candidates: (type, tenant, limit) => s.candidates(limit).all(type, tenant, this.options.clock.now()) as unknown as Candidate[],
+      regions: (type) => (s.regionsWithPending.all(type) as { region: string }[]).map((r) => r.region),
+      tenants: (type, region) => (s.tenantsWithPending.all(type, region) as { tenant: string }[]).map((r) => r.tenant),
+      candidates: (type, region, tenant, limit) => s.candidates(limit).all(type, tenant, this.options.clock.now(), region) as unknown as Candidate[],
     });
     this.queue = new WriteQueue(this.s, (err, during) => translateSqliteError(err, path, during), this.sqlite.durability, () => this.ready.invalidate());
   }
@@ -159,11 +160,12 @@ export class SqliteStore implements Store {
     }
     this.db.exec('BEGIN IMMEDIATE');
     try {
+      const columns = version === 0 ? [] : (this.db.prepare('PRAGMA table_info(tasks)').all() as { name: string }[]);
       if (version === 2 || version === 3) {
-        const columns = this.db.prepare('PRAGMA table_info(tasks)').all() as { name: string }[];
         if (!columns.some((c) => c.name === 'is_due')) this.db.exec(ADD_IS_DUE);
         this.db.exec(UPGRADE_TO_4);
       }
+      if (version !== 0 && version < 6 && !columns.some((c) => c.name === 'region')) this.db.exec(ADD_REGION);
       this.db.exec(SCHEMA);
       this.db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
       this.db.exec('COMMIT');
@@ -223,10 +225,10 @@ export class SqliteStore implements Store {
       const task = buildTask(inputs[i], this.options, nowMs, '');
       const { lastInsertRowid } = s.insertTask.run(
         tail, task.type, task.tenant, task.priority, task.runAtMs,
-        task.maxAttempts, task.timeoutMs, task.idempotencyKey, payloads[i], nowMs,
+        task.maxAttempts, task.timeoutMs, task.idempotencyKey, payloads[i], nowMs, task.region ?? '',
       );
       task.id = formatId(Number(lastInsertRowid), tail);
-      if (task.runAtMs <= nowMs) this.ready.offer(task.type, task.tenant, { seq: Number(lastInsertRowid), priority: task.priority });
+      if (task.runAtMs <= nowMs) this.ready.offer(task.type, task.region ?? '', task.tenant, { seq: Number(lastInsertRowid), priority: task.priority });
       tx.counts.add(task.type, 'queued', 1);
       tx.counts.add(task.type, ARRIVED, 1);
       types.add(task.type);
@@ -269,14 +271,14 @@ export class SqliteStore implements Store {
         this.ready.invalidate();
       }
     }
-    const types = [...new Set(req.types)];
+    const lanes = this.ready.lanes([...new Set(req.types)], req.regions);
     const expiresMs = nowMs + req.leaseMs;
     // Running counts decide between tenants only: skip reading them when there is one.
     const running = new Map<string, number>();
-    if (this.hasTenantLimits || req.tenants || this.ready.tenantCount(types) > 1) {
+    if (this.hasTenantLimits || req.tenants || this.ready.tenantCount(lanes) > 1) {
       for (const r of s.runningByTenant.all() as { tenant: string; n: number }[]) running.set(r.tenant, r.n);
     }
-    const picked = this.ready.take(types, req.limit, running, (tenant) => tenantLimitOf(this.options, tenant), req.tenants);
+    const picked = this.ready.take(lanes, req.limit, running, (tenant) => tenantLimitOf(this.options, tenant), req.tenants);
     if (picked.length === 0) return [];
     const order = new Map(picked.map((c, i) => [c.seq, i]));
     const rows = s.claimSeqs.all(nowMs, req.workerId, expiresMs, JSON.stringify(picked.map((c) => c.seq))) as unknown as TaskRow[];
@@ -351,7 +353,7 @@ export class SqliteStore implements Store {
         }
         case 'retrying':
           const retried = s.retry.get({ ...idKey(taskId), error: errorJson, runAt: outcome.runAtMs, now: nowMs }) as unknown as TaskRow;
-          if (outcome.runAtMs <= nowMs) this.ready.offer(retried.type, retried.tenant, { seq: retried.seq, priority: retried.priority });
+          if (outcome.runAtMs <= nowMs) this.ready.offer(retried.type, retried.region, retried.tenant, { seq: retried.seq, priority: retried.priority });
           tx.memo.clear();
           tx.counts.move(current.type, 'running', 'retrying');
           break;
@@ -392,7 +394,7 @@ export class SqliteStore implements Store {
       if (refusal) throw refusal;
       const nowMs = this.options.clock.now();
       const row = s.cancelTask.get({ ...idKey(taskId), now: nowMs }) as unknown as TaskRow;
-      if (current.status !== 'running') this.ready.remove(row.type, row.tenant, row.seq);
+      if (current.status !== 'running') this.ready.remove(row.type, row.region, row.tenant, row.seq);
         tx.counts.move(row.type, current.status, 'cancelled');
       this.afterFinish(row, nowMs, tx);
       return toTask(row);
@@ -412,7 +414,7 @@ export class SqliteStore implements Store {
       }
         tx.counts.move(row.type, 'dead', 'queued');
       tx.memo.clear();
-      this.ready.offer(row.type, row.tenant, { seq: row.seq, priority: row.priority });
+      this.ready.offer(row.type, row.region, row.tenant, { seq: row.seq, priority: row.priority });
       tx.afterCommit(() => this.listeners.emit({ kind: 'submitted', reach: 'process', types: [row.type] }));
       return toTask(row);
     });
@@ -439,7 +441,7 @@ export class SqliteStore implements Store {
         this.afterFinish(dead, nowMs, tx);
       } else {
         s.retry.get({ ...idKey(row.id), error, runAt: outcome.runAtMs, now: nowMs });
-        this.ready.offer(row.type, row.tenant, { seq: row.seq, priority: row.priority });
+        this.ready.offer(row.type, row.region, row.tenant, { seq: row.seq, priority: row.priority });
         tx.memo.delete(`tenants:${row.type}`);
         tx.counts.move(row.type, 'running', 'retrying');
         requeued.add(row.type);
@@ -579,9 +581,11 @@ export class SqliteStore implements Store {
       let oldest: number | null = null;
       for (const type of new Set(types)) {
         let head: HeadRow | undefined;
-        for (const { tenant } of this.s.tenantsWithPending.all(type) as { tenant: string }[]) {
-          const row = this.s.headOfTenant.get(type, tenant, nowMs) as HeadRow | undefined;
-          if (row && (!head || row.priority > head.priority || (row.priority === head.priority && row.seq < head.seq))) head = row;
+        for (const { region } of this.s.regionsWithPending.all(type) as { region: string }[]) {
+          for (const { tenant } of this.s.tenantsWithPending.all(type, region) as { tenant: string }[]) {
+            const row = this.s.headOfTenant.get(type, tenant, nowMs, region) as HeadRow | undefined;
+            if (row && (!head || row.priority > head.priority || (row.priority === head.priority && row.seq < head.seq))) head = row;
+          }
         }
         if (head && (oldest === null || head.since_ms < oldest)) oldest = head.since_ms;
       }
