@@ -4,6 +4,7 @@ export * from './policies/index.ts';
 export * from './store/index.ts';
 export * from './pools/index.ts';
 export * from './autoscaler/index.ts';
+export * from './schedules/index.ts';
 export {
   parseTrace,
   formatTrace,

@@ -73,3 +73,20 @@ test('a later config keeps unchanged schedules, replaces changed ones, removes d
   assert.deepEqual(views.map((v) => [v.name, v.cron, v.source]), [['change', '@daily', 'config'], ['keep', '@hourly', 'config'], ['mine', '@daily', 'api'], ['new', '@daily', 'config']]);
   await store.close();
 });
+
+test('scheduler.enabled false: the node syncs and serves schedules but never takes the lease nor submits a tick', async () => {
+  const clock = new VirtualClock(T0);
+  const tp = await createTidepool(
+    { store: 'memory', scheduler: { enabled: false }, schedules: [{ name: 'beat', cron: '* * * * * *', type: 'echo' }] },
+    { echo: async (p: unknown) => p },
+    { clock, startAutoscaler: false },
+  );
+  for (let i = 0; i < 30; i++) {
+    await clock.advance(100);
+    await new Promise((r) => setImmediate(r));
+  }
+  assert.equal((await tp.store.list({ limit: 10 })).tasks.length, 0);
+  assert.equal(await tp.store.readLease('scheduler'), null);
+  assert.deepEqual((await listSchedules(tp.store)).map((s) => s.name), ['beat'], 'the schedule is in the store for a node that ticks');
+  await tp.close(0);
+});
