@@ -669,7 +669,8 @@ export class WorkerPool extends EventEmitter implements Pool {
    * no early exit (the kind starts fine; someone ended it), unless it replaced one killed so.
    */
   private noteCrash(w: Worker, reason: string, isExternalKill = false): void {
-    if (w.failure?.why === 'crashed') return;
+    // Once failed (a stall, a kill, a crash already noted), the process ending is that failure's end, not a crash.
+    if (w.failure) return;
     const nowMs = this.clock.now();
     const isSoon = w.readyAtMs === null || nowMs - w.readyAtMs < this.earlyExitMs;
     const isEarly = isSoon && (w.readyAtMs === null || !isExternalKill || w.replacesKill);

@@ -91,6 +91,8 @@ export function runPoolContract(adapter: PoolKindAdapter): void {
     try {
       const pool = tp.pools.get('p')!;
       pool.scaleTo(4);
+      // All four started first: on a loaded machine staggered start-ups never have four busy at once.
+      await until('four ready workers', () => pool.stats().idle === 4);
       const subs = await tp.submitBatch(Array.from({ length: 8 }, () => ({ type: 'sleep', payload: { ms: 150 } })));
       await until('four busy workers', () => pool.stats().busy === 4);
       pool.scaleTo(1);
