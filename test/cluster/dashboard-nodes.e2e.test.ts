@@ -1,7 +1,8 @@
-// The dashboard's nodes panel in a real browser (playwright-core driving Debian's
-// chromium): two servers on one SQLite file, the page opened on one of them lists both
-// nodes, marks the leader and this node, and their pools with workers and shares; it saves
-// a screenshot to test-results/.
+// The dashboard's nodes and alerts panels in a real browser (playwright-core driving
+// Debian's chromium): two servers on one SQLite file, the page opened on one of them lists
+// both nodes, marks the leader and this node, and their pools with workers and shares; an
+// alert that fired (recorded in the event log as the alert loop records it) shows as
+// firing until its resolution. Screenshots go to test-results/.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -14,7 +15,7 @@ const CHROMIUM = '/usr/bin/chromium';
 const hasChromium = existsSync(CHROMIUM);
 const skip = !hasChromium && !process.env.CI ? `${CHROMIUM} is missing (install Debian's chromium; .ci/run does)` : false;
 
-test('the dashboard lists the nodes sharing the store, which one leads, and each one\'s workers and share', { skip, timeout: 90_000 }, async () => {
+test('the dashboard lists the nodes sharing the store, which one leads, and each one\'s workers and share; and the alerts firing', { skip, timeout: 90_000 }, async () => {
   assert.ok(hasChromium, `${CHROMIUM} is missing, and CI is set: the browser test must not be skipped`);
   const dir = mkdtempSync(join(tmpdir(), 'tidepool-dash-nodes-'));
   const running = [];
@@ -54,6 +55,19 @@ test('the dashboard lists the nodes sharing the store, which one leads, and each
     assert.match(await page.textContent('#nodes-scope') ?? '', /2 live nodes; leader node-(east|west) \(fencing token \d+\)/);
     mkdirSync('test-results', { recursive: true });
     await page.locator('#nodes-card').screenshot({ path: join('test-results', 'dashboard-nodes.png') });
+
+    // Alerts: a firing recorded by one node's alert loop shows on the other node's page, then its resolution.
+    const store = running[0]!.store;
+    const atMs = await store.now();
+    await store.recordScalingEvent({ atMs, pool: 'llm', from: 0, to: 0, action: 'none', code: 'alert_firing:pool_health', reason: 'pool llm is unhealthy: success rate 40% over the window (< 50%)', policy: 'alerts' });
+    await page.waitForSelector('#alerts-list li.alert.firing[data-rule="pool_health"]', { timeout: 15_000 });
+    assert.match(await page.textContent('#alerts-scope') ?? '', /^1 firing$/);
+    assert.match(await page.textContent('#alerts-list li.alert.firing') ?? '', /llm.*pool_health.*success rate 40%/);
+    await page.locator('#alerts-card').screenshot({ path: join('test-results', 'dashboard-alerts.png') });
+    await store.recordScalingEvent({ atMs: atMs + 1, pool: 'llm', from: 0, to: 0, action: 'none', code: 'alert_resolved:pool_health', reason: 'pool llm is healthy again', policy: 'alerts' });
+    await page.waitForSelector('#alerts-list li.alert.resolved[data-rule="pool_health"]', { timeout: 15_000 });
+    assert.equal(await page.locator('#alerts-list li.alert.firing').count(), 0);
+    assert.match(await page.textContent('#alerts-scope') ?? '', /^none firing$/);
     assert.deepEqual(pageErrors, []);
   } finally {
     await browser?.close();
