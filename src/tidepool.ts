@@ -194,6 +194,8 @@ export async function createTidepool(input: TidepoolConfigInput, handlers: Handl
     }));
   const store = options.wrapStore ? options.wrapStore(opened) : opened;
   const clusterOn = config.cluster.enabled === 'on' || (config.cluster.enabled === 'auto' && store.capabilities.includes('multiProcess'));
+  // The cluster node, once made: pools read the regions they claim from it.
+  const regionsOf: { node: ClusterNode | null } = { node: null };
   const pools = new Map<string, WorkerPool | RemotePool>();
   const scaled: { pool: WorkerPool | RemotePool; policy: PolicyChoice; intervalMs?: number; minWorkers: number; maxWorkers: number; nodeCap?: number }[] = [];
   try {
@@ -246,6 +248,8 @@ export async function createTidepool(input: TidepoolConfigInput, handlers: Handl
           windowMs: pc.windowMs,
           pricePerWorkerHour: pc.pricePerWorkerHour,
           pricePerStart: pc.pricePerStart,
+          // A node with a region claims its region's tasks (and failed-over regions'), as the cluster node says.
+          ...(clusterOn && config.region !== undefined ? { regions: () => regionsOf.node?.claimRegions() ?? [config.region!] } : {}),
         });
       } catch (err) {
         await driver.close?.();
@@ -272,12 +276,14 @@ export async function createTidepool(input: TidepoolConfigInput, handlers: Handl
         heartbeatMs: config.cluster.heartbeatMs,
         nodeTtlMs: config.cluster.nodeTtlMs,
         leaderTtlMs: config.cluster.leaderTtlMs,
+        regionFailoverMs: config.regionFailoverMs,
         boundsOf: (pool) => holderOfAutoscaler.autoscaler?.bounds(pool.name) ?? { minWorkers: pool.minWorkers, maxWorkers: pool.maxWorkers },
         onPoolConfig: async (pool, change): Promise<void> => {
           if (holderOfAutoscaler.autoscaler) await applySharedChange(holderOfAutoscaler.autoscaler, cluster!, pool, change);
         },
       })
     : null;
+  regionsOf.node = cluster;
   const autoscaler = new Autoscaler({
     store,
     clock,

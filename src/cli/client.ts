@@ -22,7 +22,7 @@ export const COMMON = {
 } as const satisfies ParseArgsConfig['options'];
 
 const USAGE: Record<string, string> = {
-  submit: 'tidepool submit TYPE [--payload JSON | --payload-file FILE] [--priority N] [--delay-ms MS | --run-at EPOCH_MS|ISO] [--max-attempts N] [--timeout-ms MS] [--idempotency-key KEY] [--callback-url URL] [--wait MS]',
+  submit: 'tidepool submit TYPE [--payload JSON | --payload-file FILE] [--priority N] [--delay-ms MS | --run-at EPOCH_MS|ISO] [--max-attempts N] [--timeout-ms MS] [--idempotency-key KEY] [--region REGION] [--callback-url URL] [--wait MS]',
   status: 'tidepool status TASK_ID [--wait MS]',
   tasks: 'tidepool tasks [--status queued|running|retrying|succeeded|dead|cancelled] [--type TYPE] [--limit N] [--cursor CURSOR]',
   cancel: 'tidepool cancel TASK_ID',
@@ -176,7 +176,7 @@ export class Client {
 
 async function dispatch(command: string, args: string[], io: Io): Promise<number> {
   const spec = {
-    submit: { payload: { type: 'string' }, 'payload-file': { type: 'string' }, priority: { type: 'string' }, 'delay-ms': { type: 'string' }, 'run-at': { type: 'string' }, 'max-attempts': { type: 'string' }, 'timeout-ms': { type: 'string' }, 'idempotency-key': { type: 'string' }, 'callback-url': { type: 'string' }, wait: { type: 'string' } },
+    submit: { payload: { type: 'string' }, 'payload-file': { type: 'string' }, priority: { type: 'string' }, 'delay-ms': { type: 'string' }, 'run-at': { type: 'string' }, 'max-attempts': { type: 'string' }, 'timeout-ms': { type: 'string' }, 'idempotency-key': { type: 'string' }, region: { type: 'string' }, 'callback-url': { type: 'string' }, wait: { type: 'string' } },
     status: { wait: { type: 'string' } },
     tasks: { status: { type: 'string' }, type: { type: 'string' }, limit: { type: 'string' }, cursor: { type: 'string' } },
     cancel: {},
@@ -226,6 +226,7 @@ async function dispatch(command: string, args: string[], io: Io): Promise<number
       const runAt = instantFlag('run-at', str('run-at'));
       if (runAt !== undefined) body.runAt = runAt;
       if (str('idempotency-key') !== undefined) body.idempotencyKey = str('idempotency-key');
+      if (str('region') !== undefined) body.region = str('region');
       if (str('callback-url') !== undefined) body.callbackUrl = str('callback-url');
       const wait = intFlag('wait', str('wait'), 0);
       const res = await client.call('POST', `/v1/tasks${wait ? `?wait=${wait}` : ''}`, body);

@@ -16,6 +16,14 @@
 //   poolcfg/<pool>    a runtime change of policy or bounds sent to any node; every node
 //                     applies it.
 //   cluster/handover  written by a leader that stops (SIGTERM), so the others try at once.
+//   region/<region>   written by every node of that region at each heartbeat (no time to
+//                     live): its updatedAtMs is when a node of the region was last seen, on
+//                     the store's time of record, so a node that starts later still knows it.
+//
+// Regions (docs/cluster.md, "Regions"): a node in region R claims tasks of R and tasks
+// without a region; a task of region S goes to nodes of other regions once no live node of
+// S has been seen for regionFailoverMs (its last node's record lapsed nodeTtlMs after its
+// last heartbeat, plus regionFailoverMs). A node without a region claims every task.
 //
 // The cluster's maximum holds at every moment: a node grows only under the pool's grow
 // lease (`grow/<pool>`), after reading the other nodes' records, and publishes its larger
@@ -32,6 +40,7 @@ export const LEADER_LEASE = 'leader';
 export const DEFAULT_HEARTBEAT_MS = 1_000;
 export const DEFAULT_NODE_TTL_MS = 5_000;
 export const DEFAULT_LEADER_TTL_MS = 5_000;
+export const DEFAULT_REGION_FAILOVER_MS = 30_000;
 const GROW_LEASE_TTL_MS = 3_000;
 
 /** A pool as a node record carries it. */
@@ -100,6 +109,8 @@ export interface ClusterNodeOptions {
   heartbeatMs?: number;
   nodeTtlMs?: number;
   leaderTtlMs?: number;
+  /** How long a region stays without a live node before other regions' nodes take its tasks, ms (default 30,000). */
+  regionFailoverMs?: number;
   /** Per pool: the most workers this node runs (maxWorkersPerNode); default the pool's max. */
   capOf?: (pool: Pool) => number;
   /** Per pool: the configured bounds of its total (the autoscaler's); default the pool's own. */
@@ -122,6 +133,7 @@ export class ClusterNode extends EventEmitter {
   readonly heartbeatMs: number;
   readonly nodeTtlMs: number;
   readonly leaderTtlMs: number;
+  readonly regionFailoverMs: number;
   private readonly store: Store;
   private readonly clock: Clock;
   private readonly pools = new Map<string, Pool>();
@@ -138,6 +150,8 @@ export class ClusterNode extends EventEmitter {
   private chain: Promise<unknown> = Promise.resolve();
   private lastDesired = new Map<string, DesiredRecord>();
   private readonly appliedConfig = new Map<string, string>();
+  /** Regions without a live node for regionFailoverMs, whose tasks this node takes too (sorted). */
+  private failedOver: string[] = [];
 
   constructor(options: ClusterNodeOptions) {
     super();
@@ -150,6 +164,7 @@ export class ClusterNode extends EventEmitter {
     this.heartbeatMs = options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
     this.nodeTtlMs = options.nodeTtlMs ?? DEFAULT_NODE_TTL_MS;
     this.leaderTtlMs = options.leaderTtlMs ?? DEFAULT_LEADER_TTL_MS;
+    this.regionFailoverMs = options.regionFailoverMs ?? DEFAULT_REGION_FAILOVER_MS;
     this.capOf = options.capOf ?? ((p) => p.maxWorkers);
     for (const p of options.pools) this.pools.set(p.name, p);
     this.on('error', () => undefined);
@@ -198,8 +213,10 @@ export class ClusterNode extends EventEmitter {
     try {
       await this.elect();
       await this.enqueue(() => this.publish());
+      const records = await this.store.listState('node/');
       // How many nodes share the store (the server splits the global rate limit by it).
-      this.emit('nodes', (await this.store.listState('node/')).length);
+      this.emit('nodes', records.length);
+      await this.observeRegions(records);
       for (const name of this.pools.keys()) {
         await this.enqueue(() => this.follow(name));
         await this.readPoolConfig(name);
@@ -324,6 +341,38 @@ export class ClusterNode extends EventEmitter {
   /** Live node records (the leader's observation reads them). */
   async liveRecords(): Promise<NodeRecord[]> {
     return (await this.store.listState('node/')).map((e) => e.value as unknown as NodeRecord);
+  }
+
+  // --- regions -------------------------------------------------------------------------
+
+  /**
+   * The regions this node's pools claim (ClaimRequest.regions): its own and those failed
+   * over to it; undefined for a node without a region (it claims every task).
+   */
+  claimRegions(): readonly string[] | undefined {
+    return this.region === null ? undefined : [this.region, ...this.failedOver];
+  }
+
+  /** Regions whose tasks this node serves because they have had no live node for regionFailoverMs. */
+  failedOverRegions(): readonly string[] {
+    return this.failedOver;
+  }
+
+  /** Marks this node's region as seen now, and works out which other regions have failed over. */
+  private async observeRegions(records: readonly StateEntry[]): Promise<void> {
+    if (this.region === null) return;
+    await this.store.putState(`region/${this.region}`, { region: this.region, node: this.id });
+    const [entries, nowMs] = await Promise.all([this.store.listState('region/'), this.store.now()]);
+    const live = new Set(records.map((e) => (e.value as unknown as NodeRecord).region));
+    const failed = entries
+      .map((e) => ({ region: e.key.slice('region/'.length), lastSeenMs: e.updatedAtMs }))
+      .filter((r) => r.region !== this.region && !live.has(r.region) && nowMs - r.lastSeenMs >= this.nodeTtlMs + this.regionFailoverMs)
+      .map((r) => r.region)
+      .sort();
+    if (failed.join('\u0000') === this.failedOver.join('\u0000')) return;
+    const before = this.failedOver;
+    this.failedOver = failed;
+    this.emit('regions', { failedOver: failed, before });
   }
 
   // --- following the leader's shares --------------------------------------------------

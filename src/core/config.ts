@@ -117,8 +117,10 @@ export interface TidepoolConfig {
   autoscaler: { enabled: boolean; intervalMs: number; sampleEveryTicks: number };
   /** Several processes sharing one store as one system (src/cluster/). */
   cluster: { enabled: 'auto' | 'on' | 'off'; nodeId?: string; heartbeatMs: number; nodeTtlMs: number; leaderTtlMs: number };
-  /** This node's region (seed 001's CURRENT_REGION); shown in /v1/nodes. */
+  /** This node's region (seed 001's CURRENT_REGION); shown in /v1/nodes; its pools serve the region's tasks first. */
   region?: string;
+  /** How long a region stays without a live node before other regions' nodes take its tasks, ms. */
+  regionFailoverMs: number;
   /** Settings every pool starts from (and the pools made for handler types no pool lists). */
   poolDefaults: Omit<PoolConfig, 'name' | 'types'>;
   /** Pools as written: any pool setting left out comes from poolDefaults (see resolvePoolConfig). */
@@ -155,7 +157,8 @@ export const OPTIONS: readonly OptionSpec[] = [
   { path: 'cluster.heartbeatMs', kind: 'duration', unit: 'ms', default: 1000, min: 10, max: 600_000, doc: 'How often a node renews its record and the leadership lease, and looks at its shares.', env: ['TIDEPOOL_CLUSTER_HEARTBEAT_MS'] },
   { path: 'cluster.nodeTtlMs', kind: 'duration', unit: 'ms', default: 5000, min: 50, max: 3_600_000, doc: 'A node whose record was not renewed this long is gone (its workers stop counting toward a pool\'s max).', env: ['TIDEPOOL_NODE_TTL_MS'] },
   { path: 'cluster.leaderTtlMs', kind: 'duration', unit: 'ms', default: 5000, min: 50, max: 3_600_000, doc: 'The leadership lease: a leader that stops renewing it (killed, paused) is replaced once it lapses; with the defaults a new leader shows within about 6 s. A leader stopped with SIGTERM hands over at once.', env: ['TIDEPOOL_LEADER_TTL_MS'] },
-  { path: 'region', kind: 'string', unit: '', doc: 'This node\'s region, shown in /v1/nodes (seed 001\'s CURRENT_REGION).', env: ['TIDEPOOL_REGION', 'CURRENT_REGION'], flag: '--region' },
+  { path: 'region', kind: 'string', unit: '', doc: 'This node\'s region, shown in /v1/nodes (seed 001\'s CURRENT_REGION). In a cluster its pools claim the tasks of this region and those without one, and the tasks of a region with no live node once regionFailoverMs has passed (docs/cluster.md, Regions). Unset: the node claims every task.', env: ['TIDEPOOL_REGION', 'CURRENT_REGION'], flag: '--region' },
+  { path: 'regionFailoverMs', kind: 'duration', unit: 'ms', default: 30_000, min: 0, max: 86_400_000, doc: 'How long a region may have no live node (its last node\'s record lapsed, cluster.nodeTtlMs after its last heartbeat) before nodes of other regions claim its tasks.', env: ['TIDEPOOL_REGION_FAILOVER_MS'], flag: '--region-failover-ms' },
   // The HTTP server (`tidepool start`). Out of the box the rate limit, the maximum queue
   // depth and tenant limits are off; `server.limits: standard` applies the seeds' numbers.
   { path: 'server.port', kind: 'int', unit: 'port', default: 7700, min: 0, max: 65_535, doc: 'TCP port of the HTTP API and dashboard (0 = any free port). PORT is read when TIDEPOOL_PORT is not set.', env: ['TIDEPOOL_PORT', 'PORT'], flag: '--port' },

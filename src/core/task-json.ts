@@ -13,6 +13,7 @@ export function toTaskJson(t: Task) {
     maxAttempts: t.maxAttempts,
     timeoutMs: t.timeoutMs,
     tenant: t.tenant,
+    region: t.region ?? null,
     idempotencyKey: t.idempotencyKey,
     result: t.result,
     error: t.error,

@@ -56,6 +56,7 @@ export function createMcpServer(call: ApiCall, version: string): McpServer {
         payload: z.unknown().optional().describe('Any JSON value; the handler receives it as its input.'),
         priority: z.number().int().optional().describe('Higher runs first (default 0).'),
         idempotencyKey: z.string().min(1).max(200).optional().describe('A key of yours; a second submit with it returns the first task.'),
+        region: z.string().min(1).max(100).optional().describe('Run it on nodes of this region first (1-100 letters, digits, _ . -); other regions take it once this one has no live node for a while.'),
         waitMs: z.number().int().min(0).max(API_MAX_WAIT_MS).optional().describe('Hold the answer until the task ends or this many ms pass (max 300000).'),
         callbackUrl: z.string().min(1).max(2048).optional().describe('An http(s) URL that gets the task JSON, signed, when the task ends (instead of polling); the server refuses private hosts unless configured to allow them.'),
       },
@@ -66,6 +67,7 @@ export function createMcpServer(call: ApiCall, version: string): McpServer {
       if (args.payload !== undefined) body.payload = args.payload;
       if (args.priority !== undefined) body.priority = args.priority;
       if (args.idempotencyKey !== undefined) body.idempotencyKey = args.idempotencyKey;
+      if (args.region !== undefined) body.region = args.region;
       if (args.callbackUrl !== undefined) body.callbackUrl = args.callbackUrl;
       return answer(await call('POST', `/v1/tasks${args.waitMs ? `?wait=${args.waitMs}` : ''}`, body));
     },

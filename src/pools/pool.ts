@@ -99,6 +99,12 @@ export interface WorkerPoolOptions {
   earlyExitMs?: number;
   /** Where a task's log lines go instead of the store (default: the store, batched per turn by a TaskLogSink). */
   onTaskLog?: (line: TaskLogEvent) => void;
+  /**
+   * The regions whose tasks the pool claims right now, read at every claim (ClaimRequest.regions:
+   * tasks without a region are always claimed); undefined, or a provider returning undefined:
+   * tasks of every region. A cluster node passes its own region plus the regions failed over to it.
+   */
+  regions?: () => readonly string[] | undefined;
 }
 
 /** One line a task's worker printed, as the pool hands it on. */
@@ -229,6 +235,7 @@ export class WorkerPool extends EventEmitter implements Pool {
   private readonly logSink: TaskLogSink;
   private readonly window: PoolWindow;
   private readonly typeSet: Set<string>;
+  private readonly regionsOf: (() => readonly string[] | undefined) | undefined;
 
   private readonly workerMap = new Map<string, Worker>();
   private workerSeq = 0;
@@ -265,6 +272,7 @@ export class WorkerPool extends EventEmitter implements Pool {
     super();
     this.name = options.name;
     this.types = [...options.types];
+    this.regionsOf = options.regions;
     this.typeSet = new Set(this.types);
     this.store = options.store;
     this.clock = options.clock ?? systemClock;
@@ -768,7 +776,7 @@ export class WorkerPool extends EventEmitter implements Pool {
         for (const w of idle) w.reserved = true;
         let tasks: ClaimedTask[] = [];
         try {
-          tasks = await this.store.claim({ workerId: idle[0]!.id, workerIds: idle.map((w) => w.id), types: this.types, limit: idle.length, leaseMs: this.leaseMs });
+          tasks = await this.store.claim({ workerId: idle[0]!.id, workerIds: idle.map((w) => w.id), types: this.types, limit: idle.length, leaseMs: this.leaseMs, ...this.claimScope() });
         } catch (err) {
           this.report(err, 'claiming tasks');
         }
@@ -843,6 +851,12 @@ export class WorkerPool extends EventEmitter implements Pool {
     }
   }
 
+  /** The region filter of the pool's claims (none without a provider). */
+  private claimScope(): { regions?: readonly string[] } {
+    const regions = this.regionsOf?.();
+    return regions === undefined ? {} : { regions };
+  }
+
   /**
    * Tasks a worker may hold ahead of the one it runs: as many as it runs in about
    * LOOKAHEAD_HOLD_MS at the pool's average run time, at most LOOKAHEAD_MAX (0 before the
@@ -873,7 +887,7 @@ export class WorkerPool extends EventEmitter implements Pool {
   private recordAndAsk(w: Worker, ran: Ran, holding: boolean): void {
     const isFenced = ran.outcome.kind === 'cut' && ran.outcome.cut === 'lease_lost';
     const limit = isFenced ? 0 : this.askFor(w, holding);
-    const next: ClaimRequest | undefined = limit > 0 ? { workerId: w.id, types: this.types, limit, leaseMs: this.leaseMs } : undefined;
+    const next: ClaimRequest | undefined = limit > 0 ? { workerId: w.id, types: this.types, limit, leaseMs: this.leaseMs, ...this.claimScope() } : undefined;
     w.asked += limit;
     const recorded: Promise<void> = this.recordOutcome(w, ran, next)
       .catch((err): ClaimedTask[] => {

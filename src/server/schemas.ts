@@ -24,6 +24,13 @@ const typeName = z
 
 const jsonValue: z.ZodType = z.json().describe('Any JSON value.');
 
+/** A region name: the rule of tenant names (1-100 letters, digits, _ . -). */
+export const REGION_PATTERN = /^[A-Za-z0-9_.-]{1,100}$/;
+const regionName = z
+  .string()
+  .regex(REGION_PATTERN, 'expected 1-100 letters, digits, _ . - (a region name)')
+  .describe('The region whose nodes serve this task first; nodes of other regions take it once its region has had no live node for regionFailoverMs. Unset: any node.');
+
 /** A task's payload: any JSON value nesting at most TASK_LIMITS.maxPayloadDepth levels. */
 const payloadValue = z
   .json()
@@ -61,6 +68,7 @@ export const SubmitBodySchema = z
       .refine(wellFormed, 'contains a lone UTF-16 surrogate (not valid Unicode)')
       .optional()
       .describe('A repeated key returns the first task (200) instead of creating one.'),
+    region: regionName.optional(),
     callbackUrl: z
       .string()
       .min(1)
@@ -109,6 +117,7 @@ export const TaskSchema = z
     maxAttempts: z.number(),
     timeoutMs: z.number(),
     tenant: z.string(),
+    region: z.string().nullable().describe('The region named at submit; null when none.'),
     idempotencyKey: z.string().nullable(),
     result: jsonValue.nullable(),
     error: TaskErrorSchema.nullable(),

@@ -89,7 +89,11 @@ test('status, tasks, cancel and retry work on one tenant\'s tasks', async () => 
   const retried = await cli('retry', dead.id, ...base());
   assert.equal(retried.code, 0);
   assert.match(retried.out, /^re-queued /);
-  const later = JSON.parse((await cli('submit', 'echo', '--delay-ms', '600000', '--json', ...base())).out);
+  const later = JSON.parse((await cli('submit', 'echo', '--delay-ms', '600000', '--region', 'eu-west', '--json', ...base())).out);
+  assert.equal(later.region, 'eu-west', 'submit --region names the task\'s region');
+  const badRegion = await cli('submit', 'echo', '--region', 'eu west', ...base());
+  assert.equal(badRegion.code, 1);
+  assert.match(badRegion.err, /body\.region: /);
   const cancelled = await cli('cancel', later.id, ...base());
   assert.match(cancelled.out, /^cancelled .* status cancelled/);
   const again = await cli('cancel', later.id, ...base());

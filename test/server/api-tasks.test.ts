@@ -42,6 +42,32 @@ test('a repeated idempotency key answers 200 with the first task whatever the re
   }
 });
 
+test('a task may name a region (POST /v1/tasks and /v1/tasks/batch); the task JSON carries it, null when none; a bad one is a 400 naming the field', async () => {
+  const s = await startServer();
+  try {
+    const one = await s.call('POST', '/v1/tasks', { body: { type: 'echo', region: 'eu-west.1' } });
+    assert.equal(one.status, 201);
+    assert.equal(one.body.region, 'eu-west.1');
+    assert.equal((await s.call('GET', `/v1/tasks/${one.body.id}`)).body.region, 'eu-west.1');
+    const plain = await s.call('POST', '/v1/tasks', { body: { type: 'echo' } });
+    assert.equal(plain.body.region, null);
+    const batch = await s.call('POST', '/v1/tasks/batch', { body: { tasks: [{ type: 'echo', region: 'us_east' }, { type: 'echo' }] } });
+    assert.equal(batch.status, 201);
+    assert.deepEqual(batch.body.tasks.map((t: { region: string | null }) => t.region), ['us_east', null]);
+    for (const bad of ['', 'eu west', 'x'.repeat(101), 7]) {
+      const res = await s.call('POST', '/v1/tasks', { body: { type: 'echo', region: bad } });
+      assert.equal(res.status, 400, JSON.stringify(bad));
+      assert.match(res.body.error.message, /^body\.region: /);
+    }
+    const badBatch = await s.call('POST', '/v1/tasks/batch', { body: { tasks: [{ type: 'echo' }, { type: 'echo', region: 'a b' }] } });
+    assert.equal(badBatch.status, 400);
+    assert.match(badBatch.body.error.message, /^body\.tasks\[1\]\.region: |^body\.tasks\.1\.region: /);
+    assert.equal((await s.store.counts()).byStatus.queued, 4);
+  } finally {
+    await s.close();
+  }
+});
+
 test('runAt takes epoch milliseconds or an ISO 8601 string, and not together with delayMs', async () => {
   const s = await startServer();
   try {

@@ -31,6 +31,7 @@ export function toSubmitInput(body: SubmitBody, tenant: string): SubmitInput {
   if (body.maxAttempts !== undefined) input.maxAttempts = body.maxAttempts;
   if (body.timeoutMs !== undefined) input.timeoutMs = body.timeoutMs;
   if (body.idempotencyKey !== undefined) input.idempotencyKey = body.idempotencyKey;
+  if (body.region !== undefined) input.region = body.region;
   return input;
 }
 
