@@ -123,3 +123,27 @@ test('a remote pool records its workers registering, failing and leaving in the 
     await tp.close(0);
   }
 });
+
+test('createTidepool with a region (a cluster node on SQLite) runs its region\'s tasks and those without one, and leaves another live region\'s tasks alone', async () => {
+  const dir = scratchDir('tidepool-create-region-');
+  const tp = await createTidepool(
+    { store: `sqlite:${join(dir, 'q.db')}`, durability: 'normal', region: 'east', pools: [{ types: ['work'], policy: 'fixed:1' }] },
+    { work: async () => 'done' },
+  );
+  try {
+    assert.deepEqual(tp.cluster?.claimRegions(), ['east']);
+    // A live node of west, as another process's record would say.
+    await tp.store.putState('node/west-1', { id: 'west-1', host: 'h', pid: 1, version: '0', region: 'west', startedAtMs: 0, pools: [] }, { ttlMs: 60_000 });
+    await tp.store.putState('region/west', { region: 'west', node: 'west-1' });
+    const west = await tp.submit({ type: 'work', region: 'west' });
+    const east = await tp.submit({ type: 'work', region: 'east' });
+    const none = await tp.submit({ type: 'work' });
+    const pool = tp.pools.get('work')!;
+    while (pool.stats().completed < 2) await once(pool, 'task.completed');
+    assert.equal((await tp.store.get(east.task.id))!.status, 'succeeded');
+    assert.equal((await tp.store.get(none.task.id))!.status, 'succeeded');
+    assert.equal((await tp.store.get(west.task.id))!.status, 'queued');
+  } finally {
+    await tp.close(1000);
+  }
+});
