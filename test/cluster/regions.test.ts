@@ -80,6 +80,8 @@ async function failover(stores: [Store, Store], clock: VirtualClock, slackMs = 2
     // East goes away without a word (its record lapses): west takes east's tasks once
     // nodeTtlMs + regionFailoverMs have passed since east's last heartbeat, not before.
     await east.pool.close(0);
+    // Its last heartbeat now (on Redis, real I/O may have let virtual time run past its beats).
+    await east.node.beat();
     const lastBeat = clock.now();
     await east.node.stop().catch(() => undefined);
     await advance(clock, NODE_TTL_MS + FAILOVER_MS - slackMs, 100);
