@@ -53,7 +53,7 @@ test('on a spike to 8x the rate it holds the wait target and returns to a small 
   assert.ok(at(25 * MIN) <= 12, `long after the spike ${at(25 * MIN)} workers`);
 });
 
-test('after a lull it scales down, but only once the stabilization window has passed', () => {
+test('after a lull it keeps its workers for one start-up, then lets them go as their tasks end', () => {
   // 10/s with 20 s tasks, then nothing from minute 10 to 20, then 10/s again; slow starts.
   const w = workload(3, 30 * MIN, (t) => (t >= 10 * MIN && t < 20 * MIN ? 0.01 : 10), 20_000);
   const { f, run: r } = run(w, B);
@@ -62,11 +62,14 @@ test('after a lull it scales down, but only once the stabilization window has pa
     return r.timeline.ready[i] + r.timeline.starting[i];
   };
   const peak = total(10 * MIN);
-  // Tasks still run for a while and the window holds the pool: it does not collapse at once.
-  assert.ok(total(10 * MIN + 30_000) >= peak * 0.8, `30 s into the lull ${total(10 * MIN + 30_000)} of ${peak}`);
+  // Releasing a worker in a lull shorter than its start-up and starting another costs more
+  // than keeping it: the pool holds for one start-up (10 s) ...
+  assert.ok(total(10 * MIN + 8000) >= peak * 0.95, `8 s into the lull ${total(10 * MIN + 8000)} of ${peak}`);
+  // ... and not for minutes: a minute in, most of the 20 s tasks have ended and their workers gone.
+  assert.ok(total(10 * MIN + 60_000) <= peak * 0.5, `a minute into the lull ${total(10 * MIN + 60_000)} of ${peak}`);
   // Ten minutes of nothing: the pool is back near its minimum.
   assert.ok(total(20 * MIN - 1000) <= 3, `end of the lull ${total(20 * MIN - 1000)}`);
-  assert.ok(f.sloAttainment >= 0.9, `attainment ${f.sloAttainment}`);
+  assert.ok(f.sloAttainment >= 0.95, `attainment ${f.sloAttainment}`);
 });
 
 test('with slow starts it keeps headroom for the bursts it has seen, and bursts then wait less', () => {
@@ -77,7 +80,10 @@ test('with slow starts it keeps headroom for the bursts it has seen, and bursts 
   for (let b = MIN; b < 40 * MIN; b += 2 * MIN) for (let i = 0; i < 60; i++) rows.push([b + i * 50, Math.round(rng.logNormal(4000, 1))]);
   rows.sort((x, y) => x[0] - y[0]);
   const w: Workload = { count: rows.length, arrivalMs: Float64Array.from(rows.map((r) => r[0])), serviceMs: Float64Array.from(rows.map((r) => r[1])), priority: null, tenant: null, type: null };
-  const { run: r } = run(w, B);
+  const { run: r, f } = run(w, B);
+  // The spares are sized for bursts as fast as they come (60 tasks in 3 s), not spread over
+  // the blind window: sized as if spread, this workload ends at 0.94.
+  assert.ok(f.sloAttainment >= 0.95, `attainment ${f.sloAttainment}`);
   const headroomReasons = r.decisions.filter((d) => /burst \d+ beyond the rate per 6000 ms -> \+[1-9]/.test(d.reason));
   assert.ok(headroomReasons.length > 0, 'no decision kept burst headroom');
   // Waits of the bursts in the second half (after bursts were seen) vs the first burst.
