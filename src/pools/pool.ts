@@ -20,7 +20,7 @@
 //
 // Respawn backoff: a worker that dies before it is ready, or within earlyExitMs of it,
 // counts as an early exit (not a ready worker killed from outside, WorkerExit.isExternalKill:
-// that is a crash only, unless it repeats: the worker it replaced was killed so too);
+// that is a crash only, however often it happens: the kind starts fine, someone ends it);
 // replacements wait respawnBaseMs * 2^(early exits in a row - 1)
 // (at most respawnMaxMs), shown as `starting` meanwhile (they count toward the workers). A
 // completed task resets the count. unhealthyEarlyExits in a row make the pool unhealthy.
@@ -157,7 +157,6 @@ interface Worker {
   /** Removed from the list: its exit is no crash. */
   isGone: boolean;
   /** Started to replace a ready worker killed from outside (a second such kill is an early exit). */
-  replacesKill: boolean;
   /** Why it is failed, for the removal. */
   failure: { why: RemoveReason; reason: string } | null;
 }
@@ -264,8 +263,6 @@ export class WorkerPool extends EventEmitter implements Pool {
   private respawnCount = 0;
   private recycleCount = 0;
   private earlyExitsInARow = 0;
-  /** Ready workers killed from outside whose replacements are not started yet (they get replacesKill). */
-  private killsToReplace = 0;
   private lastExitReason: string | undefined;
 
   constructor(options: WorkerPoolOptions) {
@@ -592,7 +589,6 @@ export class WorkerPool extends EventEmitter implements Pool {
       spawnTimer: null,
       startAbort: new AbortController(),
       isGone: false,
-      replacesKill: false,
       failure: null,
     };
     this.workerMap.set(w.id, w);
@@ -674,15 +670,14 @@ export class WorkerPool extends EventEmitter implements Pool {
 
   /**
    * Counts a crash once per worker and marks it failed. A ready worker killed from outside is
-   * no early exit (the kind starts fine; someone ended it), unless it replaced one killed so.
+   * no early exit (the kind starts fine; someone ended it), even when kills come one after another.
    */
   private noteCrash(w: Worker, reason: string, isExternalKill = false): void {
     // Once failed (a stall, a kill, a crash already noted), the process ending is that failure's end, not a crash.
     if (w.failure) return;
     const nowMs = this.clock.now();
     const isSoon = w.readyAtMs === null || nowMs - w.readyAtMs < this.earlyExitMs;
-    const isEarly = isSoon && (w.readyAtMs === null || !isExternalKill || w.replacesKill);
-    if (isExternalKill && w.readyAtMs !== null) this.killsToReplace++;
+    const isEarly = isSoon && (w.readyAtMs === null || !isExternalKill);
     this.crashCount++;
     this.window.recordCrash(nowMs);
     if (isEarly) this.noteEarlyExit(reason);
@@ -725,14 +720,10 @@ export class WorkerPool extends EventEmitter implements Pool {
     for (let i = live; i < this.targetCount; i++) {
       const w = this.addWorker(delayMs);
       if (why === 'respawn') {
-        w.replacesKill = this.killsToReplace > 0;
-        if (w.replacesKill) this.killsToReplace--;
         this.respawnCount++;
         this.emit('worker.respawn', { pool: this.name, workerId: w.id, delayMs });
       }
     }
-    // A kill whose replacement the pool no longer wants (scaled down meanwhile) marks no later worker.
-    if (why === 'respawn') this.killsToReplace = 0;
   }
 
   // ---- dispatch ----

@@ -184,7 +184,7 @@ test('a hanging command task with children of its own is killed at its timeout w
   }
 });
 
-test('idle process workers SIGKILLed from outside are crashes: respawned at once, the pool degraded, not unhealthy; a replacement killed again soon after ready counts as an early exit', { timeout: 60_000 }, async () => {
+test('idle process workers SIGKILLed from outside are crashes: respawned at once, the pool degraded, not unhealthy, even when a replacement is killed again soon after ready', { timeout: 60_000 }, async () => {
   const tmp = tempDir('tidepool-sigkill-');
   const tp = await createTidepool(
     { store: 'memory', pools: [{ name: 'p', kind: 'process', types: ['pid'], command: [process.execPath, '-e', PID_WORKER], env: { PID_DIR: tmp.dir }, minWorkers: 3, maxWorkers: 3, policy: 'fixed:3', pollMs: 50 }] },
@@ -216,14 +216,18 @@ test('idle process workers SIGKILLed from outside are crashes: respawned at once
     assert.equal(s.health, 'degraded');
     assert.match(s.healthReasons!.join('; '), /^3 worker crashes in the recent window \(respawned\) \(last: worker process \d+ was killed by SIGKILL \(from outside Tidepool\)\)$/);
 
-    // The kill repeats on a replacement within seconds of its ready: now that is an early exit.
-    const [again] = livingWorkerPids(tmp.dir).filter((pid) => !first.includes(pid));
-    const backAgain = ready(1);
-    process.kill(again!, 'SIGKILL');
-    await backAgain;
-    assert.deepEqual([crashes[3]!.isEarly, crashes[3]!.respawnInMs], [true, 1000], 'the repeat grows the backoff');
+    // The kill repeats on a replacement within seconds of its ready (a chaos monkey): still a
+    // crash from outside, respawned at once; the pool stays degraded, never unhealthy.
+    for (let round = 0; round < 3; round++) {
+      const [again] = livingWorkerPids(tmp.dir).filter((pid) => !first.includes(pid));
+      first.push(again!);
+      const backAgain = ready(1);
+      process.kill(again!, 'SIGKILL');
+      await backAgain;
+    }
+    assert.deepEqual(crashes.slice(3).map((c) => [c.isEarly, c.respawnInMs]), [[false, 0], [false, 0], [false, 0]], 'repeated outside kills grow no backoff');
     s = pool.stats();
-    assert.equal(s.health, 'degraded', `one early exit is not unhealthy: ${s.healthReasons!.join('; ')}`);
+    assert.equal(s.health, 'degraded', `outside kills leave the pool degraded at worst: ${s.healthReasons!.join('; ')}`);
   } finally {
     await tp.close(1000);
     tmp.remove();
