@@ -6,7 +6,6 @@
 // every task's callback, signed, with the task's final JSON.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:http';
@@ -16,38 +15,21 @@ import { openStore } from '../../src/store/index.ts';
 import { PENDING_PREFIX } from '../../src/callbacks/index.ts';
 import { verifySignature } from '../../src/webhooks/index.ts';
 import { tempDir } from '../store/helpers.ts';
+import { spawnStart, type StartedProcess } from '../server/helpers.ts';
 
-const MAIN = join(import.meta.dirname, '../../src/cli/main.ts');
 const HANDLERS = join(import.meta.dirname, '../server/fixtures/recording-handlers.ts');
 const SECRET = 'cbsec-sigkill-0123456789';
 const TASKS = 24;
 
-async function startChild(db: string, execLog: string): Promise<{ proc: ChildProcess; url: string }> {
-  const proc = spawn(process.execPath, [MAIN, 'start', '--store', `sqlite:${db}`, '--port', '0', '--handlers', HANDLERS, '--policy', 'fixed:4', '--min', '4', '--max', '4'], {
-    env: {
-      ...process.env,
-      TIDEPOOL_TEST_EXEC_LOG: execLog,
-      TIDEPOOL_API_KEYS: '',
-      TIDEPOOL_CALLBACK_SECRET: SECRET,
-      TIDEPOOL_CALLBACK_ALLOW_PRIVATE_HOSTS: '127.0.0.1',
-      TIDEPOOL_CALLBACK_SWEEP_INTERVAL_MS: '200',
-      TIDEPOOL_CALLBACK_BASE_BACKOFF_MS: '1500',
-      TIDEPOOL_CALLBACK_TIMEOUT_MS: '60000',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
+function startChild(db: string, execLog: string): Promise<StartedProcess> {
+  return spawnStart(['--store', `sqlite:${db}`, '--handlers', HANDLERS, '--policy', 'fixed:4', '--min', '4', '--max', '4'], {
+    TIDEPOOL_TEST_EXEC_LOG: execLog,
+    TIDEPOOL_CALLBACK_SECRET: SECRET,
+    TIDEPOOL_CALLBACK_ALLOW_PRIVATE_HOSTS: '127.0.0.1',
+    TIDEPOOL_CALLBACK_SWEEP_INTERVAL_MS: '200',
+    TIDEPOOL_CALLBACK_BASE_BACKOFF_MS: '1500',
+    TIDEPOOL_CALLBACK_TIMEOUT_MS: '60000',
   });
-  let out = '';
-  let err = '';
-  proc.stderr!.on('data', (c) => (err += c));
-  const url = await new Promise<string>((resolve, reject) => {
-    proc.stdout!.on('data', (c) => {
-      out += c;
-      const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m) resolve(m[1]!);
-    });
-    proc.once('exit', (code) => reject(new Error(`server exited (${code}) before listening: ${err}`)));
-  });
-  return { proc, url };
 }
 
 test('every completion callback arrives at least once, signed, across a SIGKILL between the tasks\' end and the delivery', { timeout: 120_000 }, async () => {

@@ -7,15 +7,14 @@
 // within scheduler.graceMs, and catchUp all would fill one anyway).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { openStore } from '../../src/store/index.ts';
 import { scratchDir } from '../scratch-dir.ts';
+import { spawnStart } from '../server/helpers.ts';
 
-const MAIN = join(import.meta.dirname, '../../src/cli/main.ts');
 const HANDLERS = join(import.meta.dirname, 'fixtures/echo-handlers.ts');
 const LEASE_MS = 1500;
 
@@ -27,22 +26,10 @@ interface Node {
 }
 
 async function startNode(name: string, db: string, config: string): Promise<Node> {
-  const proc = spawn(process.execPath, [MAIN, 'start', '--store', `sqlite:${db}`, '--port', '0', '--handlers', HANDLERS, '--config', config], {
-    env: { ...process.env, TIDEPOOL_API_KEYS: '' },
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const started = await spawnStart(['--store', `sqlite:${db}`, '--handlers', HANDLERS, '--config', config]).catch((err: Error) => {
+    throw new Error(`node ${name}: ${err.message}`);
   });
-  let out = '';
-  let err = '';
-  proc.stderr!.on('data', (c) => (err += c));
-  const url = await new Promise<string>((resolve, reject) => {
-    proc.stdout!.on('data', (c) => {
-      out += c;
-      const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m) resolve(m[1]!);
-    });
-    proc.once('exit', (code) => reject(new Error(`node ${name} exited (${code}) before listening: ${err}`)));
-  });
-  return { name, proc, url, stderr: () => err };
+  return { name, proc: started.proc, url: started.url, stderr: started.stderr };
 }
 
 async function schedules(node: Node): Promise<{ schedules: Array<{ name: string; lastTickMs: number | null }>; scheduler: { holder: string } | null }> {

@@ -124,6 +124,8 @@ export interface StartedProcess {
   pid: number;
   /** Set once the process has exited. */
   exited: boolean;
+  /** What it wrote to stderr so far. */
+  stderr(): string;
 }
 
 const MAIN_CLI = join(import.meta.dirname, '../../src/cli/main.ts');
@@ -135,10 +137,10 @@ const MAIN_CLI = join(import.meta.dirname, '../../src/cli/main.ts');
 export async function spawnStart(args: readonly string[], env: Record<string, string> = {}): Promise<StartedProcess> {
   const { spawn } = await import('node:child_process');
   const proc = spawn(process.execPath, [MAIN_CLI, 'start', '--port', '0', ...args], { env: { ...process.env, TIDEPOOL_API_KEYS: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  const started: StartedProcess = { proc, url: '', pid: proc.pid!, exited: false };
-  proc.once('exit', () => (started.exited = true));
   let out = '';
   let err = '';
+  const started: StartedProcess = { proc, url: '', pid: proc.pid!, exited: false, stderr: () => err };
+  proc.once('exit', () => (started.exited = true));
   proc.stderr!.on('data', (c) => (err += c));
   started.url = await new Promise<string>((resolve, reject) => {
     proc.stdout!.on('data', (c) => {
