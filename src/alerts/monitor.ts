@@ -24,11 +24,13 @@ export interface AlertMonitorOptions {
   /** Tests: what each delivery ended with. */
   onDelivered?: (outcome: DeliveryOutcome, alert: AlertTransition) => void;
   sender?: WebhookSender;
+  /** In a cluster: this node's id, sent with each alert (every node alerts on its own workers). */
+  node?: string;
 }
 
 /** The JSON a webhook receives. */
-export function alertPayload(a: AlertTransition) {
-  return { kind: 'alert', alert: a.rule, state: a.state, severity: a.severity, pool: a.pool, atMs: a.atMs, message: a.message, value: a.value };
+export function alertPayload(a: AlertTransition, node?: string) {
+  return { kind: 'alert', alert: a.rule, state: a.state, severity: a.severity, pool: a.pool, atMs: a.atMs, message: a.message, value: a.value, ...(node !== undefined ? { node } : {}) };
 }
 
 export class AlertMonitor {
@@ -67,10 +69,10 @@ export class AlertMonitor {
     for (const a of out) {
       this.o.log?.(`alert ${a.state}: ${a.rule} (${a.severity}): ${a.message}`);
       await this.o.store
-        .recordScalingEvent({ atMs: a.atMs, pool: a.pool, from: 0, to: 0, action: 'none', code: `alert_${a.state}:${a.rule}`, reason: a.message, policy: 'alerts' })
+        .recordScalingEvent({ atMs: a.atMs, pool: a.pool, from: 0, to: 0, action: 'none', code: `alert_${a.state}:${a.rule}`, reason: this.o.node !== undefined ? `${a.message} (node ${this.o.node})` : a.message, policy: 'alerts' })
         .catch((err: Error) => this.o.log?.(`alerts: could not record the event: ${err.message}`));
       for (const target of this.o.webhooks) {
-        void this.sender.send(target, alertPayload(a)).then((outcome) => {
+        void this.sender.send(target, alertPayload(a, this.o.node)).then((outcome) => {
           if (!outcome.ok) this.o.log?.(`alerts: webhook ${redactWebhookUrl(target.url)} failed after ${outcome.attempts} attempts (${outcome.status ?? outcome.error})`);
           this.o.onDelivered?.(outcome, a);
         });

@@ -203,6 +203,8 @@ export async function startTidepool(input: StartInput): Promise<RunningTidepool>
       ...(alertsSection.deadPerMinute !== undefined ? { deadPerMinute: alertsSection.deadPerMinute } : {}),
     },
     ...(input.log ? { log: input.log } : {}),
+    // Each node of a cluster alerts on its own workers: the alert says which node.
+    ...(tidepool.cluster ? { node: tidepool.cluster.id } : {}),
   });
   alerts.start();
   const poolOfType = new Map(pools.flatMap((p) => p.types.map((t) => [t, p.name] as const)));
