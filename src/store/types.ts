@@ -157,6 +157,8 @@ export interface Store {
    * process). Each gets a lease of `leaseMs` and a fresh lease token. A claim's cost does
    * not grow with the number of tenants, of tasks not yet due, or of the types asked for
    * beyond the ones with runnable tasks. It never reclaims expired leases: maintain() does.
+   * With `regions`, only tasks without a region or of those regions, and the other regions'
+   * tasks cost it nothing (the ready queues have a region dimension in every adapter).
    */
   claim(req: ClaimRequest): Promise<ClaimedTask[]>;
   /** Extends the lease; LeaseLostError when the token is no longer the task's. */
