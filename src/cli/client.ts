@@ -206,15 +206,8 @@ async function dispatch(command: string, args: string[], io: Io): Promise<number
     case 'submit': {
       const [type] = positional(1, ['TYPE']);
       const body: Record<string, unknown> = { type };
-      if (str('payload') !== undefined && str('payload-file') !== undefined) throw new UsageError('give --payload or --payload-file, not both');
-      const payloadText = str('payload') ?? (str('payload-file') !== undefined ? readPayloadFile(str('payload-file')!) : undefined);
-      if (payloadText !== undefined) {
-        try {
-          body.payload = JSON.parse(payloadText);
-        } catch (err) {
-          throw new UsageError(`--payload (flag): not valid JSON (${(err as Error).message})`);
-        }
-      }
+      const payload = payloadFromFlags(str('payload'), str('payload-file'));
+      if (payload !== undefined) body.payload = payload;
       const setInt = (flag: string, field: string, min: number) => {
         const n = intFlag(flag, str(flag), min);
         if (n !== undefined) body[field] = n;
@@ -353,6 +346,18 @@ async function dispatch(command: string, args: string[], io: Io): Promise<number
     }
     default:
       throw new UsageError(`unknown command ${command}`);
+  }
+}
+
+/** The payload of --payload JSON or --payload-file FILE (not both); undefined when neither is given. */
+export function payloadFromFlags(text: string | undefined, file: string | undefined): unknown {
+  if (text !== undefined && file !== undefined) throw new UsageError('give --payload or --payload-file, not both');
+  const payloadText = text ?? (file !== undefined ? readPayloadFile(file) : undefined);
+  if (payloadText === undefined) return undefined;
+  try {
+    return JSON.parse(payloadText);
+  } catch (err) {
+    throw new UsageError(`--payload (flag): not valid JSON (${(err as Error).message})`);
   }
 }
 

@@ -4,7 +4,7 @@
 // 1 the server refused or failed, 2 bad usage.
 import type { ParseArgsConfig } from 'node:util';
 import { CATCH_UP_RULES } from '../core/index.ts';
-import { Client, COMMON, COMMON_HELP, DEFAULT_URL, ServerError, UsageError, intFlag, readPayloadFile } from './client.ts';
+import { Client, COMMON, COMMON_HELP, DEFAULT_URL, ServerError, UsageError, intFlag, payloadFromFlags } from './client.ts';
 import { parseFlags } from './args.ts';
 import { scheduleLine, scheduleTable } from './client-views.ts';
 
@@ -84,15 +84,8 @@ async function dispatch(sub: keyof typeof SPEC, args: string[], io: Io): Promise
       if (str('cron') === undefined) throw new UsageError('--cron is required (e.g. --cron "*/10 * * * * *")');
       if (str('type') === undefined) throw new UsageError('--type is required: the task type each tick submits');
       const body: Record<string, unknown> = { name, cron: str('cron'), type: str('type') };
-      if (str('payload') !== undefined && str('payload-file') !== undefined) throw new UsageError('give --payload or --payload-file, not both');
-      const payloadText = str('payload') ?? (str('payload-file') !== undefined ? readPayloadFile(str('payload-file')!) : undefined);
-      if (payloadText !== undefined) {
-        try {
-          body.payload = JSON.parse(payloadText);
-        } catch (err) {
-          throw new UsageError(`--payload (flag): not valid JSON (${(err as Error).message})`);
-        }
-      }
+      const payload = payloadFromFlags(str('payload'), str('payload-file'));
+      if (payload !== undefined) body.payload = payload;
       const priority = intFlag('priority', str('priority'), -Number.MAX_SAFE_INTEGER);
       if (priority !== undefined) body.priority = priority;
       if (str('timezone') !== undefined) body.timezone = str('timezone');

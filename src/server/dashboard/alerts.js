@@ -40,6 +40,17 @@
     return Object.keys(byKey).map(function (k) { return byKey[k]; }).sort(function (a, b) { return a.atMs - b.atMs; });
   }
 
+  function item(a, state, badge, when) {
+    var li = el('li', 'event alert ' + state);
+    li.dataset.rule = a.rule;
+    li.appendChild(el('span', 'badge ' + badge, state));
+    li.appendChild(el('span', 'pool', a.pool));
+    li.appendChild(el('span', 'code', a.rule));
+    li.appendChild(el('span', 't', when));
+    li.appendChild(el('span', 'why', a.reason));
+    return li;
+  }
+
   function draw(events) {
     var items = latest(events);
     var firing = items.filter(function (a) { return a.state === 'firing'; });
@@ -48,26 +59,8 @@
     card.classList.toggle('firing', firing.length > 0);
     scope.textContent = firing.length ? firing.length + ' firing' : 'none firing';
     if (!firing.length && !resolved.length) { list.appendChild(el('li', 'muted', 'no alert has fired in the last hour')); return; }
-    firing.forEach(function (a) {
-      var li = el('li', 'event alert firing');
-      li.dataset.rule = a.rule;
-      li.appendChild(el('span', 'badge dead', 'firing'));
-      li.appendChild(el('span', 'pool', a.pool));
-      li.appendChild(el('span', 'code', a.rule));
-      li.appendChild(el('span', 't', 'since ' + clock(a.since)));
-      li.appendChild(el('span', 'why', a.reason));
-      list.appendChild(li);
-    });
-    resolved.forEach(function (a) {
-      var li = el('li', 'event alert resolved');
-      li.dataset.rule = a.rule;
-      li.appendChild(el('span', 'badge succeeded', 'resolved'));
-      li.appendChild(el('span', 'pool', a.pool));
-      li.appendChild(el('span', 'code', a.rule));
-      li.appendChild(el('span', 't', clock(a.atMs)));
-      li.appendChild(el('span', 'why', a.reason));
-      list.appendChild(li);
-    });
+    firing.forEach(function (a) { list.appendChild(item(a, 'firing', 'dead', 'since ' + clock(a.since))); });
+    resolved.forEach(function (a) { list.appendChild(item(a, 'resolved', 'succeeded', clock(a.atMs))); });
   }
 
   function refresh() {
