@@ -350,7 +350,7 @@ export class Autoscaler extends EventEmitter {
     // With decisions off (autoscaler.enabled false) the total stays where it is, within the bounds:
     // the nodes' pools start empty, so the leader still gives them the minimum (or a count set by hand).
     if (seams) {
-      const total = this.applyDecisions ? (action !== 'none' ? to : from) : Math.min(e.maxWorkers, Math.max(e.minWorkers, from));
+      const total = this.applyDecisions ? to : Math.min(e.maxWorkers, Math.max(e.minWorkers, from));
       await seams.apply(e.pool, total, this.applyDecisions ? clamped.reason : 'autoscaler.enabled is false: the pool stays at its count within its bounds', { minWorkers: e.minWorkers, maxWorkers: e.maxWorkers });
     }
     if (action !== 'none' && this.applyDecisions) {

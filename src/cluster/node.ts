@@ -33,7 +33,7 @@
 import { hostname } from 'node:os';
 import { EventEmitter } from 'node:events';
 import { FencedError, newToken, systemClock, type Clock, type Json, type PoolStats, type TimerHandle } from '../core/index.ts';
-import type { Fence, StateEntry, Store } from '../store/index.ts';
+import type { Fence, Lease, StateEntry, Store } from '../store/index.ts';
 import type { Pool } from '../pools/index.ts';
 
 export const LEADER_LEASE = 'leader';
@@ -149,6 +149,8 @@ export class ClusterNode extends EventEmitter {
   /** Serializes this node's writes of its own record and its scaling steps. */
   private chain: Promise<unknown> = Promise.resolve();
   private lastDesired = new Map<string, DesiredRecord>();
+  /** Live node records as of the last heartbeat (withSelf's default). */
+  private known: NodeRecord[] = [];
   private readonly appliedConfig = new Map<string, string>();
   /** Regions without a live node for regionFailoverMs, whose tasks this node takes too (sorted). */
   private failedOver: string[] = [];
@@ -214,6 +216,7 @@ export class ClusterNode extends EventEmitter {
       await this.elect();
       await this.enqueue(() => this.publish());
       const records = await this.store.listState('node/');
+      this.known = records.map((e) => e.value as unknown as NodeRecord);
       // How many nodes share the store (the server splits the global rate limit by it).
       this.emit('nodes', records.length);
       await this.observeRegions(records);
@@ -320,22 +323,31 @@ export class ClusterNode extends EventEmitter {
     };
   }
 
-  private async publish(override?: { pool: string; target: number }): Promise<void> {
-    const rec = this.record();
-    if (override) {
-      const p = rec.pools.find((x) => x.name === override.pool);
-      if (p) p.target = Math.max(p.target, override.target);
-    }
-    await this.store.putState(`node/${this.id}`, rec as unknown as Json, { ttlMs: this.nodeTtlMs });
+  private async publish(): Promise<void> {
+    await this.store.putState(`node/${this.id}`, this.record() as unknown as Json, { ttlMs: this.nodeTtlMs });
   }
 
-  /** Live nodes, with who leads and which one is this. */
-  async nodes(): Promise<NodeView[]> {
+  /**
+   * Live nodes in id order (this one, while its record is live, from its live stats), with
+   * who leads and which one is this; and the leadership lease.
+   */
+  async nodes(): Promise<{ nodes: NodeView[]; lease: Lease | null }> {
     const [entries, lease] = await Promise.all([this.store.listState('node/'), this.store.readLease(LEADER_LEASE)]);
-    return entries.map((e) => {
-      const r = e.value as unknown as NodeRecord;
-      return { ...r, leader: lease?.holder === r.id, self: r.id === this.id, lastSeenMs: e.updatedAtMs };
-    });
+    const nodes = entries
+      .map((e) => {
+        const r = e.key === `node/${this.id}` ? this.record() : (e.value as unknown as NodeRecord);
+        return { ...r, leader: lease?.holder === r.id, self: r.id === this.id, lastSeenMs: e.updatedAtMs };
+      })
+      .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    return { nodes, lease };
+  }
+
+  /**
+   * The given live records (default: as of the last heartbeat, no I/O) with this node's own
+   * replaced by its live stats.
+   */
+  withSelf(records: readonly NodeRecord[] = this.known): NodeRecord[] {
+    return [...records.filter((r) => r.id !== this.id), this.record()];
   }
 
   /** Live node records (the leader's observation reads them). */

@@ -31,6 +31,8 @@ export class ClusterSeams implements ScalingSeams {
   private readonly failures = new Map<string, Record<string, number>>();
   /** The records the last observation read, reused by apply in the same tick. */
   private readonly lastRecords = new Map<string, NodeRecord[]>();
+  /** What saveState last wrote per pool, with its term's token. */
+  private readonly lastSaved = new Map<string, string>();
 
   constructor(node: ClusterNode) {
     this.node = node;
@@ -63,14 +65,16 @@ export class ClusterSeams implements ScalingSeams {
     const fence = this.node.fence();
     if (!fence) return;
     const saved: SavedPolicy = { state: state as Json, completions: this.completions.get(pool) ?? {}, failures: this.failures.get(pool) ?? {} };
+    // Written when it changed in this term (a quiet pool's state does not change every tick).
+    const text = `${fence.token}:${JSON.stringify(saved)}`;
+    if (this.lastSaved.get(pool) === text) return;
     await this.node.stateStore().putState(`policy/${pool}`, saved as unknown as Json, { fence });
+    this.lastSaved.set(pool, text);
   }
 
   /** The pool's records on every live node, this node's from its live stats. */
   private async records(pool: Pool): Promise<{ id: string; rec: NodePoolRecord }[]> {
-    const all = await this.node.liveRecords();
-    const self = this.node.record();
-    const merged = [...all.filter((r) => r.id !== self.id), self];
+    const merged = this.node.withSelf(await this.node.liveRecords());
     this.lastRecords.set(pool.name, merged);
     const out: { id: string; rec: NodePoolRecord }[] = [];
     for (const r of merged) {
@@ -137,7 +141,7 @@ export class ClusterSeams implements ScalingSeams {
   }
 
   async apply(pool: Pool, total: number, reason: string, bounds: { minWorkers: number; maxWorkers: number }): Promise<void> {
-    const recs = this.lastRecords.get(pool.name) ?? [this.node.record()];
+    const recs = this.lastRecords.get(pool.name) ?? this.node.withSelf();
     const nodes = recs
       .map((r) => ({ id: r.id, p: r.pools.find((x) => x.name === pool.name) }))
       .filter((x): x is { id: string; p: NodePoolRecord } => !!x.p)

@@ -92,14 +92,13 @@ export function desiredWorkers(s: Pick<PoolStats, 'target' | 'busy' | 'maxWorker
 }
 
 /** The pool over every live node: workers, the leader's total, how many nodes run it. */
-export async function clusterFigures(cluster: ClusterNode, pool: string): Promise<{ current: number; target: number; nodes: number; leader: string | null; busy: number }> {
-  const records = await cluster.liveRecords();
-  const self = cluster.record();
+export function clusterFigures(cluster: ClusterNode, pool: string): { current: number; target: number; nodes: number; leader: string | null; busy: number } {
+  // The records as of the last heartbeat (no store read per request): what the records say is a heartbeat old anyway.
   let current = 0;
   let nodes = 0;
   let targets = 0;
   let busy = 0;
-  for (const r of [...records.filter((x) => x.id !== self.id), self]) {
+  for (const r of cluster.withSelf()) {
     const p = r.pools.find((x) => x.name === pool);
     if (!p) continue;
     nodes++;
@@ -122,7 +121,7 @@ export async function publishedDesired(runtime: ServerRuntime, p: PoolControl, c
   let target = s.target;
   let busy = s.busy;
   if (runtime.cluster) {
-    const c = await clusterFigures(runtime.cluster, s.name);
+    const c = clusterFigures(runtime.cluster, s.name);
     current = c.current;
     target = c.target;
     busy = c.busy;

@@ -33,16 +33,16 @@ for (const adapter of STORE_ADAPTERS) {
     const b = new ClusterNode({ store: stores[1]!, clock, pools: [], id: 'node-b', heartbeatMs: 60_000, nodeTtlMs: 5_000, leaderTtlMs: 5_000 });
     await a.start();
     await b.start();
-    const seen = await b.nodes();
+    const seen = (await b.nodes()).nodes;
     assert.deepEqual(seen.map((n) => [n.id, n.leader, n.self]), [['node-a', true, false], ['node-b', false, true]]);
     assert.equal(a.isLeader, true);
     assert.equal(b.isLeader, false);
     await clock.advance(6_000); // neither renewed: both records and the lease lapsed
-    assert.deepEqual(await b.nodes(), []);
+    assert.deepEqual((await b.nodes()).nodes, []);
     await b.beat(); // b renews first now: it takes the lease, with the next token
     assert.equal(b.isLeader, true);
     assert.equal(b.fence()?.token, 2);
-    assert.deepEqual((await a.nodes()).map((n) => [n.id, n.leader]), [['node-b', true]]);
+    assert.deepEqual(((await a.nodes()).nodes).map((n) => [n.id, n.leader]), [['node-b', true]]);
     await a.stop();
     await b.stop();
   });
@@ -58,7 +58,7 @@ for (const adapter of STORE_ADAPTERS) {
     await b.beat();
     assert.equal(b.isLeader, true);
     assert.equal(b.fence()?.token, 2);
-    assert.deepEqual((await b.nodes()).map((n) => n.id), ['node-b'], 'the stopped node left the list');
+    assert.deepEqual(((await b.nodes()).nodes).map((n) => n.id), ['node-b'], 'the stopped node left the list');
     await b.stop();
   });
 

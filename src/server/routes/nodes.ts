@@ -7,7 +7,6 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { systemClock } from '../../core/index.ts';
 import { ErrorSchema, NodeListSchema } from '../schemas.ts';
 import type { ServerContext } from '../context.ts';
-import { LEADER_LEASE } from '../../cluster/index.ts';
 
 const VERSION = (createRequire(import.meta.url)('../../../package.json') as { version: string }).version;
 const STARTED_AT_MS = systemClock.now() - Math.round(process.uptime() * 1000);
@@ -37,10 +36,9 @@ export function registerNodeRoutes(app: FastifyInstance, ctx: ServerContext): vo
           leader: null,
         };
       }
-      const [views, lease] = await Promise.all([cluster.nodes(), ctx.runtime.store.readLease(LEADER_LEASE)]);
-      const self = cluster.record();
-      // This node's own entry from its live stats (its record may be a heartbeat old, or lapsed).
-      const list = [...views.filter((v) => !v.self), { ...self, leader: lease?.holder === self.id, self: true, lastSeenMs: views.find((v) => v.self)?.lastSeenMs ?? (await ctx.runtime.store.now()) }];
+      const { nodes: list, lease } = await cluster.nodes();
+      // The node that answers is live even when its record lapsed a moment ago (a slow store).
+      if (!list.some((n) => n.self)) list.push({ ...cluster.record(), leader: lease?.holder === cluster.id, self: true, lastSeenMs: await ctx.runtime.store.now() });
       list.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
       return {
         nodes: list.map((n) => ({

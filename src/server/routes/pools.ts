@@ -39,10 +39,10 @@ export function describePool(p: PoolControl) {
  * A pool as one tenant may see it: with API keys, a worker's taskId shows only when the
  * task is the requester's own (another tenant's task ids stay hidden, as their tasks do).
  */
-async function describePoolFor(ctx: ServerContext, req: FastifyRequest, p: PoolControl): Promise<ReturnType<typeof describePool> & { cluster?: Omit<Awaited<ReturnType<typeof clusterFigures>>, 'busy'> }> {
-  const view: ReturnType<typeof describePool> & { cluster?: Omit<Awaited<ReturnType<typeof clusterFigures>>, 'busy'> } = describePool(p);
+async function describePoolFor(ctx: ServerContext, req: FastifyRequest, p: PoolControl): Promise<ReturnType<typeof describePool> & { cluster?: Omit<ReturnType<typeof clusterFigures>, 'busy'> }> {
+  const view: ReturnType<typeof describePool> & { cluster?: Omit<ReturnType<typeof clusterFigures>, 'busy'> } = describePool(p);
   if (ctx.runtime.cluster) {
-    const { busy: _busy, ...c } = await clusterFigures(ctx.runtime.cluster, p.name);
+    const { busy: _busy, ...c } = clusterFigures(ctx.runtime.cluster, p.name);
     view.cluster = c;
   }
   if (!ctx.isMultiTenant) return view;
