@@ -258,33 +258,27 @@ local function claim(types, limit, leaseMs, workerId, tokenBase, tenants, worker
   return out
 end
 
+-- A list argument at ARGV[j]: its count (-1: none given, nil), then its items. Returns the
+-- list and the index of the argument after it.
+local function argList(j)
+  local n = tonumber(ARGV[j])
+  if n < 0 then return nil, j + 1 end
+  local out = {}
+  for k = 1, n do out[k] = ARGV[j + k] end
+  return out, j + 1 + n
+end
+
 -- A claim request packed at ARGV[i]: limit, leaseMs, workerId, token base, type count,
 -- types, tenant count (-1 = every tenant), tenants, worker id count, worker ids (the i-th
 -- task claimed goes to the i-th, the rest to workerId), region count (-1 = every region), regions.
 local function claimAt(i)
   local limit = tonumber(ARGV[i])
   if limit == nil or limit <= 0 then return {} end
-  local nTypes = tonumber(ARGV[i + 4])
-  local types = {}
-  for k = 1, nTypes do types[k] = ARGV[i + 4 + k] end
-  local j = i + 5 + nTypes
-  local nTenants = tonumber(ARGV[j])
-  local tenants = nil
-  if nTenants >= 0 then
-    tenants = {}
-    for k = 1, nTenants do tenants[k] = ARGV[j + k] end
-  end
-  j = j + 1 + math.max(nTenants, 0)
-  local workerIds = {}
-  local nIds = tonumber(ARGV[j])
-  for k = 1, nIds do workerIds[k] = ARGV[j + k] end
-  j = j + 1 + nIds
-  local nRegions = tonumber(ARGV[j])
-  local regions = nil
-  if nRegions >= 0 then
-    regions = {}
-    for k = 1, nRegions do regions[k] = ARGV[j + k] end
-  end
+  local types, j = argList(i + 4)
+  local tenants, workerIds, regions
+  tenants, j = argList(j)
+  workerIds, j = argList(j)
+  regions = argList(j)
   return claim(types, limit, tonumber(ARGV[i + 1]), ARGV[i + 2], ARGV[i + 3], tenants, workerIds, regions)
 end
 `;

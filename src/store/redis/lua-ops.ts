@@ -170,23 +170,10 @@ for tn in pairs(tenants) do refreshTenant(tn) end
 local claimed = {}
 if #workerIds > 0 then
   local c = 7 + n * 5
-  local nTypes = tonumber(ARGV[c + 2])
-  local types = {}
-  for k = 1, nTypes do types[k] = ARGV[c + 2 + k] end
-  local j = c + 3 + nTypes
-  local nTenants = tonumber(ARGV[j])
-  local only = nil
-  if nTenants >= 0 then
-    only = {}
-    for k = 1, nTenants do only[k] = ARGV[j + k] end
-  end
-  j = j + 1 + math.max(nTenants, 0)
-  local nRegions = tonumber(ARGV[j])
-  local regions = nil
-  if nRegions >= 0 then
-    regions = {}
-    for k = 1, nRegions do regions[k] = ARGV[j + k] end
-  end
+  local types, j = argList(c + 2)
+  local only, regions
+  only, j = argList(j)
+  regions = argList(j)
   claimed = claim(types, #workerIds, tonumber(ARGV[c]), workerIds[1], ARGV[c + 1], only, workerIds, regions)
 end
 local submitted = publishEvents()
